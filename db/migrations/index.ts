@@ -1,0 +1,16 @@
+/**
+ * Migrations are listed here rather than discovered on disk, so the same code runs under tsx, ts-jest and the
+ * compiled dist/ build without knex having to load .ts files itself.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './001_core';
+
+const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
+  '001_core': m001,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};

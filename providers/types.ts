@@ -1,0 +1,111 @@
+/**
+ * The one interface every payment provider (wallet) implements. Adding a wallet means adding one folder
+ * under providers/ with an adapter implementing PaymentProvider and registering it in providers/registry.ts.
+ *
+ * All amounts crossing this interface are integer fen. Conversions to a provider's wire format (Alipay's
+ * yuan strings, WeChat's integer fen) happen only inside the adapter.
+ */
+
+export type ChannelType = 'ali-pay' | 'wx-pay';
+export type SceneCode = 'h5' | 'native' | 'app' | 'jsapi';
+
+/** Decrypted channel configuration (商户信息) as the adapter needs it. Never logged, never returned by the API. */
+export interface ChannelCredentials {
+  channelType: ChannelType;
+  /** Alipay: the Alipay app id (also the merchant id shown to merchants). WeChat: the mchid. */
+  mchId: string;
+  /** WeChat: the appid bound to the mchid. Alipay: same as mchId. */
+  providerAppId: string;
+  /** Base URL of the provider gateway; the sandbox in development and tests. */
+  gatewayUrl: string;
+  /** Provider-specific secret material (PEM keys, APIv3 key, certificate serials...). */
+  secrets: Record<string, string>;
+}
+
+export interface PrepayRequest {
+  sceneCode: SceneCode;
+  outTradeNo: string;
+  amountFen: number;
+  subject: string;
+  description: string;
+  /** Where the provider must POST its asynchronous notification (carries the channel config id). */
+  notifyUrl: string;
+  /** Browser return URL after H5 payment (Alipay sync-return page), if any. */
+  returnUrl?: string;
+  /** Absolute expiry of the order; providers close the trade after it. */
+  expireAt: Date;
+  clientIp?: string;
+  /** WeChat JSAPI payer openid. */
+  openid?: string;
+}
+
+/** What the cashier page needs to continue with the chosen channel. */
+export type PrepayResult =
+  | { kind: 'redirect'; url: string } // H5: send the browser to this URL
+  | { kind: 'form'; html: string } // H5 alternative: an auto-submitting form
+  | { kind: 'qr'; codeUrl: string } // Native: encode as a QR code on our side
+  | { kind: 'app'; orderString?: string; params?: Record<string, string> } // App SDK payload
+  | { kind: 'jsapi'; params: Record<string, string> }; // WeixinJSBridge parameters
+
+/** Normalized trade outcome of a query or a verified notification. */
+export type TradeOutcome =
+  | { status: 'SUCCESS' | 'FINISH'; amountFen: number; providerTradeNo: string; payTime: Date; raw?: unknown }
+  | { status: 'FAIL'; errorCode: string; errorMsg: string; raw?: unknown }
+  | { status: 'CLOSED'; raw?: unknown }
+  | { status: 'WAITING'; raw?: unknown } // trade exists, buyer has not paid yet
+  | { status: 'NOT_FOUND'; raw?: unknown }; // provider knows no such trade (e.g. precreate not scanned)
+
+/** A provider notification after its signature was verified and its body parsed/decrypted. */
+export interface VerifiedNotification {
+  outTradeNo: string;
+  /** Provider-side event id, for deduplication (Alipay notify_id, WeChat event id). */
+  eventId: string;
+  /** The provider app/merchant the notification was issued for; checked against the channel config. */
+  providerAppId: string;
+  mchId: string;
+  outcome: TradeOutcome;
+}
+
+/** Raw HTTP callback as received: the exact body bytes and the lower-cased headers. */
+export interface RawCallback {
+  headers: Record<string, string | undefined>;
+  rawBody: Buffer;
+}
+
+/** How the API must answer the provider once the callback was handled. */
+export interface CallbackAck {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface PaymentProvider {
+  readonly channelType: ChannelType;
+  readonly scenes: readonly SceneCode[];
+  prepay(creds: ChannelCredentials, req: PrepayRequest): Promise<PrepayResult>;
+  query(creds: ChannelCredentials, outTradeNo: string): Promise<TradeOutcome>;
+  /** Closes an unpaid trade. Resolves when closed or when the provider never created it. */
+  close(creds: ChannelCredentials, outTradeNo: string): Promise<void>;
+  /** Verifies signature (and decrypts) a provider callback; throws ProviderError('BAD_CALLBACK') if invalid. */
+  verifyCallback(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedNotification>;
+  /** The provider-specific answer for an accepted (ok=true) or rejected callback. */
+  callbackAck(ok: boolean, message?: string): CallbackAck;
+}
+
+/** Stable provider error kinds; mapped to HTTP 5030 / Temporal failures in one place (domain/errors.ts). */
+export type ProviderErrorKind =
+  | 'UNAVAILABLE' // network error, 5xx, timeout: retryable
+  | 'REJECTED' // business error answer (bad params, trade state): not retryable
+  | 'BAD_RESPONSE' // response signature invalid or unparsable: retryable, alarming
+  | 'BAD_CALLBACK'; // callback signature/decryption invalid
+
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly providerCode?: string,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * WeChat Pay (微信支付) APIv3 adapter on the real wechatpay-node-v3 SDK.
+ *
+ * The SDK builds and signs requests; everything it leaves unchecked is done here:
+ * - response signatures (VerifyingPayRequest, installed with pay.createHttp) — the SDK never verifies them;
+ * - notification signatures and AES-256-GCM decryption with the tag checked — the SDK's decipher_gcm skips it;
+ * - HTTP status handling — SDK calls resolve {status, data, error} and never throw on HTTP errors.
+ */
+import type { Ih5 } from 'wechatpay-node-v3/dist/lib/interface';
+import type { Output } from 'wechatpay-node-v3/dist/define';
+import {
+  ProviderError,
+  type CallbackAck,
+  type ChannelCredentials,
+  type PaymentProvider,
+  type PrepayRequest,
+  type PrepayResult,
+  type RawCallback,
+  type SceneCode,
+  type TradeOutcome,
+  type VerifiedNotification,
+} from '../types';
+import { WechatClientCache, type WechatClient } from './client';
+import { decryptAeadAes256Gcm, DecryptionError } from './crypto';
+import type { ErrorDetail } from './http';
+import {
+  assertFen,
+  assertOutTradeNo,
+  errorForStatus,
+  formatRfc3339Shanghai,
+  mapTransaction,
+  parseErrorBody,
+  truncateCodePoints,
+  type WechatTransaction,
+} from './mapping';
+
+export type { WechatSecrets } from './client';
+
+export interface WechatProviderOptions {
+  /** Per-request timeout (connect + idle), default 10 s. */
+  httpTimeoutMs?: number;
+  /** Minimum gap between two /v3/certificates downloads per merchant, default 60 s. */
+  certRefreshMinIntervalMs?: number;
+  userAgent?: string;
+}
+
+const SCENES: readonly SceneCode[] = ['h5', 'native', 'app', 'jsapi'];
+
+/** WeChat caps description at 127 characters. */
+const MAX_DESCRIPTION = 127;
+
+function validateNotifyUrl(notifyUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(notifyUrl);
+  } catch {
+    throw new ProviderError('REJECTED', 'notify_url is not an absolute URL', 'PARAM_ERROR');
+  }
+  // WeChat: notify_url must be reachable, http(s), ≤ 255 characters and carry no query parameters.
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || notifyUrl.length > 255) {
+    throw new ProviderError('REJECTED', 'notify_url must be an http(s) URL without query string, at most 255 characters', 'PARAM_ERROR');
+  }
+}
+
+function appendQuery(url: string, key: string, value: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+}
+
+function requireString(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new ProviderError('BAD_RESPONSE', `prepay answer lacks ${what}`);
+  return value;
+}
+
+/** App/JSAPI client parameters as strings (the SDK builds and signs them from the prepay_id). */
+function stringParams(data: unknown, required: string[]): Record<string, string> {
+  if (!data || typeof data !== 'object') throw new ProviderError('BAD_RESPONSE', 'prepay answer is not an object');
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data as Record<string, unknown>)) if (typeof v === 'string' || typeof v === 'number') out[k] = String(v);
+  for (const k of required) requireString(out[k], k);
+  return out;
+}
+
+function isSuccess(out: Output): boolean {
+  return out.status === 200 || out.status === 204;
+}
+
+function isSignedError(out: Output): boolean {
+  return Boolean((out.errRaw as ErrorDetail | undefined)?.signed);
+}
+
+export function createWechatProvider(options: WechatProviderOptions = {}): PaymentProvider {
+  const clients = new WechatClientCache({
+    httpTimeoutMs: options.httpTimeoutMs ?? 10_000,
+    certRefreshMinIntervalMs: options.certRefreshMinIntervalMs ?? 60_000,
+    userAgent: options.userAgent ?? 'cashier-desk wechatpay-node-v3/2.2.1',
+  });
+
+  async function prepay(creds: ChannelCredentials, req: PrepayRequest): Promise<PrepayResult> {
+    const client = clients.get(creds);
+    assertOutTradeNo(req.outTradeNo);
+    const total = assertFen(req.amountFen);
+    validateNotifyUrl(req.notifyUrl);
+    const description = truncateCodePoints((req.subject || req.description || '').trim(), MAX_DESCRIPTION);
+    if (!description) throw new ProviderError('REJECTED', 'subject/description is required', 'PARAM_ERROR');
+    const common = {
+      description,
+      out_trade_no: req.outTradeNo,
+      time_expire: formatRfc3339Shanghai(req.expireAt),
+      notify_url: req.notifyUrl,
+      amount: { total, currency: 'CNY' },
+    };
+    const { pay } = client;
+
+    switch (req.sceneCode) {
+      case 'h5': {
+        if (!req.clientIp) throw new ProviderError('REJECTED', 'WeChat H5 needs the payer client IP', 'PARAM_ERROR');
+        // h5_info.app_name is optional for type Wap at WeChat; the SDK's typing insists on it.
+        const h5Info = { type: 'Wap' } as Ih5['scene_info']['h5_info'];
+        const out = await pay.transactions_h5({ ...common, scene_info: { payer_client_ip: req.clientIp, h5_info: h5Info } });
+        if (out.status !== 200) throw errorForStatus('transactions_h5', out.status, out.error);
+        const h5Url = requireString((out.data as { h5_url?: unknown })?.h5_url, 'h5_url');
+        // WeChat returns the browser to redirect_url after payment (must be on the merchant's H5 domain).
+        return { kind: 'redirect', url: req.returnUrl ? appendQuery(h5Url, 'redirect_url', req.returnUrl) : h5Url };
+      }
+      case 'native': {
+        const out = await pay.transactions_native(
+          req.clientIp ? { ...common, scene_info: { payer_client_ip: req.clientIp } } : common,
+        );
+        if (out.status !== 200) throw errorForStatus('transactions_native', out.status, out.error);
+        return { kind: 'qr', codeUrl: requireString((out.data as { code_url?: unknown })?.code_url, 'code_url') };
+      }
+      case 'app': {
+        const out = await pay.transactions_app(common);
+        if (out.status !== 200) throw errorForStatus('transactions_app', out.status, out.error);
+        // The SDK replaced data by {appid, partnerid, package, timestamp, noncestr, prepayid, sign}.
+        return { kind: 'app', params: stringParams(out.data, ['appid', 'partnerid', 'prepayid', 'package', 'noncestr', 'timestamp', 'sign']) };
+      }
+      case 'jsapi': {
+        if (!req.openid) throw new ProviderError('REJECTED', 'WeChat JSAPI needs the payer openid', 'PARAM_ERROR');
+        const out = await pay.transactions_jsapi({ ...common, payer: { openid: req.openid } });
+        if (out.status !== 200) throw errorForStatus('transactions_jsapi', out.status, out.error);
+        // {appId, timeStamp, nonceStr, package: 'prepay_id=…', signType: 'RSA', paySign}
+        return { kind: 'jsapi', params: stringParams(out.data, ['appId', 'timeStamp', 'nonceStr', 'package', 'signType', 'paySign']) };
+      }
+      default:
+        throw new ProviderError('REJECTED', `scene ${String(req.sceneCode)} is not supported by WeChat Pay`, 'PARAM_ERROR');
+    }
+  }
+
+  async function query(creds: ChannelCredentials, outTradeNo: string): Promise<TradeOutcome> {
+    const client = clients.get(creds);
+    assertOutTradeNo(outTradeNo);
+    const out = await client.pay.query({ out_trade_no: outTradeNo });
+    if (out.status === 200) {
+      const tx = out.data as WechatTransaction;
+      // A signed answer about another order or merchant would still be the wrong answer to act on.
+      if (!tx || tx.out_trade_no !== outTradeNo || tx.mchid !== client.mchId) {
+        throw new ProviderError('BAD_RESPONSE', 'query answer is for another out_trade_no/mchid');
+      }
+      return mapTransaction(tx, 'BAD_RESPONSE');
+    }
+    if (out.status === 404 && parseErrorBody(out.error).code === 'ORDER_NOT_EXIST') {
+      // Concluding "no such trade" must rest on a signed answer: an unsigned 404 could come from anywhere.
+      if (!isSignedError(out)) throw new ProviderError('BAD_RESPONSE', 'unsigned ORDER_NOT_EXIST answer');
+      return { status: 'NOT_FOUND', raw: parseErrorBody(out.error) };
+    }
+    throw errorForStatus('query', out.status, out.error);
+  }
+
+  async function close(creds: ChannelCredentials, outTradeNo: string): Promise<void> {
+    const client = clients.get(creds);
+    assertOutTradeNo(outTradeNo);
+    const out = await client.pay.close(outTradeNo);
+    if (isSuccess(out)) return;
+    if (out.status === 404 && parseErrorBody(out.error).code === 'ORDER_NOT_EXIST') {
+      // Never created at WeChat: nothing to close (the interface contract), but only on a signed answer.
+      if (!isSignedError(out)) throw new ProviderError('BAD_RESPONSE', 'unsigned ORDER_NOT_EXIST answer');
+      return;
+    }
+    // ORDERPAID etc. surface as REJECTED with the WeChat code: the caller must query, not assume closed.
+    throw errorForStatus('close', out.status, out.error);
+  }
+
+  async function verifyCallback(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedNotification> {
+    const client: WechatClient = clients.get(creds);
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(cb.headers)) headers[k.toLowerCase()] = v;
+    const rawBody = Buffer.isBuffer(cb.rawBody) ? cb.rawBody : Buffer.from(String(cb.rawBody ?? ''), 'utf8');
+
+    // 1. Signature over the raw bytes (re-serialised JSON would not match), fresh timestamp, known serial.
+    await client.certificates.verifySigned({ headers, body: rawBody }, 'BAD_CALLBACK');
+
+    // 2. Envelope.
+    let envelope: {
+      id?: unknown;
+      event_type?: unknown;
+      resource_type?: unknown;
+      resource?: { algorithm?: unknown; ciphertext?: unknown; associated_data?: unknown; nonce?: unknown; original_type?: unknown };
+    };
+    try {
+      envelope = JSON.parse(rawBody.toString('utf8')) as typeof envelope;
+    } catch {
+      throw new ProviderError('BAD_CALLBACK', 'callback body is not JSON');
+    }
+    const r = envelope?.resource;
+    if (typeof envelope?.id !== 'string' || !envelope.id || !r || typeof r.ciphertext !== 'string' || typeof r.nonce !== 'string') {
+      throw new ProviderError('BAD_CALLBACK', 'callback lacks id or resource');
+    }
+    if (envelope.resource_type !== 'encrypt-resource' || r.algorithm !== 'AEAD_AES_256_GCM') {
+      throw new ProviderError('BAD_CALLBACK', 'callback resource is not AEAD_AES_256_GCM encrypted');
+    }
+    if (typeof envelope.event_type !== 'string' || !envelope.event_type.startsWith('TRANSACTION.') || r.original_type !== 'transaction') {
+      // Refund notifications (REFUND.*) are not payment outcomes; they need their own handler (roadmap).
+      throw new ProviderError('BAD_CALLBACK', `unsupported event_type ${String(envelope.event_type).slice(0, 40)}`);
+    }
+
+    // 3. Decrypt with the GCM tag checked.
+    let tx: WechatTransaction;
+    try {
+      const plain = decryptAeadAes256Gcm(
+        { algorithm: 'AEAD_AES_256_GCM', ciphertext: r.ciphertext, nonce: r.nonce, associated_data: typeof r.associated_data === 'string' ? r.associated_data : '' },
+        client.apiV3Key,
+      );
+      tx = JSON.parse(plain.toString('utf8')) as WechatTransaction;
+    } catch (err) {
+      throw new ProviderError('BAD_CALLBACK', err instanceof DecryptionError ? `callback resource: ${err.message}` : 'callback resource is not JSON');
+    }
+
+    // 4. It must be about this channel's merchant and app (a shared APIv3 key must not mix merchants).
+    if (tx.mchid !== creds.mchId) throw new ProviderError('BAD_CALLBACK', 'callback mchid does not match the channel config');
+    if (tx.appid !== creds.providerAppId) throw new ProviderError('BAD_CALLBACK', 'callback appid does not match the channel config');
+    if (typeof tx.out_trade_no !== 'string' || !tx.out_trade_no) throw new ProviderError('BAD_CALLBACK', 'callback lacks out_trade_no');
+
+    return {
+      outTradeNo: tx.out_trade_no,
+      eventId: envelope.id,
+      providerAppId: tx.appid,
+      mchId: tx.mchid,
+      outcome: mapTransaction(tx, 'BAD_CALLBACK'),
+    };
+  }
+
+  function callbackAck(ok: boolean, message?: string): CallbackAck {
+    // WeChat: success = 200/204 without body; anything else is retried. The status code decides.
+    if (ok) return { status: 204, contentType: 'text/plain; charset=utf-8', body: '' };
+    return {
+      status: 400,
+      contentType: 'application/json; charset=utf-8',
+      body: JSON.stringify({ code: 'FAIL', message: (message ?? '失败').slice(0, 200) }),
+    };
+  }
+
+  return { channelType: 'wx-pay', scenes: SCENES, prepay, query, close, verifyCallback, callbackAck };
+}

@@ -1,0 +1,680 @@
+/**
+ * WeChat Pay APIv3 behaviour of the sandbox: merchants, request authentication, the transaction API,
+ * state transitions and signed, encrypted notifications (providers.md §3.3–§3.6, §6).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { createHash, randomUUID } from 'node:crypto';
+import type { ChannelCredentials } from '../../providers/types';
+import { createTestCa, issueCertificate, randomSerialHex } from '../certs';
+import type { NotifyMode } from '../types';
+import {
+  compactCst,
+  encryptResource,
+  randomAlnum,
+  randomDigits,
+  randomNonce,
+  rfc3339Cst,
+  RFC3339_PATTERN,
+  signSha256WithRsa,
+  verifySha256WithRsa,
+} from './crypto';
+import { SandboxState, tradeKey, type KeyedCertificate, type MerchantRecord, type StoredEvent } from './state';
+import type {
+  NotificationAttempt,
+  PayResult,
+  SimTrade,
+  WechatFault,
+  WechatNotifyOptions,
+  WechatTradeType,
+} from './types';
+
+/** A JSON API answer before signing. `body` undefined → empty body (204). */
+export interface ApiAnswer {
+  status: number;
+  body?: unknown;
+}
+
+/** Thrown by control operations; the control API turns it into {error:{code,message}}. */
+export class SimError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const wxError = (status: number, code: string, message: string): ApiAnswer => ({ status, body: { code, message } });
+
+const SANDBOX_ROOT = { C: 'CN', ST: 'Guangdong', L: 'Shenzhen', O: 'Tenpay.com', OU: 'Tenpay.com CA Center', CN: 'Tenpay.com Root CA (sandbox)' };
+
+export async function createInitialPki(): Promise<{ ca: KeyedCertificate; platform: KeyedCertificate }> {
+  const ca = await createTestCa(SANDBOX_ROOT);
+  const caKeyed = keyed(ca);
+  return { ca: caKeyed, platform: await issuePlatformCertificate(caKeyed) };
+}
+
+function keyed(c: { serialNumber: string; certificatePem: string; privateKeyPem: string; notBefore: Date; notAfter: Date }): KeyedCertificate {
+  return {
+    serial: c.serialNumber,
+    certificatePem: c.certificatePem,
+    privateKeyPem: c.privateKeyPem,
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+  };
+}
+
+async function issuePlatformCertificate(ca: KeyedCertificate): Promise<KeyedCertificate> {
+  const cert = await issueCertificate({
+    subject: { C: 'CN', ST: 'Guangdong', L: 'Shenzhen', O: 'Tenpay.com', OU: 'Tenpay.com CA Center', CN: 'Tenpay.com sign' },
+    issuer: ca,
+  });
+  return keyed(cert);
+}
+
+interface AuthInfo {
+  mchid: string;
+  serial: string;
+}
+
+/** Parses `WECHATPAY2-SHA256-RSA2048 mchid="…",nonce_str="…",timestamp="…",serial_no="…",signature="…"`. */
+export function parseAuthorization(header: string | undefined): Record<string, string> | undefined {
+  if (!header) return undefined;
+  const m = /^WECHATPAY2-SHA256-RSA2048\s+(.+)$/.exec(header.trim());
+  if (!m) return undefined;
+  const fields: Record<string, string> = {};
+  for (const part of m[1].matchAll(/([a-z_]+)="([^"]*)"/g)) fields[part[1]] = part[2];
+  return fields;
+}
+
+const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
+const TRADE_TYPE_BY_PATH: Record<string, WechatTradeType> = { h5: 'MWEB', native: 'NATIVE', app: 'APP', jsapi: 'JSAPI' };
+
+export interface SimOptions {
+  notifyRetryDelaysMs: number[];
+  notifyTimeoutMs: number;
+}
+
+export class WechatSim {
+  private faults: { kind: WechatFault['kind']; count: number; mchid?: string }[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly inflight = new Set<http.ClientRequest>();
+  private pendingDeliveries = 0;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  /** Set once listening; pages and h5_url are built from it. */
+  url = '';
+
+  constructor(
+    readonly state: SandboxState,
+    private readonly opts: SimOptions,
+  ) {}
+
+  // ───────────────────────── merchants ─────────────────────────
+
+  async createMerchant(req: { mchId?: string; providerAppId?: string } = {}): Promise<ChannelCredentials> {
+    if (req.mchId !== undefined && !/^\d{6,32}$/.test(req.mchId)) throw new SimError(400, 'PARAM_ERROR', 'mchId must be digits');
+    if (req.providerAppId !== undefined && !/^wx[0-9a-zA-Z]{6,32}$/.test(req.providerAppId)) {
+      throw new SimError(400, 'PARAM_ERROR', 'providerAppId must look like wx…');
+    }
+    let merchant = req.mchId ? this.state.merchants.get(req.mchId) : undefined;
+    if (!merchant) {
+      let mchid = req.mchId;
+      while (!mchid || this.state.merchants.has(mchid)) mchid = `19${randomDigits(8)}`;
+      merchant = { mchid, name: `沙箱商户${mchid}`, appids: [], apiV3Key: randomAlnum(32), certificates: [] };
+    }
+    const appid = req.providerAppId ?? merchant.appids[0] ?? `wx${randomAlnum(16).toLowerCase()}`;
+    if (!merchant.appids.includes(appid)) merchant.appids.push(appid);
+
+    // Like 商户平台 → API安全 → 申请API证书: a fresh key pair and certificate for the merchant, issued by the CA.
+    const cert = await issueCertificate({
+      subject: { C: 'CN', ST: 'Guangdong', L: 'Shenzhen', O: '微信商户系统', OU: merchant.name, CN: merchant.mchid },
+      issuer: this.state.ca,
+    });
+    merchant.certificates.push({ serial: cert.serialNumber, certificatePem: cert.certificatePem });
+    this.state.merchants.set(merchant.mchid, merchant);
+    this.state.save();
+    const platform = this.state.signingPlatform;
+    return {
+      channelType: 'wx-pay',
+      mchId: merchant.mchid,
+      providerAppId: appid,
+      gatewayUrl: this.url,
+      secrets: {
+        merchantPrivateKey: cert.privateKeyPem,
+        merchantCertSerial: cert.serialNumber,
+        merchantCertificate: cert.certificatePem,
+        apiV3Key: merchant.apiV3Key,
+        platformCertificate: platform.certificatePem,
+        platformCertSerial: platform.serial,
+      },
+    };
+  }
+
+  async rotatePlatformCertificate(): Promise<{ serial: string }> {
+    const next = await issuePlatformCertificate(this.state.ca);
+    this.state.platforms.push(next);
+    this.state.save();
+    return { serial: next.serial };
+  }
+
+  // ───────────────────────── faults ─────────────────────────
+
+  injectFault(f: WechatFault): void {
+    if (f.kind !== 'http500' && f.kind !== 'badSignature') throw new SimError(400, 'PARAM_ERROR', 'kind must be http500 or badSignature');
+    const count = f.count ?? 1;
+    if (!Number.isSafeInteger(count) || count < 1) throw new SimError(400, 'PARAM_ERROR', 'count must be a positive integer');
+    this.faults.push({ kind: f.kind, count, mchid: f.mchid });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  listFaults(): WechatFault[] {
+    return this.faults.map((f) => ({ ...f }));
+  }
+
+  /** Consumes one matching fault for an authenticated API call of `mchid`. */
+  takeFault(mchid: string): WechatFault['kind'] | undefined {
+    const f = this.faults.find((x) => !x.mchid || x.mchid === mchid);
+    if (!f) return undefined;
+    f.count -= 1;
+    if (f.count <= 0) this.faults.splice(this.faults.indexOf(f), 1);
+    return f.kind;
+  }
+
+  // ───────────────────────── authentication ─────────────────────────
+
+  /**
+   * Verifies the APIv3 Authorization header over `${METHOD}\n${path+query}\n${ts}\n${nonce}\n${body}\n`.
+   * The merchant key is found by serial_no case-insensitively (the SDK sends lower-case hex).
+   */
+  authenticate(method: string, pathWithQuery: string, rawBody: string, header: string | undefined): AuthInfo | ApiAnswer {
+    const fields = parseAuthorization(header);
+    if (!fields) return wxError(401, 'SIGN_ERROR', 'Authorization 缺失或认证类型不是 WECHATPAY2-SHA256-RSA2048');
+    const { mchid, nonce_str: nonce, timestamp, serial_no: serial, signature } = fields;
+    if (!mchid || !nonce || !timestamp || !serial || !signature) return wxError(401, 'SIGN_ERROR', 'Authorization 参数不完整');
+    const merchant = this.state.merchants.get(mchid);
+    const cert = merchant?.certificates.find((c) => c.serial.toUpperCase() === serial.toUpperCase());
+    if (!merchant || !cert) return wxError(401, 'SIGN_ERROR', '商户证书序列号有误。请使用签名私钥匹配的证书序列号');
+    if (!/^\d{1,12}$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) {
+      return wxError(401, 'SIGN_ERROR', '请求时间戳与系统时间相差超过5分钟');
+    }
+    const message = `${method}\n${pathWithQuery}\n${timestamp}\n${nonce}\n${rawBody}\n`;
+    if (!verifySha256WithRsa(message, signature, this.state.publicKeyOfCert(cert.certificatePem))) {
+      return wxError(401, 'SIGN_ERROR', '签名错误，请检查后再试');
+    }
+    return { mchid, serial: cert.serial };
+  }
+
+  // ───────────────────────── /v3 API ─────────────────────────
+
+  certificatesAnswer(mchid: string): ApiAnswer {
+    const merchant = this.state.merchants.get(mchid)!;
+    const now = Date.now();
+    const data = this.state.platforms
+      .filter((p) => Date.parse(p.notAfter) > now)
+      .map((p) => ({
+        serial_no: p.serial,
+        effective_time: rfc3339Cst(new Date(p.notBefore)),
+        expire_time: rfc3339Cst(new Date(p.notAfter)),
+        encrypt_certificate: encryptResource(p.certificatePem, merchant.apiV3Key, 'certificate'),
+      }));
+    return { status: 200, body: { data } };
+  }
+
+  createTransaction(kind: string, mchid: string, rawBody: string): ApiAnswer {
+    const tradeType = TRADE_TYPE_BY_PATH[kind];
+    let body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    try {
+      body = JSON.parse(rawBody);
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    } catch {
+      return wxError(400, 'PARAM_ERROR', '请求体不是合法的JSON');
+    }
+    const merchant = this.state.merchants.get(mchid)!;
+    if (body.mchid !== mchid) return wxError(400, 'PARAM_ERROR', 'mchid与请求签名中的商户号不一致');
+    if (typeof body.appid !== 'string' || !body.appid) return wxError(400, 'PARAM_ERROR', '缺少参数appid');
+    if (!merchant.appids.includes(body.appid)) return wxError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
+    if (typeof body.description !== 'string' || !body.description || Array.from(body.description).length > 127) {
+      return wxError(400, 'PARAM_ERROR', 'description 长度须为1-127');
+    }
+    if (typeof body.out_trade_no !== 'string' || !OUT_TRADE_NO.test(body.out_trade_no)) {
+      return wxError(400, 'PARAM_ERROR', 'out_trade_no 须为6-32位数字、大小写字母或_-|*');
+    }
+    const notifyError = checkNotifyUrl(body.notify_url);
+    if (notifyError) return wxError(400, 'PARAM_ERROR', notifyError);
+    const total = body.amount?.total;
+    // amount.total is integer fen: 0.01 yuan sent as 0.01 (or "1") is the classic integration bug.
+    if (typeof total !== 'number' || !Number.isSafeInteger(total) || total <= 0) {
+      return wxError(400, 'PARAM_ERROR', '输入源"/body/amount/total"映射到值字段"总金额"字符串规则校验失败，值必须为正整数（单位：分）');
+    }
+    const currency = body.amount?.currency ?? 'CNY';
+    if (currency !== 'CNY') return wxError(400, 'PARAM_ERROR', '仅支持 CNY');
+    if (body.time_expire !== undefined && (typeof body.time_expire !== 'string' || !RFC3339_PATTERN.test(body.time_expire))) {
+      return wxError(400, 'PARAM_ERROR', 'time_expire 须为 RFC3339 格式，例如 2018-06-08T10:34:56+08:00');
+    }
+    if (tradeType === 'MWEB' && (typeof body.scene_info?.payer_client_ip !== 'string' || typeof body.scene_info?.h5_info?.type !== 'string')) {
+      return wxError(400, 'PARAM_ERROR', 'H5支付须提供 scene_info.payer_client_ip 和 scene_info.h5_info.type');
+    }
+    if (tradeType === 'JSAPI' && (typeof body.payer?.openid !== 'string' || !body.payer.openid)) {
+      return wxError(400, 'PARAM_ERROR', 'JSAPI支付须提供 payer.openid');
+    }
+
+    const digest = createHash('sha256')
+      .update(
+        JSON.stringify([tradeType, body.appid, body.description, total, currency, body.notify_url, body.payer?.openid ?? null, body.attach ?? null]),
+      )
+      .digest('hex');
+    const key = tradeKey(mchid, body.out_trade_no);
+    const existing = this.state.trades.get(key);
+    if (existing) {
+      if (existing.trade_state === 'SUCCESS' || existing.trade_state === 'REFUND') return wxError(400, 'ORDERPAID', '该订单已支付');
+      if (existing.trade_state === 'CLOSED' || existing.trade_state === 'REVOKED') return wxError(400, 'ORDER_CLOSED', '订单已关闭');
+      if (existing.request_digest !== digest) return wxError(400, 'INVALID_REQUEST', '商户订单号重复，且请求参数与原订单不一致');
+      // Same parameters again: WeChat hands back the same prepay session.
+      return { status: 200, body: this.prepayBody(existing) };
+    }
+    const now = new Date();
+    const trade: SimTrade = {
+      mchid,
+      appid: body.appid,
+      out_trade_no: body.out_trade_no,
+      trade_type: tradeType,
+      trade_state: 'NOTPAY',
+      trade_state_desc: '订单未支付',
+      description: body.description,
+      amount_total: total,
+      currency,
+      notify_url: body.notify_url,
+      time_expire: body.time_expire,
+      attach: typeof body.attach === 'string' ? body.attach : undefined,
+      payer_client_ip: body.scene_info?.payer_client_ip,
+      payer_openid: tradeType === 'JSAPI' ? body.payer.openid : undefined,
+      prepay_id: `wx${compactCst(now)}${randomAlnum(20).toLowerCase()}`,
+      code: tradeType === 'NATIVE' ? randomAlnum(10) : undefined,
+      created_at: now.toISOString(),
+      request_digest: digest,
+    };
+    this.state.trades.set(key, trade);
+    this.state.save();
+    return { status: 200, body: this.prepayBody(trade) };
+  }
+
+  private prepayBody(t: SimTrade): Record<string, string> {
+    switch (t.trade_type) {
+      case 'MWEB':
+        return { h5_url: `${this.url}/pay/h5/${t.prepay_id}` };
+      case 'NATIVE':
+        return { code_url: `weixin://wxpay/bizpayurl?pr=${t.code}` };
+      default:
+        return { prepay_id: t.prepay_id };
+    }
+  }
+
+  queryAnswer(mchid: string, queryMchid: string | null, by: 'out-trade-no' | 'id', id: string): ApiAnswer {
+    if (queryMchid !== mchid) return wxError(400, 'PARAM_ERROR', 'mchid与请求签名中的商户号不一致');
+    const trade =
+      by === 'out-trade-no'
+        ? this.state.trades.get(tradeKey(mchid, id))
+        : [...this.state.trades.values()].find((t) => t.mchid === mchid && t.transaction_id === id);
+    if (!trade) return wxError(404, 'ORDER_NOT_EXIST', '订单不存在');
+    return { status: 200, body: transactionView(trade) };
+  }
+
+  closeAnswer(mchid: string, outTradeNo: string, rawBody: string): ApiAnswer {
+    let body: { mchid?: unknown };
+    try {
+      body = JSON.parse(rawBody);
+    } catch {
+      return wxError(400, 'PARAM_ERROR', '请求体不是合法的JSON');
+    }
+    if (body?.mchid !== mchid) return wxError(400, 'PARAM_ERROR', 'mchid与请求签名中的商户号不一致');
+    const trade = this.state.trades.get(tradeKey(mchid, outTradeNo));
+    if (!trade) return wxError(404, 'ORDER_NOT_EXIST', '订单不存在');
+    if (trade.trade_state === 'SUCCESS' || trade.trade_state === 'REFUND') return wxError(400, 'ORDERPAID', '订单已支付，不能关闭');
+    this.transition(trade, 'CLOSED');
+    return { status: 204 };
+  }
+
+  // ───────────────────────── trades (control side) ─────────────────────────
+
+  findTrade(outTradeNo: string, mchid?: string): SimTrade | undefined {
+    if (mchid) return this.state.trades.get(tradeKey(mchid, outTradeNo));
+    const all = [...this.state.trades.values()].filter((t) => t.out_trade_no === outTradeNo);
+    if (all.length > 1) throw new SimError(409, 'AMBIGUOUS', `out_trade_no ${outTradeNo} exists for several merchants: pass mchid`);
+    return all[0];
+  }
+
+  requireTrade(outTradeNo: string, mchid?: string): SimTrade {
+    const t = this.findTrade(outTradeNo, mchid);
+    if (!t) throw new SimError(404, 'ORDER_NOT_EXIST', `no trade ${outTradeNo}`);
+    return t;
+  }
+
+  tradeByPrepayId(prepayId: string): SimTrade | undefined {
+    return [...this.state.trades.values()].find((t) => t.prepay_id === prepayId);
+  }
+
+  tradeByCode(code: string): SimTrade | undefined {
+    return [...this.state.trades.values()].find((t) => t.trade_type === 'NATIVE' && t.code === code);
+  }
+
+  listTrades(mchid?: string): SimTrade[] {
+    return [...this.state.trades.values()].filter((t) => !mchid || t.mchid === mchid);
+  }
+
+  /** Why the buyer cannot pay this trade right now, or undefined. */
+  unpayableReason(t: SimTrade): string | undefined {
+    if (t.trade_state === 'SUCCESS' || t.trade_state === 'REFUND') return '订单已支付';
+    if (t.trade_state === 'CLOSED' || t.trade_state === 'REVOKED') return '订单已关闭';
+    if (t.trade_state === 'PAYERROR') return '订单支付失败，请重新下单';
+    if (t.time_expire && Date.parse(t.time_expire) < Date.now()) return '订单已过期';
+    return undefined;
+  }
+
+  pay(outTradeNo: string, opts: { mchid?: string; openid?: string; notify?: WechatNotifyOptions } = {}): PayResult {
+    const trade = this.requireTrade(outTradeNo, opts.mchid);
+    const reason = this.unpayableReason(trade);
+    if (reason) throw new SimError(409, 'TRADE_STATE_ERROR', reason);
+    validateNotifyOptions(opts.notify);
+    const now = new Date();
+    trade.payer_openid = trade.payer_openid ?? opts.openid ?? `o${randomAlnum(27)}`;
+    trade.transaction_id = `4200${randomDigits(24)}`;
+    trade.success_time = rfc3339Cst(now);
+    this.transition(trade, 'SUCCESS');
+    const event: StoredEvent = {
+      id: randomUUID(),
+      mchid: trade.mchid,
+      outTradeNo: trade.out_trade_no,
+      createTime: rfc3339Cst(now),
+      transaction: transactionView(trade),
+    };
+    this.state.events.set(event.id, event);
+    this.state.save();
+    this.deliver(event, opts.notify ?? {});
+    return { trade, eventId: event.id };
+  }
+
+  fail(outTradeNo: string, opts: { mchid?: string; reason?: string } = {}): SimTrade {
+    const trade = this.requireTrade(outTradeNo, opts.mchid);
+    if (trade.trade_state !== 'NOTPAY' && trade.trade_state !== 'USERPAYING') {
+      throw new SimError(409, 'TRADE_STATE_ERROR', `cannot fail a ${trade.trade_state} trade`);
+    }
+    this.transition(trade, 'PAYERROR', opts.reason);
+    return trade;
+  }
+
+  close(outTradeNo: string, opts: { mchid?: string } = {}): SimTrade {
+    const trade = this.requireTrade(outTradeNo, opts.mchid);
+    if (trade.trade_state === 'SUCCESS' || trade.trade_state === 'REFUND') throw new SimError(409, 'ORDERPAID', '订单已支付，不能关闭');
+    this.transition(trade, 'CLOSED');
+    return trade;
+  }
+
+  setUserPaying(outTradeNo: string, opts: { mchid?: string } = {}): SimTrade {
+    const trade = this.requireTrade(outTradeNo, opts.mchid);
+    if (trade.trade_state !== 'NOTPAY') throw new SimError(409, 'TRADE_STATE_ERROR', `cannot move a ${trade.trade_state} trade to USERPAYING`);
+    this.transition(trade, 'USERPAYING');
+    return trade;
+  }
+
+  private transition(trade: SimTrade, state: SimTrade['trade_state'], desc?: string): void {
+    const descs: Record<SimTrade['trade_state'], string> = {
+      SUCCESS: '支付成功',
+      REFUND: '转入退款',
+      NOTPAY: '订单未支付',
+      CLOSED: '订单已关闭',
+      REVOKED: '已撤销',
+      USERPAYING: '用户支付中，需输入密码',
+      PAYERROR: '支付失败，请重新下单支付',
+    };
+    trade.trade_state = state;
+    trade.trade_state_desc = desc ?? descs[state];
+    this.state.save();
+  }
+
+  // ───────────────────────── response signing ─────────────────────────
+
+  /** Wechatpay-* headers for a body, signed with the current platform key (or deliberately broken). */
+  signHeaders(body: string, opts: { broken?: boolean; badSerial?: boolean; timestampSkewSeconds?: number } = {}): Record<string, string> {
+    const platform = this.state.signingPlatform;
+    const timestamp = String(Math.floor(Date.now() / 1000) + (opts.timestampSkewSeconds ?? 0));
+    const nonce = randomNonce();
+    const message = `${timestamp}\n${nonce}\n${body}\n`;
+    const signature = signSha256WithRsa(opts.broken ? `${message}tampered` : message, this.state.privateKey(platform.privateKeyPem));
+    return {
+      'Wechatpay-Timestamp': timestamp,
+      'Wechatpay-Nonce': nonce,
+      'Wechatpay-Serial': opts.badSerial ? randomSerialHex() : platform.serial,
+      'Wechatpay-Signature': signature,
+      'Wechatpay-Signature-Type': 'WECHATPAY2-SHA256-RSA2048',
+    };
+  }
+
+  // ───────────────────────── notifications ─────────────────────────
+
+  resend(eventId: string, notify: WechatNotifyOptions = {}): void {
+    const event = this.state.events.get(eventId);
+    if (!event) throw new SimError(404, 'NOT_FOUND', `no notification event ${eventId}`);
+    validateNotifyOptions(notify);
+    this.deliver(event, notify);
+  }
+
+  notificationLog(filter: { outTradeNo?: string; mchid?: string; eventId?: string } = {}): NotificationAttempt[] {
+    return this.state.notifications.filter(
+      (n) =>
+        (!filter.outTradeNo || n.outTradeNo === filter.outTradeNo) &&
+        (!filter.mchid || n.mchid === filter.mchid) &&
+        (!filter.eventId || n.eventId === filter.eventId),
+    );
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.pendingDeliveries === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private deliver(event: StoredEvent, notify: WechatNotifyOptions): void {
+    const trade = this.state.trades.get(tradeKey(event.mchid, event.outTradeNo));
+    const merchant = this.state.merchants.get(event.mchid);
+    if (!trade || !merchant) return;
+    const mode: NotifyMode = notify.mode ?? 'normal';
+    if (mode === 'lost') {
+      // The notification "got lost on the way": the merchant must find out by querying.
+      this.state.addNotification({
+        eventId: event.id, mchid: event.mchid, outTradeNo: event.outTradeNo, attempt: 1, copy: 1, mode,
+        url: trade.notify_url, at: new Date().toISOString(), ok: false, error: 'lost (deliberately not sent)',
+      });
+      return;
+    }
+    const body = buildNotificationBody(event, merchant, notify);
+    const copies = mode === 'duplicate' ? 2 : 1;
+    this.pendingDeliveries += 1;
+    const runCopy = (copy: number) => {
+      this.attempt(event, trade.notify_url, body, notify, mode, copy, 1, () => {
+        if (copy < copies) runCopy(copy + 1);
+        else this.deliveryDone();
+      });
+    };
+    this.later(mode === 'delayed' ? Math.max(0, notify.delayMs ?? 3000) : 0, () => runCopy(1));
+  }
+
+  private deliveryDone(): void {
+    this.pendingDeliveries -= 1;
+    if (this.pendingDeliveries === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.closed) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.closed) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private attempt(
+    event: StoredEvent, url: string, body: string, notify: WechatNotifyOptions, mode: NotifyMode,
+    copy: number, attempt: number, done: () => void,
+  ): void {
+    // Re-signed per attempt (fresh timestamp and nonce), same body and id: like WeChat's retries.
+    const sent = mode === 'tampered' ? body.replace('"summary":"支付成功"', '"summary":"支付成功!"') : body;
+    const headers = this.signHeaders(body, { badSerial: notify.badSerial, timestampSkewSeconds: notify.timestampSkewSeconds });
+    const at = new Date().toISOString();
+    this.post(url, sent, headers).then((r) => {
+      const ok = r.status === 200 || r.status === 204;
+      this.state.addNotification({
+        eventId: event.id, mchid: event.mchid, outTradeNo: event.outTradeNo, attempt, copy, mode, url, at, ok,
+        status: r.status, error: r.error, responseBody: r.body,
+      });
+      const delays = this.opts.notifyRetryDelaysMs;
+      if (ok || attempt > delays.length || this.closed) return done();
+      this.later(delays[attempt - 1], () => this.attempt(event, url, body, notify, mode, copy, attempt + 1, done));
+    });
+  }
+
+  private post(url: string, body: string, headers: Record<string, string>): Promise<{ status?: number; error?: string; body?: string }> {
+    return new Promise((resolve) => {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch {
+        return resolve({ error: 'invalid notify_url' });
+      }
+      const payload = Buffer.from(body, 'utf8');
+      const lib = target.protocol === 'https:' ? https : http;
+      const req = lib.request(
+        target,
+        {
+          method: 'POST',
+          // No keep-alive: sockets to the merchant must not outlive the sandbox.
+          agent: false,
+          headers: { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(payload.length), 'User-Agent': 'Mozilla/4.0', 'Request-ID': randomUUID() },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.length < 64 && chunks.push(c));
+          res.on('end', () => {
+            this.inflight.delete(req);
+            resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8').slice(0, 500) });
+          });
+          res.on('error', (e) => {
+            this.inflight.delete(req);
+            resolve({ status: res.statusCode, error: e.message });
+          });
+        },
+      );
+      this.inflight.add(req);
+      req.setTimeout(this.opts.notifyTimeoutMs, () => req.destroy(new Error(`no answer within ${this.opts.notifyTimeoutMs} ms`)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        this.inflight.delete(req);
+        resolve({ error: e.code ?? e.message });
+      });
+      req.end(payload);
+    });
+  }
+
+  /** Stops every timer and in-flight notification; pending deliveries count as done. */
+  shutdown(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const r of this.inflight) r.destroy();
+    this.inflight.clear();
+    this.pendingDeliveries = 0;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  merchant(mchid: string): MerchantRecord | undefined {
+    return this.state.merchants.get(mchid);
+  }
+
+  /** Verifies a client-side (App `sign` / JSAPI `paySign`) signature with any of the merchant's certificates. */
+  verifyClientSignature(mchid: string, message: string, signature: string): boolean {
+    const m = this.state.merchants.get(mchid);
+    return Boolean(m?.certificates.some((c) => verifySha256WithRsa(message, signature, this.state.publicKeyOfCert(c.certificatePem))));
+  }
+}
+
+function validateNotifyOptions(n: WechatNotifyOptions | undefined): void {
+  if (!n) return;
+  const modes: NotifyMode[] = ['normal', 'lost', 'duplicate', 'tampered', 'delayed'];
+  if (n.mode !== undefined && !modes.includes(n.mode)) throw new SimError(400, 'PARAM_ERROR', `mode must be one of ${modes.join(', ')}`);
+  if (n.amountOverrideFen !== undefined && !Number.isSafeInteger(n.amountOverrideFen)) {
+    throw new SimError(400, 'PARAM_ERROR', 'amountOverrideFen must be an integer');
+  }
+  if (n.delayMs !== undefined && (!Number.isFinite(n.delayMs) || n.delayMs < 0)) throw new SimError(400, 'PARAM_ERROR', 'delayMs must be >= 0');
+  if (n.timestampSkewSeconds !== undefined && !Number.isFinite(n.timestampSkewSeconds)) {
+    throw new SimError(400, 'PARAM_ERROR', 'timestampSkewSeconds must be a number');
+  }
+}
+
+function checkNotifyUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0) return '缺少参数notify_url';
+  if (value.length > 255) return 'notify_url 长度不能超过255';
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return 'notify_url 格式错误';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'notify_url 须为 http(s) 地址';
+  // WeChat: "通知URL必须为直接可访问的URL，不允许携带查询串".
+  if (u.search || u.hash) return 'notify_url 不能携带参数';
+  return undefined;
+}
+
+/** The transaction object of the query API and of the notification resource. */
+export function transactionView(t: SimTrade): Record<string, unknown> {
+  const paid = t.trade_state === 'SUCCESS' || t.trade_state === 'REFUND';
+  return {
+    appid: t.appid,
+    mchid: t.mchid,
+    out_trade_no: t.out_trade_no,
+    ...(t.transaction_id ? { transaction_id: t.transaction_id } : {}),
+    ...(paid ? { trade_type: t.trade_type, bank_type: 'OTHERS' } : {}),
+    trade_state: t.trade_state,
+    trade_state_desc: t.trade_state_desc,
+    attach: t.attach ?? '',
+    ...(t.success_time ? { success_time: t.success_time } : {}),
+    ...(t.payer_openid ? { payer: { openid: t.payer_openid } } : {}),
+    amount: paid
+      ? { total: t.amount_total, payer_total: t.amount_total, currency: t.currency, payer_currency: t.currency }
+      : { total: t.amount_total, currency: t.currency, payer_currency: t.currency },
+  };
+}
+
+function buildNotificationBody(event: StoredEvent, merchant: MerchantRecord, notify: WechatNotifyOptions): string {
+  const tx = { ...event.transaction };
+  if (notify.amountOverrideFen !== undefined) {
+    const amount = { ...(tx.amount as Record<string, unknown>) };
+    amount.total = notify.amountOverrideFen;
+    amount.payer_total = notify.amountOverrideFen;
+    tx.amount = amount;
+  }
+  const resource = { original_type: 'transaction', ...encryptResource(JSON.stringify(tx), merchant.apiV3Key, 'transaction') };
+  if (notify.badCiphertext) {
+    // Flip one bit of the ciphertext proper (not the tag): only an AEAD check notices.
+    const buf = Buffer.from(resource.ciphertext, 'base64');
+    buf[0] ^= 0x01;
+    resource.ciphertext = buf.toString('base64');
+  }
+  return JSON.stringify({
+    id: event.id,
+    create_time: event.createTime,
+    resource_type: 'encrypt-resource',
+    event_type: 'TRANSACTION.SUCCESS',
+    summary: '支付成功',
+    resource,
+  });
+}

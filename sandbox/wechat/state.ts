@@ -1,0 +1,137 @@
+/**
+ * The sandbox's in-memory stores, optionally persisted as one JSON file so keys, merchants and trades
+ * survive a restart (pending notification retries do not: they are timers).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { NotificationAttempt, SimTrade } from './types';
+
+export interface KeyedCertificate {
+  serial: string;
+  certificatePem: string;
+  privateKeyPem: string;
+  notBefore: string;
+  notAfter: string;
+}
+
+export interface MerchantRecord {
+  mchid: string;
+  name: string;
+  appids: string[];
+  apiV3Key: string;
+  /** Merchant API certificates (public part only: WeChat never holds apiclient_key.pem). */
+  certificates: { serial: string; certificatePem: string }[];
+}
+
+/** A notification event as issued; retries and resends reuse its id and plaintext. */
+export interface StoredEvent {
+  id: string;
+  mchid: string;
+  outTradeNo: string;
+  createTime: string;
+  /** The decrypted `transaction` resource (before any per-delivery fault is applied). */
+  transaction: Record<string, unknown>;
+}
+
+export interface PersistedState {
+  version: 1;
+  ca: KeyedCertificate;
+  /** Oldest first; the last one signs. */
+  platforms: KeyedCertificate[];
+  merchants: MerchantRecord[];
+  trades: SimTrade[];
+  events: StoredEvent[];
+  notifications: NotificationAttempt[];
+}
+
+/** Keeps the log bounded in long-running dev sandboxes. */
+const MAX_LOG = 5000;
+
+export class SandboxState {
+  readonly merchants = new Map<string, MerchantRecord>();
+  /** key `${mchid}\n${out_trade_no}` */
+  readonly trades = new Map<string, SimTrade>();
+  readonly events = new Map<string, StoredEvent>();
+  notifications: NotificationAttempt[] = [];
+  platforms: KeyedCertificate[];
+  readonly ca: KeyedCertificate;
+  private readonly keyCache = new Map<string, KeyObject>();
+  private saveScheduled = false;
+
+  constructor(
+    init: Pick<PersistedState, 'ca' | 'platforms'> & Partial<PersistedState>,
+    private readonly file?: string,
+  ) {
+    this.ca = init.ca;
+    this.platforms = init.platforms;
+    for (const m of init.merchants ?? []) this.merchants.set(m.mchid, m);
+    for (const t of init.trades ?? []) this.trades.set(tradeKey(t.mchid, t.out_trade_no), t);
+    for (const e of init.events ?? []) this.events.set(e.id, e);
+    this.notifications = init.notifications ?? [];
+  }
+
+  static load(file: string): PersistedState | undefined {
+    if (!fs.existsSync(file)) return undefined;
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as PersistedState;
+    if (parsed.version !== 1) throw new Error(`unsupported WeChat sandbox state version in ${file}`);
+    return parsed;
+  }
+
+  get signingPlatform(): KeyedCertificate {
+    return this.platforms[this.platforms.length - 1];
+  }
+
+  privateKey(pem: string): KeyObject {
+    let k = this.keyCache.get(pem);
+    if (!k) this.keyCache.set(pem, (k = createPrivateKey(pem)));
+    return k;
+  }
+
+  publicKeyOfCert(pem: string): KeyObject {
+    let k = this.keyCache.get(pem);
+    if (!k) this.keyCache.set(pem, (k = createPublicKey(pem)));
+    return k;
+  }
+
+  addNotification(a: NotificationAttempt): void {
+    this.notifications.push(a);
+    if (this.notifications.length > MAX_LOG) this.notifications.splice(0, this.notifications.length - MAX_LOG);
+    this.save();
+  }
+
+  snapshot(): PersistedState {
+    return {
+      version: 1,
+      ca: this.ca,
+      platforms: this.platforms,
+      merchants: [...this.merchants.values()],
+      trades: [...this.trades.values()],
+      events: [...this.events.values()],
+      notifications: this.notifications,
+    };
+  }
+
+  /** Coalesces many mutations in one tick into one write. */
+  save(): void {
+    if (!this.file || this.saveScheduled) return;
+    this.saveScheduled = true;
+    setImmediate(() => {
+      this.saveScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Writes atomically (temp file + rename) so a crash mid-write never leaves a truncated state file. */
+  flush(): void {
+    if (!this.file) return;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(this.snapshot()), { mode: 0o600 });
+    fs.renameSync(tmp, this.file);
+  }
+}
+
+export function tradeKey(mchid: string, outTradeNo: string): string {
+  return `${mchid}\n${outTradeNo}`;
+}

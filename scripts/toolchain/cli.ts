@@ -1,0 +1,16 @@
+/** `npm run toolchain [-- measure]`: obtains (and optionally measures) the Temporal servers ahead of time. */
+import { ensureTemporalCli, ensureTestServer, measureTestServerStart } from './index';
+
+async function main() {
+  const log = (l: string) => console.log(`[toolchain] ${l}`);
+  const cli = await ensureTemporalCli(log);
+  log(`Temporal CLI: ${cli.type === 'existing-path' ? cli.path : 'SDK download'}`);
+  const ts = await ensureTestServer(log);
+  log(`time-skipping test server: ${ts.path}`);
+  if (process.argv.includes('measure')) log(`test server ready after (ms): ${(await measureTestServerStart(5)).join(', ')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,225 @@
+/**
+ * Obtains the Temporal servers without the internet: the CLI dev server is built from the Go module proxy,
+ * the Java time-skipping test server is resolved from Maven Central. Both land in a user-level cache outside
+ * the clone (never committed), so the first run pays minutes and every later run reuses them.
+ *
+ * Order for the dev server (DESIGN.md §2): `temporal` on PATH, TEMPORAL_CLI_PATH, the cached `go install`
+ * build, a fresh `go install`, and only then the SDK's own download (works only where the internet is reachable).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export const TEMPORAL_CLI_VERSION = '1.5.1';
+/** Pinned: the newest io.temporal:temporal-test-server on Maven Central when this was written. */
+export const TEST_SERVER_VERSION = '1.38.0';
+
+export type Log = (line: string) => void;
+export type ServerExecutable = { type: 'existing-path'; path: string } | { type: 'cached-download' };
+
+export function cacheDir(): string {
+  if (process.env.CASHIER_DESK_CACHE) return process.env.CASHIER_DESK_CACHE;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'cashier-desk');
+}
+
+async function which(cmd: string): Promise<string | null> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, cmd);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** Runs a long command while printing a heartbeat, so a first-time build does not look hung. */
+async function runWithProgress(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; what: string; log: Log }) {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    opts.log(`… still ${opts.what} (${Math.round((Date.now() - started) / 1000)} s; first run only)`);
+  }, 20_000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      let tail = '';
+      const keep = (chunk: Buffer) => {
+        tail = (tail + chunk.toString()).slice(-4000);
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${tail}`))));
+    });
+  } finally {
+    clearInterval(timer);
+  }
+  opts.log(`done ${opts.what} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+async function goVersionOk(): Promise<boolean> {
+  try {
+    const { stdout } = await execFileAsync('go', ['env', 'GOVERSION']);
+    const m = /go(\d+)\.(\d+)/.exec(stdout);
+    return !!m && (Number(m[1]) > 1 || Number(m[2]) >= 25); // cli v1.5.1's go.mod says go 1.25.0
+  } catch {
+    return false;
+  }
+}
+
+/** Finds or builds the Temporal CLI (dev server with Web UI). */
+export async function ensureTemporalCli(log: Log = () => {}): Promise<ServerExecutable> {
+  const onPath = await which('temporal');
+  if (onPath) return { type: 'existing-path', path: onPath };
+  const configured = process.env.TEMPORAL_CLI_PATH;
+  if (configured) {
+    if (!existsSync(configured)) throw new Error(`TEMPORAL_CLI_PATH=${configured} does not exist`);
+    return { type: 'existing-path', path: configured };
+  }
+  const dir = path.join(cacheDir(), `temporal-cli-${TEMPORAL_CLI_VERSION}`);
+  const bin = path.join(dir, 'temporal');
+  if (existsSync(bin)) return { type: 'existing-path', path: bin };
+  if (!(await goVersionOk())) {
+    log('Go >= 1.25 not found: falling back to the Temporal SDK download of the dev server (needs the internet)');
+    return { type: 'cached-download' };
+  }
+  // Build into a private folder and rename, so a build killed halfway never leaves a broken binary behind
+  // and two concurrent first runs cannot see each other's partial output.
+  const staging = `${dir}.partial-${process.pid}`;
+  await mkdir(staging, { recursive: true });
+  log(`building Temporal CLI v${TEMPORAL_CLI_VERSION} with go install into ${dir} (first run only, a few minutes)`);
+  await runWithProgress(
+    'go',
+    [
+      'install',
+      '-ldflags',
+      `-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION}`,
+      `github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_CLI_VERSION}`,
+    ],
+    { env: { ...process.env, CGO_ENABLED: '0', GOBIN: staging, GOFLAGS: '-mod=mod' }, what: 'building the Temporal CLI', log },
+  );
+  if (!existsSync(bin)) await rename(staging, dir).catch(async (e) => {
+    if (!existsSync(bin)) throw e; // another process won the race: use its build
+  });
+  await rm(staging, { recursive: true, force: true });
+  return { type: 'existing-path', path: bin };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const sock = net.connect(port, host);
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once('error', () => {
+        sock.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listened on ${host}:${port} within ${timeoutMs} ms`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+const JVM_FLAGS = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xss512k', '-XX:-UsePerfData'];
+
+/**
+ * Resolves the Java time-skipping test server and returns an executable wrapper for @temporalio/testing
+ * (`createTimeSkipping({ server: { executable } })`). The SDK allows the server only 5 s to answer, so the
+ * wrapper starts the JVM with a class-data-sharing archive made at install time (≈0.5 s instead of ≈1.4 s
+ * here) and with flags that favour start-up over peak speed.
+ */
+export async function ensureTestServer(log: Log = () => {}): Promise<{ type: 'existing-path'; path: string }> {
+  const dir = path.join(cacheDir(), `temporal-test-server-${TEST_SERVER_VERSION}`);
+  const wrapper = path.join(dir, 'temporal-test-server');
+  if (existsSync(wrapper)) return { type: 'existing-path', path: wrapper };
+
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  log(`resolving io.temporal:temporal-test-server:${TEST_SERVER_VERSION} from Maven Central into ${dir}`);
+  await runWithProgress(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-f',
+      path.join(__dirname, 'test-server-pom.xml'),
+      `-Dtemporal.test-server.version=${TEST_SERVER_VERSION}`,
+      'dependency:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${path.join(staging, 'lib')}`,
+    ],
+    { what: 'resolving the Temporal test server', log },
+  );
+
+  // One training run writes the CDS archive: start the server, wait until it listens, stop it (SIGTERM lets
+  // the JVM exit normally, which is when -XX:ArchiveClassesAtExit writes the archive).
+  const jsa = path.join(staging, 'test-server.jsa');
+  const port = await freePort();
+  const train = spawn('java', [`-XX:ArchiveClassesAtExit=${jsa}`, '-Xlog:cds=off', '-Xlog:cds+dynamic=off', ...JVM_FLAGS, '-cp', `${path.join(staging, 'lib')}/*`, 'io.temporal.testserver.TestServer', String(port)], { stdio: 'ignore' });
+  try {
+    await waitForPort(port, 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    const exited = new Promise((r) => train.once('exit', r));
+    train.kill('SIGTERM');
+    await exited;
+  }
+
+  // The wrapper's last line must exec java: the SDK stops the server with SIGKILL to the PID it spawned,
+  // and a shell left in between would orphan the JVM and hang env.teardown() on its open pipes.
+  const finalDir = dir;
+  const script = [
+    '#!/bin/sh',
+    '# Temporal time-skipping test server; invoked by @temporalio/testing as: <this> <port>',
+    'DIR="$(cd "$(dirname "$0")" && pwd)"',
+    `exec java -XX:SharedArchiveFile="$DIR/test-server.jsa" -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off ${JVM_FLAGS.join(' ')} -cp "$DIR/lib/*" io.temporal.testserver.TestServer "$@"`,
+    '',
+  ].join('\n');
+  await writeFile(path.join(staging, 'temporal-test-server'), script);
+  await chmod(path.join(staging, 'temporal-test-server'), 0o755);
+  if (!existsSync(wrapper)) await rename(staging, finalDir).catch((e) => {
+    if (!existsSync(wrapper)) throw e;
+  });
+  await rm(staging, { recursive: true, force: true });
+  return { type: 'existing-path', path: wrapper };
+}
+
+/** Measures how long the wrapped test server takes until its port accepts connections (for docs/notes). */
+export async function measureTestServerStart(runs = 3): Promise<number[]> {
+  const exe = await ensureTestServer();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const port = await freePort();
+    const t0 = Date.now();
+    const child = spawn(exe.path, [String(port)], { stdio: 'ignore' });
+    await waitForPort(port, 30_000);
+    times.push(Date.now() - t0);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  return times;
+}
+
+export { freePort };

@@ -1,0 +1,618 @@
+/**
+ * Cashier Desk (收银台) merchant SDK for Node.js ≥ 20. No runtime dependency beyond Node (global
+ * `fetch`, `crypto`). Every request is signed with Signature v1 (see ./signature.ts and README.md);
+ * every successful response must carry a valid RESPONSE signature or the SDK throws.
+ */
+import type { IncomingMessage, ServerResponse } from 'http';
+import {
+  DEFAULT_SIGN_TYPE,
+  HeadersLike,
+  MemoryNonceStore,
+  NONCE_TTL_MS,
+  NonceStore,
+  OrderSignatureBlock,
+  SignType,
+  VerifyFailureReason,
+  VerifyResult,
+  isSignType,
+  signRequestHeaders,
+  signResponseHeaders,
+  verifyOrder,
+  verifySignedHeaders,
+  verifySignedMessage,
+} from './signature';
+
+export * from './signature';
+
+// ───────────────────────────── types (DESIGN §3, seed 4.1–4.3) ─────────────────────────────
+
+/** Success code of every envelope. */
+export const SUCCESS_CODE = 1000;
+export const SUCCESS_MSG = '操作成功';
+
+export type ChannelType = 'ali-pay' | 'wx-pay';
+export type SceneCode = 'h5' | 'native' | 'app' | 'jsapi';
+/** SUCCESS paid · FINISH complete, no more refunds · FAIL failed · NULL no result yet (do nothing). */
+export type ResultCode = 'SUCCESS' | 'FINISH' | 'FAIL' | 'NULL';
+
+/** Every JSON response of the cashier desk. */
+export interface ResponseEnvelope<T = unknown> {
+  code: number;
+  msg: string;
+  data?: T;
+  /** epoch ms */
+  responseTime: number;
+}
+
+/** Body of `POST /unified/orders`. */
+export interface UnifiedOrderRequest {
+  /** Integer amount in fen (分), > 0. */
+  amount: number;
+  goodsDesc: string;
+  orderTitle: string;
+  /** The merchant's order number; `(appId, outTradeNo)` identifies the order (idempotent). */
+  outTradeNo: string;
+  /** The merchant's identifier of the paying user. */
+  thirdPartyUser: string;
+  /** Where payment results are POSTed (default: the app's registered notify URL, or the SDK's `notifyUrl`). */
+  notifyUrl?: string;
+  /** Where the consumer is sent after paying (absent: no redirect). */
+  returnUrl?: string;
+  /** Order lifetime in seconds. */
+  expireSeconds?: number;
+}
+
+/** A payment channel bound to the app. */
+export interface Channel {
+  id: number;
+  /** The seed shows a number here and a string elsewhere; compare with `String(appId)`. */
+  appId: string | number;
+  appName: string;
+  channelId: number;
+  channelType: ChannelType;
+  channelName: string;
+  sceneName: string;
+  sceneCode: SceneCode;
+  configId: number;
+  mchId: string;
+  url: string;
+  method: 'POST';
+  enctype: 'json';
+  sort: number;
+}
+
+/** `data` of the unified-order response. */
+export interface UnifiedOrderData {
+  token: string;
+  /** Opaque order identifier of the cashier desk. */
+  orderId: number | string;
+  /** Proof for the merchant front end that `token` came from the cashier desk (ORDER string). */
+  signature: OrderSignatureBlock;
+  channels: Channel[];
+}
+
+/** `data` of `POST /payment/list`. */
+export interface PaymentListData {
+  /** The cashier page, `…/cashier-desk-web/payment?token=…`: send the consumer's browser there. */
+  url: string;
+}
+
+/** `data` of `GET /out-trade-no/query-pay-result/{outTradeNo}`. */
+export interface QueryPayResultData {
+  channelId: number | null;
+  channelType: ChannelType | null;
+  mchId: string | null;
+  /** `yyyy-MM-dd HH:mm:ss`, Asia/Shanghai; null until paid. */
+  payTime: string | null;
+  resultCode: ResultCode;
+  resultErrorCode: string | null;
+  resultErrorMsg: string | null;
+}
+
+/** The JSON body of a payment-result notification POSTed to the merchant's notify URL. */
+export interface PaymentNotification {
+  /** Stable per event: use it to deduplicate (retries carry the same eventId, a new nonce). */
+  eventId: string;
+  eventType: 'PAYMENT_RESULT';
+  appId: string;
+  orderId: number | string;
+  outTradeNo: string;
+  /** fen */
+  amount: number;
+  channelId: number | null;
+  channelType: ChannelType | null;
+  mchId: string | null;
+  payTime: string | null;
+  resultCode: ResultCode;
+  resultErrorCode: string | null;
+  resultErrorMsg: string | null;
+  /** 1-based delivery attempt. */
+  attempt: number;
+}
+
+// ───────────────────────────── errors ─────────────────────────────
+
+/** The cashier desk answered with an error envelope (`code !== 1000`). */
+export class CashierDeskError extends Error {
+  override readonly name = 'CashierDeskError';
+  constructor(
+    readonly code: number,
+    readonly msg: string,
+    readonly httpStatus: number,
+  ) {
+    super(`cashier desk error ${code}: ${msg} (HTTP ${httpStatus})`);
+  }
+}
+
+export type SignatureFailureReason = VerifyFailureReason | 'REPLAYED_NONCE' | 'BAD_ORDER_SIGNATURE';
+
+/** A message from the cashier desk (response, notification, order block) failed Signature v1 checks. */
+export class SignatureVerificationError extends Error {
+  override readonly name = 'SignatureVerificationError';
+  constructor(
+    readonly reason: SignatureFailureReason,
+    readonly httpStatus?: number,
+  ) {
+    super(`signature verification failed: ${reason}`);
+  }
+}
+
+/** The cashier desk answered something that is not a valid envelope / notification. */
+export class CashierDeskProtocolError extends Error {
+  override readonly name = 'CashierDeskProtocolError';
+  constructor(
+    message: string,
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The request did not complete (connection error, timeout, redirect). Safe to retry: orders are idempotent per outTradeNo. */
+export class CashierDeskNetworkError extends Error {
+  override readonly name = 'CashierDeskNetworkError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+// ───────────────────────────── SDK ─────────────────────────────
+
+export interface PaySdkOptions {
+  /** Gateway base URL, e.g. `http://127.0.0.1:8080/api/cashier-desk`. */
+  gateway: string;
+  appId: string | number;
+  appKey: string;
+  /** Default `HMAC-SHA256`. */
+  signType?: SignType;
+  /** Per request, default 10000. */
+  timeoutMs?: number;
+  /** Custom fetch (default: the global one). */
+  fetch?: typeof fetch;
+  /**
+   * Default notify URL: sent with every order that has none, and its path is what
+   * {@link PaySdk.verifyNotification} verifies against when no `path` option is given.
+   */
+  notifyUrl?: string;
+  /** Other keys accepted when verifying notifications while a key rotation is in progress. */
+  rotationKeys?: string[];
+  /** Remembers notification nonces (default: a {@link MemoryNonceStore}; use a shared store with several instances). */
+  nonceStore?: NonceStore;
+  /** Clock in epoch ms (tests). */
+  now?: () => number;
+}
+
+export interface VerifyNotificationOptions {
+  /**
+   * The pathWithQuery the cashier desk signed: the path (and query) of the notify URL, e.g.
+   * `/pay/notify` or the full notify URL. Default: the path of the SDK's `notifyUrl`; one of the two
+   * is required.
+   */
+  path?: string;
+  /** Default: the SDK's nonce store. */
+  nonceStore?: NonceStore;
+  /** Clock in epoch ms (default: the SDK's). */
+  now?: number;
+}
+
+export interface NotificationHandlerOptions extends VerifyNotificationOptions {
+  /** Largest accepted body, default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Called with errors thrown by `onNotification` or unexpected failures (for logging). */
+  onError?: (err: unknown) => void;
+}
+
+/** Request as seen by {@link PaySdk.notificationHandler}: a Node `IncomingMessage`, optionally with Express extras. */
+type NotifyRequest = IncomingMessage & { originalUrl?: string; body?: unknown; rawBody?: unknown };
+
+class BodyTooLargeError extends Error {}
+class RawBodyUnavailableError extends Error {}
+
+function toPathWithQuery(pathOrUrl: string): string {
+  if (/^https?:\/\//i.test(pathOrUrl)) {
+    const u = new URL(pathOrUrl);
+    return u.pathname + u.search;
+  }
+  return pathOrUrl;
+}
+
+function requireText(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim().length === 0) throw new TypeError(`${name} must be a non-empty string`);
+  return value;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The merchant SDK.
+ *
+ * ```ts
+ * const sdk = new PaySdk({ gateway: 'https://pay.example.com/api/cashier-desk', appId: '10123', appKey: process.env.APP_KEY! });
+ * const order = await sdk.unifiedOrder({ amount: 100, goodsDesc: '会员', orderTitle: '月卡', outTradeNo: 'A1', thirdPartyUser: 'u1' });
+ * const url = await sdk.getPaymentListUrl(order);   // send the browser here
+ * ```
+ */
+export class PaySdk {
+  readonly gateway: string;
+  readonly appId: string;
+  readonly signType: SignType;
+  readonly timeoutMs: number;
+  private readonly appKey: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly notifyUrl?: string;
+  private readonly rotationKeys: string[];
+  private readonly nonceStore: NonceStore;
+  private readonly responseNonces: MemoryNonceStore;
+  private readonly clock: () => number;
+
+  constructor(opts: PaySdkOptions) {
+    const gateway = requireText('gateway', opts.gateway).replace(/\/+$/, '');
+    const parsed = new URL(gateway); // throws on an invalid URL
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError('gateway must be an http(s) URL');
+    if (parsed.search || parsed.hash) throw new TypeError('gateway must not have a query or fragment');
+    this.gateway = gateway;
+    this.appId = requireText('appId', typeof opts.appId === 'number' ? String(opts.appId) : opts.appId);
+    this.appKey = requireText('appKey', opts.appKey);
+    this.signType = opts.signType ?? DEFAULT_SIGN_TYPE;
+    if (!isSignType(this.signType)) throw new TypeError(`unsupported signType: ${String(this.signType)}`);
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) throw new TypeError('timeoutMs must be > 0');
+    const f = opts.fetch ?? (globalThis.fetch as typeof fetch | undefined);
+    if (!f) throw new TypeError('no fetch available: use Node ≥ 18 or pass opts.fetch');
+    this.fetchImpl = f;
+    this.notifyUrl = opts.notifyUrl;
+    this.rotationKeys = (opts.rotationKeys ?? []).filter((k) => typeof k === 'string' && k.length > 0);
+    this.clock = opts.now ?? Date.now;
+    this.nonceStore = opts.nonceStore ?? new MemoryNonceStore({ now: this.clock });
+    this.responseNonces = new MemoryNonceStore({ now: this.clock });
+  }
+
+  /**
+   * 下单: `POST /unified/orders`. Idempotent per `outTradeNo` (the same request returns the same order
+   * and token; a different amount/content for the same `outTradeNo` is error 4090), so it is safe to
+   * retry after a {@link CashierDeskNetworkError}. Verifies the response signature and the order's
+   * `signature` block.
+   *
+   * @throws TypeError on invalid input (e.g. `amount` not a positive safe integer of fen)
+   * @throws {@link CashierDeskError} on an error envelope; {@link SignatureVerificationError} on a bad signature
+   */
+  async unifiedOrder(req: UnifiedOrderRequest): Promise<UnifiedOrderData> {
+    if (!isObject(req)) throw new TypeError('request must be an object');
+    if (typeof req.amount !== 'number' || !Number.isSafeInteger(req.amount) || req.amount <= 0) {
+      throw new TypeError('amount must be a positive safe integer (fen, 分)');
+    }
+    const body: Record<string, unknown> = {
+      amount: req.amount,
+      goodsDesc: requireText('goodsDesc', req.goodsDesc),
+      orderTitle: requireText('orderTitle', req.orderTitle),
+      outTradeNo: requireText('outTradeNo', req.outTradeNo),
+      thirdPartyUser: requireText('thirdPartyUser', req.thirdPartyUser),
+    };
+    const notifyUrl = req.notifyUrl ?? this.notifyUrl;
+    if (notifyUrl !== undefined) body.notifyUrl = requireText('notifyUrl', notifyUrl);
+    if (req.returnUrl !== undefined) body.returnUrl = requireText('returnUrl', req.returnUrl);
+    if (req.expireSeconds !== undefined) {
+      if (!Number.isSafeInteger(req.expireSeconds) || req.expireSeconds <= 0) throw new TypeError('expireSeconds must be a positive integer');
+      body.expireSeconds = req.expireSeconds;
+    }
+    const data = await this.call<UnifiedOrderData>('POST', '/unified/orders', body);
+    if (!isObject(data) || typeof data.token !== 'string' || !Array.isArray(data.channels)) {
+      throw new CashierDeskProtocolError('unified order response has no token/channels');
+    }
+    if (!this.verifyOrderSignature(data) || data.signature.outTradeNo !== req.outTradeNo) {
+      throw new SignatureVerificationError('BAD_ORDER_SIGNATURE');
+    }
+    return data;
+  }
+
+  /**
+   * 选择支付方式: `POST /payment/list {token, channelIds}` → the cashier page URL to send the consumer to.
+   * The list must hold at most one channel per channelType. Default `channelIds`: for each channelType,
+   * the channel with the lowest `sort` (then lowest `id`) among `order.channels`.
+   */
+  async getPaymentListUrl(order: UnifiedOrderData, channelIds?: number[]): Promise<string> {
+    if (!isObject(order) || typeof order.token !== 'string') throw new TypeError('order must be a unified order response');
+    const ids = channelIds ?? PaySdk.defaultChannelIds(order.channels ?? []);
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => Number.isSafeInteger(id))) {
+      throw new TypeError('channelIds must be a non-empty array of integers');
+    }
+    const data = await this.call<PaymentListData>('POST', '/payment/list', { token: order.token, channelIds: ids });
+    if (!isObject(data) || typeof data.url !== 'string') throw new CashierDeskProtocolError('payment list response has no url');
+    return data.url;
+  }
+
+  /** The default channel choice of {@link getPaymentListUrl}: the first channel of each channelType by `sort`, as `channelId`s. */
+  static defaultChannelIds(channels: readonly Channel[]): number[] {
+    const best = new Map<string, Channel>();
+    for (const c of channels) {
+      const cur = best.get(c.channelType);
+      if (!cur || c.sort < cur.sort || (c.sort === cur.sort && c.id < cur.id)) best.set(c.channelType, c);
+    }
+    return [...best.values()].map((c) => c.channelId);
+  }
+
+  /** 查询支付结果: `GET /out-trade-no/query-pay-result/{outTradeNo}`. */
+  async queryOrder(outTradeNo: string): Promise<QueryPayResultData> {
+    requireText('outTradeNo', outTradeNo);
+    if (outTradeNo === '.' || outTradeNo === '..') throw new TypeError('outTradeNo cannot be "." or ".."');
+    const data = await this.call<QueryPayResultData>('GET', `/out-trade-no/query-pay-result/${encodeURIComponent(outTradeNo)}`);
+    if (!isObject(data) || typeof data.resultCode !== 'string') throw new CashierDeskProtocolError('query response has no resultCode');
+    return data;
+  }
+
+  /**
+   * Checks the `signature` block of a unified-order response (ORDER string, this SDK's appId, key and
+   * sign type). Does not check the block's age. The merchant back end may hand the block to its front end
+   * as proof that the token came from the cashier desk.
+   */
+  verifyOrderSignature(order: UnifiedOrderData): boolean {
+    if (!isObject(order) || typeof order.token !== 'string' || order.token.length === 0) return false;
+    return verifyOrder({
+      block: order.signature,
+      token: order.token,
+      keys: [this.appKey],
+      signType: this.signType,
+      expectedAppId: this.appId,
+    });
+  }
+
+  /**
+   * Verifies the RESPONSE signature of a cashier-desk response (for callers using their own HTTP client):
+   * `pathWithQuery` of the request, the response headers and exact raw body. Does not track nonces.
+   */
+  verifyResponse(input: { pathWithQuery: string; headers: HeadersLike; body: Buffer | string; now?: number }): VerifyResult {
+    return verifySignedHeaders({
+      kind: 'response',
+      pathWithQuery: input.pathWithQuery,
+      headers: input.headers,
+      body: input.body,
+      keys: [this.appKey],
+      now: input.now ?? this.clock(),
+      expectedAppId: this.appId,
+    });
+  }
+
+  /**
+   * Verifies a payment-result notification and returns its JSON: signature over
+   * `POST\n{path}\nappId\ntimestamp\nnonce\n{rawBody}` with this app's key (or a rotation key), the
+   * ±300 s timestamp window, the app id, and that the nonce was not seen before (nonce store). The nonce
+   * is claimed only after the signature verified.
+   *
+   * `path` (option, or the path of the SDK's `notifyUrl`) must be the path+query of the notify URL the
+   * cashier desk POSTs to — not a path rewritten by a proxy. `rawBody` must be the exact bytes received
+   * (do not re-serialize parsed JSON).
+   *
+   * @throws {@link SignatureVerificationError} (reason: MISSING_HEADER, BAD_SIGNATURE, STALE_TIMESTAMP, REPLAYED_NONCE, …)
+   * @throws {@link CashierDeskProtocolError} when the verified body is not a notification of this app
+   */
+  async verifyNotification(headers: HeadersLike, rawBody: Buffer | string, opts: VerifyNotificationOptions = {}): Promise<PaymentNotification> {
+    const path = opts.path ?? this.notifyUrl;
+    if (path === undefined) throw new TypeError('verifyNotification needs opts.path (the notify URL path) or the notifyUrl SDK option');
+    const result = await verifySignedMessage({
+      kind: 'request',
+      method: 'POST',
+      pathWithQuery: toPathWithQuery(path),
+      headers,
+      body: rawBody,
+      keys: [this.appKey, ...this.rotationKeys],
+      now: opts.now ?? this.clock(),
+      expectedAppId: this.appId,
+      nonceStore: opts.nonceStore ?? this.nonceStore,
+    });
+    if (!result.ok) throw new SignatureVerificationError(result.reason);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8'));
+    } catch {
+      throw new CashierDeskProtocolError('notification body is not JSON');
+    }
+    if (!isObject(parsed) || typeof parsed.outTradeNo !== 'string' || typeof parsed.resultCode !== 'string') {
+      throw new CashierDeskProtocolError('notification body is not a payment result');
+    }
+    if (parsed.appId !== undefined && String(parsed.appId) !== this.appId) {
+      throw new CashierDeskProtocolError('notification is for another app');
+    }
+    return parsed as unknown as PaymentNotification;
+  }
+
+  /**
+   * A request handler for the notify URL, compatible with Node `http` and Express (no Express import).
+   * Reads the raw body from the stream, or uses `req.rawBody` / `req.body` when it is a Buffer or string
+   * (e.g. `express.raw({ type: '*\/*' })`); a body already parsed by `express.json()` cannot be verified
+   * (answers 500 and reports via `onError`). Then {@link verifyNotification} and `onNotification`:
+   *
+   * - verified and handled → HTTP 200 `{"code":1000,"msg":"操作成功"}`
+   * - bad / stale / replayed signature → 401 `{"code":4010,…}`; malformed notification → 400 `{"code":4000,…}`
+   * - `onNotification` throws → 500 `{"code":5000,…}`, so the cashier desk retries later
+   *
+   * Default `path`: the path the request arrived at (`req.originalUrl ?? req.url`); pass `opts.path`
+   * when a proxy rewrites it. Make `onNotification` idempotent (deduplicate on `eventId`/`outTradeNo`).
+   */
+  notificationHandler(
+    onNotification: (notification: PaymentNotification) => Promise<void> | void,
+    opts: NotificationHandlerOptions = {},
+  ): (req: IncomingMessage, res: ServerResponse) => void {
+    const maxBytes = opts.maxBodyBytes ?? 1024 * 1024;
+    const report = (err: unknown): void => {
+      try {
+        opts.onError?.(err);
+      } catch {
+        /* a logging hook must not break the answer */
+      }
+    };
+    const handle = async (req: NotifyRequest, res: ServerResponse): Promise<void> => {
+      const path = opts.path ?? req.originalUrl ?? req.url ?? '/';
+      const answer = (status: number, code: number, msg: string): void => this.answer(res, path, status, code, msg);
+      if ((req.method ?? '').toUpperCase() !== 'POST') return answer(405, 4000, '仅支持 POST');
+      let raw: Buffer;
+      try {
+        raw = await readRawBody(req, maxBytes);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) return answer(413, 4130, '请求体过大');
+        report(err);
+        return answer(500, 5000, '无法读取原始请求体');
+      }
+      let notification: PaymentNotification;
+      try {
+        notification = await this.verifyNotification(req.headers, raw, { ...opts, path });
+      } catch (err) {
+        if (err instanceof SignatureVerificationError) return answer(401, 4010, `签名验证失败: ${err.reason}`);
+        if (err instanceof CashierDeskProtocolError) return answer(400, 4000, '通知格式错误');
+        report(err);
+        return answer(500, 5000, '商户系统内部错误');
+      }
+      try {
+        await onNotification(notification);
+      } catch (err) {
+        report(err);
+        return answer(500, 5000, '商户处理失败');
+      }
+      answer(200, SUCCESS_CODE, SUCCESS_MSG);
+    };
+    return (req, res) => {
+      handle(req as NotifyRequest, res).catch((err: unknown) => {
+        report(err);
+        if (!res.headersSent) {
+          res.statusCode = 500;
+          res.end();
+        }
+      });
+    };
+  }
+
+  /** Writes `{code,msg}` as JSON, signed with a RESPONSE signature over the notify path (the cashier desk may ignore it). */
+  private answer(res: ServerResponse, path: string, status: number, code: number, msg: string): void {
+    if (res.headersSent) return;
+    const body = Buffer.from(JSON.stringify({ code, msg }), 'utf8');
+    let signed: Record<string, string> = {};
+    try {
+      signed = signResponseHeaders({ pathWithQuery: path, appId: this.appId, appKey: this.appKey, signType: this.signType, body, now: this.clock() });
+    } catch {
+      /* an unusual path cannot be signed; the answer stays unsigned */
+    }
+    res.statusCode = status;
+    for (const [k, v] of Object.entries(signed)) res.setHeader(k, v);
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('content-length', body.length);
+    res.end(body);
+  }
+
+  /** Signs and sends one request; returns `data` of a verified success envelope. */
+  private async call<T>(method: 'GET' | 'POST', path: string, payload?: unknown): Promise<T> {
+    const url = new URL(this.gateway + path);
+    const pathWithQuery = url.pathname + url.search; // exactly what goes on the wire
+    const body = method === 'GET' ? undefined : Buffer.from(JSON.stringify(payload), 'utf8');
+    const headers: Record<string, string> = {
+      ...signRequestHeaders({ method, pathWithQuery, appId: this.appId, appKey: this.appKey, signType: this.signType, body, now: this.clock() }),
+      accept: 'application/json',
+    };
+    if (body) headers['content-type'] = 'application/json; charset=utf-8';
+
+    let res: Response;
+    let raw: Buffer;
+    try {
+      res = await this.fetchImpl(url, {
+        method,
+        headers,
+        body: body ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : undefined,
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      raw = Buffer.from(await res.arrayBuffer());
+    } catch (err) {
+      const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      throw new CashierDeskNetworkError(
+        timedOut ? `${method} ${pathWithQuery} timed out after ${this.timeoutMs} ms` : `${method} ${pathWithQuery} failed: ${String((err as Error)?.message ?? err)}`,
+        { cause: err },
+      );
+    }
+
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new CashierDeskProtocolError(`${method} ${pathWithQuery}: response is not JSON (HTTP ${res.status})`, res.status);
+    }
+    if (!isObject(envelope) || typeof envelope.code !== 'number' || typeof envelope.msg !== 'string') {
+      throw new CashierDeskProtocolError(`${method} ${pathWithQuery}: response is not a {code,msg} envelope (HTTP ${res.status})`, res.status);
+    }
+    if (envelope.code !== SUCCESS_CODE) throw new CashierDeskError(envelope.code, envelope.msg, res.status);
+
+    const now = this.clock();
+    const verified = verifySignedHeaders({
+      kind: 'response',
+      pathWithQuery,
+      headers: res.headers,
+      body: raw,
+      keys: [this.appKey],
+      now,
+      expectedAppId: this.appId,
+    });
+    if (!verified.ok) throw new SignatureVerificationError(verified.reason, res.status);
+    if (!(await this.responseNonces.claim(verified.appId, verified.nonce, new Date(now + NONCE_TTL_MS)))) {
+      throw new SignatureVerificationError('REPLAYED_NONCE', res.status);
+    }
+    return envelope.data as T;
+  }
+}
+
+/** The raw body of a notification request: a pre-read Buffer/string, else the stream (bounded). */
+function readRawBody(req: NotifyRequest, maxBytes: number): Promise<Buffer> {
+  for (const pre of [req.rawBody, req.body]) {
+    if (Buffer.isBuffer(pre)) return pre.length > maxBytes ? Promise.reject(new BodyTooLargeError()) : Promise.resolve(pre);
+    if (typeof pre === 'string') return Promise.resolve(Buffer.from(pre, 'utf8'));
+  }
+  // a body parser consumed the stream (body-parser marks `_body`; Express 4 may leave `{}` unparsed, which is fine)
+  if (req.readableEnded || (req as { _body?: unknown })._body === true) {
+    return Promise.reject(new RawBodyUnavailableError('request body already consumed: mount express.raw() (not express.json()) on the notify route'));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | null): void => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      if (err) {
+        req.resume(); // drain the rest so the socket can answer
+        reject(err);
+      } else resolve(Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      size += buf.length;
+      if (size > maxBytes) return finish(new BodyTooLargeError());
+      chunks.push(buf);
+    };
+    const onEnd = (): void => finish(null);
+    const onError = (err: Error): void => finish(err);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}

@@ -1,0 +1,226 @@
+/**
+ * PaymentWorkflow under the Java time-skipping test server: the notification schedule (24 h of timers in
+ * seconds of real time), expiry, active queries, mismatched callbacks and the ops signals.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
+import { createActivities } from '../../activities';
+import { fromTemporalFailure } from '../../domain/errors';
+import { NOTIFY_OFFSETS_MS } from '../../domain/notify-schedule';
+import { createProviderRegistry } from '../../providers/registry';
+import { registerSearchAttributes } from '../../scripts/lib/temporal-dev-server';
+import { verifySignedHeaders } from '../../sdk/signature';
+import { createPaymentWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
+import {
+  chooseChannelUpdate,
+  providerCallbackSignal,
+  renotifySignal,
+  stateQuery,
+  stopNotifySignal,
+  type PaymentWorkflowInput,
+} from '../../workflows/messages';
+import { paymentWorkflow } from '../../workflows/payment';
+import { createTestDb, type TestDb } from '../support/db';
+import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
+import { ACK, FAIL, startMerchantServer, type MerchantServer } from '../support/merchant-server';
+import { ScriptedProvider } from '../support/scripted-provider';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+let t: TestDb;
+let merchant: MerchantServer;
+let app: SeededApp;
+const scripted = new ScriptedProvider('ali-pay');
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_TEST_SERVER_PATH! } },
+  });
+  await registerSearchAttributes(env.connection.operatorService, 'default');
+  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  t = await createTestDb();
+  merchant = await startMerchantServer(() => env.currentTimeMs());
+  app = await seedApp(t);
+});
+
+afterAll(async () => {
+  await merchant?.close();
+  await t?.destroy();
+  await env?.teardown();
+});
+
+beforeEach(() => {
+  merchant.received.length = 0;
+  merchant.respond = () => ACK;
+  scripted.calls.length = 0;
+  scripted.queryOutcome = { status: 'WAITING' };
+});
+
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `tq-${randomBytes(4).toString('hex')}`;
+  const activities = createActivities({
+    db: t.db,
+    secretBox: t.box,
+    providers: createProviderRegistry([scripted]),
+    publicBaseUrl: 'http://127.0.0.1:1',
+    notifyTimeoutMs: 5000,
+  });
+  const worker = await createPaymentWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, activities, workflowBundle: bundle });
+  return worker.runUntil(fn(taskQueue));
+}
+
+async function startOrder(taskQueue: string, opts: { notify?: boolean; expireInMs?: number; amount?: number } = {}) {
+  const now = await env.currentTimeMs();
+  const expireAt = now + (opts.expireInMs ?? 30 * 60_000);
+  const order = await seedOrder(t, { appId: app.appId, amount: opts.amount ?? 1999, notifyUrl: opts.notify === false ? null : merchant.url, expireAt: new Date(expireAt) });
+  const input: PaymentWorkflowInput = {
+    orderId: order.id,
+    appId: app.appId,
+    outTradeNo: order.out_trade_no,
+    amount: order.amount,
+    orderTitle: order.order_title,
+    notifyUrl: order.notify_url,
+    expireAt,
+    pollIntervalMs: 60_000,
+  };
+  const handle = await env.client.workflow.start(paymentWorkflow, { args: [input], workflowId: order.workflow_id, taskQueue });
+  return { handle, order };
+}
+
+const paid = (amount = 1999) => ({
+  appId: app.appId,
+  channel: app.channels[0],
+  eventId: `evt-${randomBytes(3).toString('hex')}`,
+  verdict: { status: 'SUCCESS' as const, amount, providerTradeNo: '2026112522001', payTime: Date.UTC(2026, 10, 25, 4, 0, 0) },
+});
+
+test('merchant failing every attempt gets exactly 16 attempts at the anchored offsets, then NOTIFY_EXHAUSTED', async () => {
+  merchant.respond = () => FAIL;
+  const state = await withWorker(async (tq) => {
+    const { handle } = await startOrder(tq);
+    await handle.signal(providerCallbackSignal, paid());
+    return handle.result();
+  });
+  expect(state.status).toBe('SUCCESS');
+  expect(state.notifyStatus).toBe('NOTIFY_EXHAUSTED');
+  expect(state.notifyAttempts).toHaveLength(16);
+  const anchor = state.notifyAttempts[0].scheduledAt;
+  // The schedule the workflow kept: exactly the offsets 0, 15s, 30s, 1m, 4m, …, 1444m (24h4m).
+  expect(state.notifyAttempts.map((a) => a.scheduledAt - anchor)).toEqual(NOTIFY_OFFSETS_MS);
+  expect(NOTIFY_OFFSETS_MS.map((ms) => ms / 60_000)).toEqual([0, 0.25, 0.5, 1, 4, 14, 34, 64, 94, 124, 184, 364, 544, 724, 1084, 1444]);
+  // What the merchant saw, on the test server's clock: 16 requests, each at its offset (plus dispatch latency).
+  expect(merchant.received).toHaveLength(16);
+  const first = merchant.received[0].at;
+  merchant.received.forEach((r, i) => {
+    expect(r.at - first).toBeGreaterThanOrEqual(NOTIFY_OFFSETS_MS[i] - 1000);
+    expect(r.at - first).toBeLessThan(NOTIFY_OFFSETS_MS[i] + 5000);
+    expect(r.body.attempt).toBe(i + 1);
+  });
+  const rows = await t.db('notification_attempts').where({ order_id: state.orderId }).orderBy('attempt');
+  expect(rows.map((r) => [r.attempt, r.http_status, r.acknowledged])).toEqual(Array.from({ length: 16 }, (_, i) => [i + 1, 500, false]));
+  expect((await t.db('orders').where({ id: state.orderId }).first()).notify_status).toBe('NOTIFY_EXHAUSTED');
+  // Nothing after the last attempt.
+  await env.sleep('2 days');
+  expect(merchant.received).toHaveLength(16);
+});
+
+test('merchant acknowledging attempt 3 gets exactly 3 signed attempts', async () => {
+  merchant.respond = (n) => (n >= 3 ? ACK : FAIL);
+  const state = await withWorker(async (tq) => {
+    const { handle } = await startOrder(tq);
+    await handle.signal(providerCallbackSignal, paid());
+    return handle.result();
+  });
+  expect(state.notifyStatus).toBe('ACKED');
+  expect(state.notifyAttempts.map((a) => a.acknowledged)).toEqual([false, false, true]);
+  expect(merchant.received).toHaveLength(3);
+  const n = merchant.received[2];
+  expect(n.body).toMatchObject({ eventType: 'PAYMENT_RESULT', appId: app.appId, amount: 1999, resultCode: 'SUCCESS', payTime: '2026-11-25 12:00:00', attempt: 3 });
+  const verified = verifySignedHeaders({ kind: 'request', method: 'POST', pathWithQuery: '/notify', headers: n.headers, body: n.rawBody, keys: [app.appKey], now: Date.now() });
+  expect(verified.ok).toBe(true);
+  const forged = verifySignedHeaders({ kind: 'request', method: 'POST', pathWithQuery: '/notify', headers: n.headers, body: n.rawBody, keys: ['wrong-key'], now: Date.now() });
+  expect(forged.ok).toBe(false);
+  expect((await t.db('orders').where({ id: state.orderId }).first()).status).toBe('SUCCESS');
+});
+
+test('an unpaid order expires: queried once more, closed at the provider, CLOSED and notified as FAIL', async () => {
+  const state = await withWorker(async (tq) => {
+    const { handle } = await startOrder(tq, { expireInMs: 10 * 60_000 });
+    await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...app.channels[0] }] });
+    return handle.result();
+  });
+  expect(state.status).toBe('CLOSED');
+  const ops = scripted.calls.map((c) => c.op);
+  expect(ops[0]).toBe('prepay');
+  expect(ops).toContain('close');
+  expect(ops.lastIndexOf('query')).toBeGreaterThan(ops.indexOf('close')); // re-checked after closing
+  expect(merchant.received[0].body).toMatchObject({ resultCode: 'FAIL', resultErrorCode: 'ORDER_CLOSED' });
+  expect((await t.db('orders').where({ id: state.orderId }).first()).status).toBe('CLOSED');
+});
+
+test('a lost callback is recovered by the active query', async () => {
+  const state = await withWorker(async (tq) => {
+    const { handle } = await startOrder(tq);
+    await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...app.channels[0] }] });
+    expect((await handle.query(stateQuery)).status).toBe('PAYING');
+    scripted.queryOutcome = { status: 'SUCCESS', amountFen: 1999, providerTradeNo: 'Q-1', payTime: new Date('2026-11-25T04:00:00Z') };
+    return handle.result();
+  });
+  expect(state.status).toBe('SUCCESS');
+  expect(state.providerTradeNo).toBe('Q-1');
+  expect(merchant.received).toHaveLength(1);
+});
+
+test('a callback with the wrong amount or app changes nothing; the right one still pays', async () => {
+  const state = await withWorker(async (tq) => {
+    const { handle } = await startOrder(tq);
+    await handle.signal(providerCallbackSignal, paid(1));
+    await handle.signal(providerCallbackSignal, { ...paid(), appId: 'another-app' });
+    const s = await handle.query(stateQuery);
+    expect(s.status).toBe('CREATED');
+    await handle.signal(providerCallbackSignal, paid());
+    return handle.result();
+  });
+  expect(state.status).toBe('SUCCESS');
+});
+
+test('a callback that arrives before the channel update pays the order; the late update is refused', async () => {
+  await withWorker(async (tq) => {
+    const { handle } = await startOrder(tq);
+    await handle.signal(providerCallbackSignal, paid());
+    const err = await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...app.channels[0] }] }).then(() => null, (e: unknown) => e);
+    const domain = fromTemporalFailure(err);
+    expect(domain?.code).toBe(4090);
+    expect(domain?.message).toMatch(/already SUCCESS/);
+    const s = await handle.result();
+    expect(s.status).toBe('SUCCESS');
+    expect(s.channel?.channelId).toBe(app.channels[0].channelId);
+  });
+});
+
+test('stopNotify ends the loop; renotify tries at once without moving the schedule', async () => {
+  const state = await withWorker(async (tq) => {
+    const { handle } = await startOrder(tq);
+    // The merchant's answers drive the ops signals: after attempt 2 ops press renotify, after the
+    // next scheduled attempt they stop the loop.
+    merchant.respond = (n) => {
+      if (n === 2) void handle.signal(renotifySignal);
+      if (n === 4) void handle.signal(stopNotifySignal);
+      return FAIL;
+    };
+    await handle.signal(providerCallbackSignal, paid());
+    return handle.result();
+  });
+  expect(state.notifyStatus).toBe('STOPPED');
+  expect(state.notifyAttempts.map((a) => a.trigger)).toEqual(['SCHEDULE', 'SCHEDULE', 'RENOTIFY', 'SCHEDULE']);
+  const anchor = state.notifyAttempts[0].scheduledAt;
+  const scheduled = state.notifyAttempts.filter((a) => a.trigger === 'SCHEDULE').map((a) => a.scheduledAt - anchor);
+  expect(scheduled).toEqual([0, 15_000, 30_000]);
+  // The renotify attempt ran right after attempt 2, long before attempt 3's anchored 30 s.
+  expect(state.notifyAttempts[2].scheduledAt - anchor).toBeLessThan(30_000);
+  expect(merchant.received).toHaveLength(4);
+  expect((await t.db('orders').where({ id: state.orderId }).first()).notify_status).toBe('STOPPED');
+});

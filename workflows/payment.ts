@@ -1,0 +1,289 @@
+/**
+ * PaymentWorkflow: one per order (DESIGN.md §5). Deterministic code only: no Node built-ins, no I/O, no clock
+ * but the workflow's own. Everything that touches the world is an activity.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { canTransition, isFinal, isPaid, type OrderStatus } from '../domain/order';
+import { MAX_SCHEDULED_NOTIFY_ATTEMPTS, scheduledAttemptAt } from '../domain/notify-schedule';
+import {
+  SA,
+  chooseChannelUpdate,
+  providerCallbackSignal,
+  renotifySignal,
+  stateQuery,
+  stopNotifySignal,
+  type ChannelRef,
+  type ChooseChannelRequest,
+  type NotifyAttemptRecord,
+  type PaymentState,
+  type PaymentWorkflowInput,
+  type ProviderCallback,
+  type ProviderVerdict,
+} from './messages';
+
+/** Provider calls: a few quick retries; the workflow itself re-queries later anyway. */
+const provider = proxyActivities<Activities>({
+  startToCloseTimeout: '20s',
+  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+});
+/** Prepay answers a waiting consumer: fail fast and let them try again instead of hanging the page. */
+const prepayActivity = proxyActivities<Activities>({
+  startToCloseTimeout: '15s',
+  retry: { maximumAttempts: 2, initialInterval: '500ms', nonRetryableErrorTypes: ['CashierDesk:4000', 'CashierDesk:4030', 'CashierDesk:4040', 'CashierDesk:4090'] },
+}).prepay;
+/** Database writes must land: retry until they do. */
+const store = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+/** One notification attempt is one HTTP POST; the workflow owns the retry schedule, so no activity retries. */
+const notify = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 1 },
+});
+
+export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
+  const state: PaymentState = {
+    orderId: input.orderId,
+    appId: input.appId,
+    outTradeNo: input.outTradeNo,
+    amount: input.amount,
+    status: 'CREATED',
+    expireAt: input.expireAt,
+    channel: null,
+    providerTradeNo: null,
+    payTime: null,
+    errorCode: null,
+    errorMsg: null,
+    notifyStatus: 'NONE',
+    notifyAttempts: [],
+    nextNotifyAt: null,
+  };
+  /** Channels at which a trade may exist (prepay started or done): queried while waiting, closed at the end. */
+  const openChannels = new Map<number, ChannelRef>();
+  const inbox: ProviderCallback[] = [];
+  let renotifyRequested = false;
+  let stopRequested = false;
+
+  const setStatus = (next: OrderStatus) => {
+    if (next === state.status) return;
+    state.status = next;
+    upsertSearchAttributes([{ key: SA.PaymentStatus, value: next }]);
+    describe();
+  };
+  const describe = () =>
+    setCurrentDetails(
+      `**${state.status}** · ¥${(state.amount / 100).toFixed(2)} · ${state.outTradeNo}` +
+        (state.channel ? ` · ${state.channel.channelType}/${state.channel.sceneCode}` : '') +
+        (state.notifyStatus !== 'NONE' ? `\n\nnotify: ${state.notifyStatus}, ${state.notifyAttempts.length} attempt(s)` : ''),
+    );
+
+  /** Applies a provider verdict; returns true when it was accepted. Mismatches change nothing. */
+  const apply = (channel: ChannelRef, verdict: ProviderVerdict, source: string): boolean => {
+    if (verdict.status === 'SUCCESS' || verdict.status === 'FINISH') {
+      if (verdict.amount !== state.amount) {
+        log.error('provider reported a paid amount that does not match the order; ignored', {
+          source, outTradeNo: state.outTradeNo, expected: state.amount, reported: verdict.amount, channelId: channel.channelId,
+        });
+        return false;
+      }
+      if (isPaid(state.status)) {
+        if (state.channel && state.channel.channelId !== channel.channelId) {
+          // Paid twice through two channels: keep the first, surface the second for a refund.
+          log.error('order paid again through a second channel; needs a refund', { outTradeNo: state.outTradeNo, channelId: channel.channelId });
+          return false;
+        }
+        if (verdict.status === 'FINISH' && state.status === 'SUCCESS') setStatus('FINISH');
+        return true;
+      }
+      if (!canTransition(state.status, 'SUCCESS')) {
+        // The provider took money after we declared the order FAIL/CLOSED: never flip a final result, flag it.
+        log.error('payment reported for an order that is already final; needs a refund', { outTradeNo: state.outTradeNo, status: state.status, channelId: channel.channelId });
+        return false;
+      }
+      state.channel = channel;
+      state.providerTradeNo = verdict.providerTradeNo;
+      state.payTime = verdict.payTime;
+      state.errorCode = null;
+      state.errorMsg = null;
+      setStatus('SUCCESS');
+      if (verdict.status === 'FINISH') setStatus('FINISH');
+      return true;
+    }
+    if (verdict.status === 'FAIL') {
+      // A failed attempt is not final while the order is open: the consumer may try again or pick another channel.
+      state.errorCode = verdict.errorCode;
+      state.errorMsg = verdict.errorMsg;
+      return true;
+    }
+    return true; // WAITING / NOT_FOUND / CLOSED at one channel say nothing final about the order
+  };
+
+  const takeCallbacks = () => {
+    while (inbox.length > 0) {
+      const cb = inbox.shift()!;
+      if (cb.appId !== input.appId) {
+        log.error('callback for another app; ignored', { outTradeNo: state.outTradeNo, expectedApp: input.appId, callbackApp: cb.appId });
+        continue;
+      }
+      if (!openChannels.has(cb.channel.channelId)) openChannels.set(cb.channel.channelId, cb.channel);
+      apply(cb.channel, cb.verdict, `callback ${cb.eventId}`);
+    }
+  };
+
+  setHandler(stateQuery, () => state, { description: 'Order status, channel, payment and every notification attempt' });
+  setHandler(
+    providerCallbackSignal,
+    (cb) => {
+      // Applied at once, so an update or query handled in the same activation already sees the result.
+      inbox.push(cb);
+      takeCallbacks();
+    },
+    { description: 'A provider callback whose signature the API verified' },
+  );
+  setHandler(renotifySignal, () => void (renotifyRequested = true), { description: 'Ops: notify the merchant now' });
+  setHandler(stopNotifySignal, () => void (stopRequested = true), { description: 'Ops: stop notifying the merchant' });
+  setHandler(
+    chooseChannelUpdate,
+    async (req) => {
+      // Re-checked here: a server may skip validators (the Java test server does when replaying acceptance).
+      assertChoosable(req);
+      openChannels.set(req.channelId, { channelId: req.channelId, channelType: req.channelType, sceneCode: req.sceneCode, configId: req.configId, mchId: req.mchId });
+      const result = await prepayActivity({ orderId: input.orderId, channel: req, clientIp: req.clientIp, openid: req.openid });
+      if (!isFinal(state.status)) {
+        state.channel = { channelId: req.channelId, channelType: req.channelType, sceneCode: req.sceneCode, configId: req.configId, mchId: req.mchId };
+        upsertSearchAttributes([{ key: SA.ChannelType, value: req.channelType }]);
+        setStatus('PAYING');
+      }
+      return result;
+    },
+    {
+      description: 'Consumer chose a channel: prepay at the provider and return the client payload',
+      validator: (req) => assertChoosable(req),
+    },
+  );
+  describe();
+
+  function assertChoosable(req: ChooseChannelRequest): void {
+    if (isFinal(state.status)) throw ApplicationFailure.nonRetryable(`order is already ${state.status}`, 'CashierDesk:4090');
+    if (Date.now() >= input.expireAt) throw ApplicationFailure.nonRetryable('order has expired', 'CashierDesk:4090');
+    if (!Number.isSafeInteger(req.channelId)) throw ApplicationFailure.nonRetryable('bad channel', 'CashierDesk:4000');
+  }
+
+  // Phase 1: wait for the provider's verdict until the order expires, querying actively so a lost
+  // callback cannot strand a payment.
+  while (!isFinal(state.status) && Date.now() < input.expireAt) {
+    const untilExpiry = input.expireAt - Date.now();
+    const waitMs = openChannels.size > 0 ? Math.min(untilExpiry, input.pollIntervalMs) : untilExpiry;
+    const decided = await condition(() => isFinal(state.status), waitMs);
+    if (!decided && Date.now() < input.expireAt) await queryOpenChannels();
+  }
+  if (!isFinal(state.status)) {
+    // Expired: one last query (the buyer may have paid a second ago), then close at every provider.
+    await queryOpenChannels();
+    if (!isFinal(state.status)) {
+      for (const ch of openChannels.values()) await closeQuietly(ch);
+      // A payment that raced the close shows up in one more query.
+      await queryOpenChannels();
+    }
+    if (!isFinal(state.status)) setStatus(state.errorCode ? 'FAIL' : 'CLOSED');
+  } else if (isPaid(state.status)) {
+    // Paid: close the trades opened at other channels so the consumer cannot pay twice.
+    for (const ch of openChannels.values()) {
+      if (ch.channelId !== state.channel?.channelId) await closeQuietly(ch);
+    }
+  }
+
+  await store.recordPaymentResult(resultRecord());
+
+  // Phase 2: notify the merchant on the anchored schedule.
+  if (input.notifyUrl) {
+    state.notifyStatus = 'PENDING';
+    await store.recordNotifyStatus({ orderId: input.orderId, notifyStatus: 'PENDING' });
+    const anchor = Date.now();
+    let scheduled = 0;
+    while (scheduled < MAX_SCHEDULED_NOTIFY_ATTEMPTS && state.notifyStatus === 'PENDING') {
+      const at = scheduledAttemptAt(anchor, scheduled)!;
+      state.nextNotifyAt = at;
+      const wait = at - Date.now();
+      if (wait > 0) await condition(() => renotifyRequested || stopRequested, wait);
+      if (stopRequested) break;
+      if (renotifyRequested) {
+        renotifyRequested = false;
+        await attempt('RENOTIFY', Date.now());
+        continue; // an extra attempt; the schedule keeps its anchored offsets
+      }
+      await attempt('SCHEDULE', at);
+      scheduled++;
+    }
+    state.nextNotifyAt = null;
+    if (state.notifyStatus === 'PENDING') state.notifyStatus = stopRequested ? 'STOPPED' : 'NOTIFY_EXHAUSTED';
+    await store.recordNotifyStatus({ orderId: input.orderId, notifyStatus: state.notifyStatus });
+    describe();
+  }
+  // A FINISH that arrived while notifying must reach the database too.
+  if (state.status === 'FINISH') await store.recordPaymentResult(resultRecord());
+  return state;
+
+  async function queryOpenChannels(): Promise<void> {
+    for (const ch of openChannels.values()) {
+      if (isFinal(state.status)) return;
+      try {
+        apply(ch, await provider.queryProvider({ orderId: input.orderId, channel: ch }), `query ${ch.channelType}`);
+      } catch (err) {
+        // The provider being down must not fail the order: the callback or the next query decides.
+        log.warn('provider query failed', { outTradeNo: state.outTradeNo, channelId: ch.channelId, error: (err as Error).message });
+      }
+    }
+  }
+
+  async function closeQuietly(ch: ChannelRef): Promise<void> {
+    try {
+      await provider.closeAtProvider({ orderId: input.orderId, channel: ch });
+    } catch (err) {
+      // Left open at the provider: a later payment arrives as a callback on a final order and is flagged for refund.
+      log.error('closing the trade at the provider failed', { outTradeNo: state.outTradeNo, channelId: ch.channelId, error: (err as Error).message });
+    }
+  }
+
+  function resultRecord() {
+    return {
+      orderId: input.orderId,
+      status: state.status,
+      channel: state.channel,
+      providerTradeNo: state.providerTradeNo,
+      payTime: state.payTime,
+      errorCode: state.errorCode,
+      errorMsg: state.errorMsg,
+    };
+  }
+
+  async function attempt(trigger: NotifyAttemptRecord['trigger'], scheduledAt: number): Promise<void> {
+    const number = state.notifyAttempts.length + 1;
+    let record: NotifyAttemptRecord;
+    try {
+      const r = await notify.notifyMerchant({ orderId: input.orderId, attempt: number, scheduledAt, state: notificationState() });
+      record = { attempt: number, trigger, scheduledAt, ...r };
+    } catch (err) {
+      record = { attempt: number, trigger, scheduledAt, httpStatus: null, latencyMs: 0, acknowledged: false, error: `activity failed: ${(err as Error).message}`.slice(0, 500) };
+    }
+    state.notifyAttempts.push(record);
+    upsertSearchAttributes([{ key: SA.NotifyAttempts, value: state.notifyAttempts.length }]);
+    await store.recordNotifyAttempt({ orderId: input.orderId, record });
+    if (record.acknowledged) state.notifyStatus = 'ACKED';
+    describe();
+  }
+
+  function notificationState() {
+    return { status: state.status, channel: state.channel, payTime: state.payTime, errorCode: state.errorCode, errorMsg: state.errorMsg };
+  }
+}
