@@ -49,24 +49,53 @@ export function createAlipayProvider(): PaymentProvider {
 }
 
 /**
+ * The parameters Alipay itself appends to return_url (alipay.trade.wap.pay.return). Only these are signed:
+ * anything else in the query string is the merchant's own (return_url may carry e.g. `?token=…`).
+ */
+const SYNC_RETURN_FIELDS = [
+  'app_id',
+  'auth_app_id',
+  'charset',
+  'method',
+  'out_trade_no',
+  'seller_id',
+  'sign',
+  'sign_type',
+  'timestamp',
+  'total_amount',
+  'trade_no',
+  'version',
+] as const;
+
+/**
  * Verifies the query string Alipay appends to return_url after an H5 payment (同步返回). The sync return only
  * tells the cashier page which order to show; it is never proof of payment (that is the notification or a
- * query), but a forged one must not be able to show another merchant's order.
+ * query), but a forged one must not be able to show another merchant's order. When this returns true, the
+ * Alipay fields (out_trade_no, total_amount, trade_no, app_id, …) are authentic; the caller's own query
+ * parameters from return_url are not covered by the signature.
  */
 export function alipaySyncReturnVerify(creds: ChannelCredentials, query: Record<string, string>): boolean {
   if (!query.sign || query.app_id !== creds.providerAppId || !query.out_trade_no) return false;
+  if (query.sign_type && query.sign_type !== 'RSA2') return false;
   let sdk: AlipaySdk;
   try {
     sdk = alipayClient(creds);
   } catch {
     return false;
   }
-  try {
-    return sdk.checkNotifySignV2({ ...query });
-  } catch {
-    // Malformed base64 or key errors inside node:crypto: an unverifiable signature is a failed one.
-    return false;
-  }
+  const check = (params: Record<string, string>): boolean => {
+    try {
+      return sdk.checkNotifySignV2(params);
+    } catch {
+      // Malformed base64 or key errors inside node:crypto: an unverifiable signature is a failed one.
+      return false;
+    }
+  };
+  if (check({ ...query })) return true;
+  // return_url had query parameters of its own: verify over Alipay's fields only.
+  const alipayOnly: Record<string, string> = {};
+  for (const k of SYNC_RETURN_FIELDS) if (query[k] !== undefined) alipayOnly[k] = query[k];
+  return check(alipayOnly);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -66,9 +66,16 @@ export class WechatTransport {
 
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false;
+      // One deadline for the whole exchange (connect, headers, body): an idle timeout alone would let a
+      // server that trickles bytes hold an activity slot indefinitely.
+      const deadline = setTimeout(() => {
+        req.destroy();
+        fail(`${method} ${path.split('?')[0]}: timed out after ${this.timeoutMs} ms`);
+      }, this.timeoutMs);
       const fail = (message: string) => {
         if (settled) return;
         settled = true;
+        clearTimeout(deadline);
         reject(new ProviderError('UNAVAILABLE', message));
       };
       const req = lib.request(
@@ -103,17 +110,13 @@ export class WechatTransport {
           stream.on('end', () => {
             if (settled) return;
             settled = true;
+            clearTimeout(deadline);
             const h: Record<string, string | undefined> = {};
             for (const [k, v] of Object.entries(res.headers)) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
             resolve({ status: res.statusCode ?? 0, headers: h, body: Buffer.concat(chunks) });
           });
         },
       );
-      // Covers connect and idle time; a hung gateway must not hold an activity slot indefinitely.
-      req.setTimeout(this.timeoutMs, () => {
-        req.destroy();
-        fail(`${method} ${path.split('?')[0]}: timed out after ${this.timeoutMs} ms`);
-      });
       req.on('error', (err: NodeJS.ErrnoException) => fail(`${method} ${path.split('?')[0]}: network error ${err.code ?? err.message}`));
       if (payload) req.write(payload);
       req.end();

@@ -314,7 +314,7 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       if (closed) return;
       closed = true;
       sim.shutdown();
-      state.flush();
+      state.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive sockets (the adapter's agent) would otherwise hold close() open.

@@ -89,6 +89,20 @@ export function parseAuthorization(header: string | undefined): Record<string, s
   return fields;
 }
 
+/** The prepay request fields the sandbox reads; everything is unknown until checked. */
+interface PrepayBody {
+  appid?: unknown;
+  mchid?: unknown;
+  description?: unknown;
+  out_trade_no?: unknown;
+  notify_url?: unknown;
+  time_expire?: unknown;
+  attach?: unknown;
+  amount?: { total?: unknown; currency?: unknown };
+  scene_info?: { payer_client_ip?: unknown; h5_info?: { type?: unknown } };
+  payer?: { openid?: unknown };
+}
+
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
 const TRADE_TYPE_BY_PATH: Record<string, WechatTradeType> = { h5: 'MWEB', native: 'NATIVE', app: 'APP', jsapi: 'JSAPI' };
 
@@ -228,24 +242,26 @@ export class WechatSim {
 
   createTransaction(kind: string, mchid: string, rawBody: string): ApiAnswer {
     const tradeType = TRADE_TYPE_BY_PATH[kind];
-    let body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    let body: PrepayBody;
     try {
-      body = JSON.parse(rawBody);
+      body = JSON.parse(rawBody) as PrepayBody;
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
     } catch {
       return wxError(400, 'PARAM_ERROR', '请求体不是合法的JSON');
     }
     const merchant = this.state.merchants.get(mchid)!;
     if (body.mchid !== mchid) return wxError(400, 'PARAM_ERROR', 'mchid与请求签名中的商户号不一致');
-    if (typeof body.appid !== 'string' || !body.appid) return wxError(400, 'PARAM_ERROR', '缺少参数appid');
-    if (!merchant.appids.includes(body.appid)) return wxError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
-    if (typeof body.description !== 'string' || !body.description || Array.from(body.description).length > 127) {
+    const { appid, description, out_trade_no: outTradeNo, notify_url: notifyUrl, time_expire: timeExpire } = body;
+    if (typeof appid !== 'string' || !appid) return wxError(400, 'PARAM_ERROR', '缺少参数appid');
+    if (!merchant.appids.includes(appid)) return wxError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
+    if (typeof description !== 'string' || !description || Array.from(description).length > 127) {
       return wxError(400, 'PARAM_ERROR', 'description 长度须为1-127');
     }
-    if (typeof body.out_trade_no !== 'string' || !OUT_TRADE_NO.test(body.out_trade_no)) {
+    if (typeof outTradeNo !== 'string' || !OUT_TRADE_NO.test(outTradeNo)) {
       return wxError(400, 'PARAM_ERROR', 'out_trade_no 须为6-32位数字、大小写字母或_-|*');
     }
-    const notifyError = checkNotifyUrl(body.notify_url);
+    if (typeof notifyUrl !== 'string') return wxError(400, 'PARAM_ERROR', '缺少参数notify_url');
+    const notifyError = checkNotifyUrl(notifyUrl);
     if (notifyError) return wxError(400, 'PARAM_ERROR', notifyError);
     const total = body.amount?.total;
     // amount.total is integer fen: 0.01 yuan sent as 0.01 (or "1") is the classic integration bug.
@@ -254,22 +270,23 @@ export class WechatSim {
     }
     const currency = body.amount?.currency ?? 'CNY';
     if (currency !== 'CNY') return wxError(400, 'PARAM_ERROR', '仅支持 CNY');
-    if (body.time_expire !== undefined && (typeof body.time_expire !== 'string' || !RFC3339_PATTERN.test(body.time_expire))) {
+    if (timeExpire !== undefined && (typeof timeExpire !== 'string' || !RFC3339_PATTERN.test(timeExpire))) {
       return wxError(400, 'PARAM_ERROR', 'time_expire 须为 RFC3339 格式，例如 2018-06-08T10:34:56+08:00');
     }
-    if (tradeType === 'MWEB' && (typeof body.scene_info?.payer_client_ip !== 'string' || typeof body.scene_info?.h5_info?.type !== 'string')) {
+    const clientIp = body.scene_info?.payer_client_ip;
+    if (tradeType === 'MWEB' && (typeof clientIp !== 'string' || typeof body.scene_info?.h5_info?.type !== 'string')) {
       return wxError(400, 'PARAM_ERROR', 'H5支付须提供 scene_info.payer_client_ip 和 scene_info.h5_info.type');
     }
-    if (tradeType === 'JSAPI' && (typeof body.payer?.openid !== 'string' || !body.payer.openid)) {
+    const openid = body.payer?.openid;
+    if (tradeType === 'JSAPI' && (typeof openid !== 'string' || !openid)) {
       return wxError(400, 'PARAM_ERROR', 'JSAPI支付须提供 payer.openid');
     }
+    const attach = typeof body.attach === 'string' ? body.attach : undefined;
 
     const digest = createHash('sha256')
-      .update(
-        JSON.stringify([tradeType, body.appid, body.description, total, currency, body.notify_url, body.payer?.openid ?? null, body.attach ?? null]),
-      )
+      .update(JSON.stringify([tradeType, appid, description, total, currency, notifyUrl, openid ?? null, attach ?? null]))
       .digest('hex');
-    const key = tradeKey(mchid, body.out_trade_no);
+    const key = tradeKey(mchid, outTradeNo);
     const existing = this.state.trades.get(key);
     if (existing) {
       if (existing.trade_state === 'SUCCESS' || existing.trade_state === 'REFUND') return wxError(400, 'ORDERPAID', '该订单已支付');
@@ -281,19 +298,19 @@ export class WechatSim {
     const now = new Date();
     const trade: SimTrade = {
       mchid,
-      appid: body.appid,
-      out_trade_no: body.out_trade_no,
+      appid,
+      out_trade_no: outTradeNo,
       trade_type: tradeType,
       trade_state: 'NOTPAY',
       trade_state_desc: '订单未支付',
-      description: body.description,
+      description,
       amount_total: total,
       currency,
-      notify_url: body.notify_url,
-      time_expire: body.time_expire,
-      attach: typeof body.attach === 'string' ? body.attach : undefined,
-      payer_client_ip: body.scene_info?.payer_client_ip,
-      payer_openid: tradeType === 'JSAPI' ? body.payer.openid : undefined,
+      notify_url: notifyUrl,
+      time_expire: typeof timeExpire === 'string' ? timeExpire : undefined,
+      attach,
+      payer_client_ip: typeof clientIp === 'string' ? clientIp : undefined,
+      payer_openid: tradeType === 'JSAPI' && typeof openid === 'string' ? openid : undefined,
       prepay_id: `wx${compactCst(now)}${randomAlnum(20).toLowerCase()}`,
       code: tradeType === 'NATIVE' ? randomAlnum(10) : undefined,
       created_at: now.toISOString(),

@@ -58,6 +58,7 @@ export class SandboxState {
   readonly ca: KeyedCertificate;
   private readonly keyCache = new Map<string, KeyObject>();
   private saveScheduled = false;
+  private stopped = false;
 
   constructor(
     init: Pick<PersistedState, 'ca' | 'platforms'> & Partial<PersistedState>,
@@ -114,7 +115,7 @@ export class SandboxState {
 
   /** Coalesces many mutations in one tick into one write. */
   save(): void {
-    if (!this.file || this.saveScheduled) return;
+    if (!this.file || this.saveScheduled || this.stopped) return;
     this.saveScheduled = true;
     setImmediate(() => {
       this.saveScheduled = false;
@@ -122,9 +123,18 @@ export class SandboxState {
     });
   }
 
+  /**
+   * Final write, then no more: a save still queued from before close() must not recreate a state file
+   * (with private keys in it) that the owner has already deleted.
+   */
+  stop(): void {
+    this.flush();
+    this.stopped = true;
+  }
+
   /** Writes atomically (temp file + rename) so a crash mid-write never leaves a truncated state file. */
   flush(): void {
-    if (!this.file) return;
+    if (!this.file || this.stopped) return;
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(this.snapshot()), { mode: 0o600 });

@@ -1,0 +1,51 @@
+/** The response envelope, async route wrapper and the one error middleware of the API. */
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { DomainError, ErrorCode, fromTemporalFailure, httpStatusFor, DEFAULT_MESSAGES, type ErrorCodeValue } from '../domain/errors';
+import type { Logger } from '../observability/logger';
+
+export interface Envelope<T = unknown> {
+  code: number;
+  msg: string;
+  data?: T;
+  responseTime: number;
+}
+
+export function envelope<T>(data?: T): Envelope<T> {
+  return { code: ErrorCode.OK, msg: DEFAULT_MESSAGES[ErrorCode.OK], ...(data === undefined ? {} : { data }), responseTime: Date.now() };
+}
+
+export function errorEnvelope(code: ErrorCodeValue, msg?: string): Envelope {
+  return { code, msg: msg ?? DEFAULT_MESSAGES[code], responseTime: Date.now() };
+}
+
+/** Express 5 forwards rejected promises, but an explicit wrapper keeps handler types simple. */
+export function route(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).catch(next);
+  };
+}
+
+/** Converts anything thrown into a DomainError: known failures keep their code, the rest become 5000. */
+export function toDomainError(err: unknown): DomainError {
+  if (err instanceof DomainError) return err;
+  const e = err as { type?: string; status?: number };
+  if (e?.type === 'entity.too.large') return new DomainError(ErrorCode.TOO_LARGE);
+  if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new DomainError(ErrorCode.VALIDATION, '请求体不是合法的 JSON');
+  return fromTemporalFailure(err) ?? new DomainError(ErrorCode.INTERNAL);
+}
+
+/**
+ * The one place errors become HTTP: stable code, matching status, no stack trace, SQL or secret in the body.
+ * Responses on signed merchant routes are signed by the `signError` hook the signature middleware installs.
+ */
+export function errorMiddleware(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const domain = toDomainError(err);
+    if (domain.code >= 5000) log.error('request failed', { method: req.method, path: req.path, code: domain.code, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    if (res.headersSent) return;
+    const body = errorEnvelope(domain.code, domain.message);
+    const signer = res.locals.signEnvelope as ((status: number, body: Envelope) => void) | undefined;
+    if (signer) signer(httpStatusFor(domain.code), body);
+    else res.status(httpStatusFor(domain.code)).json(body);
+  };
+}

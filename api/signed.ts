@@ -1,0 +1,72 @@
+/**
+ * Signature v1 on merchant routes (DESIGN.md §4): verifies the request over its raw bytes, claims the nonce
+ * in PostgreSQL, checks the app is approved, and signs every answer (success or error) with the key the
+ * request was verified with. Failures are 4010 and change nothing.
+ */
+import express, { type RequestHandler, type Response } from 'express';
+import type { Db } from '../db/connection';
+import { findAppWithKeys, type AppWithKeys } from '../db/queries/apps';
+import { PgNonceStore } from '../db/queries/nonces';
+import { DomainError, ErrorCode } from '../domain/errors';
+import type { SecretBox } from '../security/secret-box';
+import { HEADER, getHeader, signResponseHeaders, verifySignedMessage, type SignType } from '../sdk/signature';
+import type { Envelope } from './http';
+
+export interface SignedContext {
+  app: AppWithKeys;
+  keyIndex: number;
+  signType: SignType;
+  /** The parsed JSON body ({} for GET). */
+  body: unknown;
+}
+
+export function signedContext(res: Response): SignedContext {
+  return res.locals.signed as SignedContext;
+}
+
+/** Sends a success envelope on a signed route, signed like every answer there. */
+export function sendSigned(res: Response, body: Envelope, status = 200): void {
+  (res.locals.signEnvelope as (status: number, body: Envelope) => void)(status, body);
+}
+
+export function signedRoutes(deps: { db: Db; secretBox: SecretBox; maxBodyBytes: number }): RequestHandler[] {
+  const nonces = new PgNonceStore(deps.db);
+  const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  const verify = async (req: express.Request, res: Response): Promise<void> => {
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const appId = getHeader(req.headers, HEADER.appId);
+    // Unknown app and bad signature answer the same, so the API does not reveal which app ids exist.
+    const app = appId ? await findAppWithKeys(deps.db, deps.secretBox, appId) : null;
+    if (!app) throw new DomainError(ErrorCode.UNAUTHORIZED, '签名校验失败: UNKNOWN_APP_OR_BAD_SIGNATURE');
+    const result = await verifySignedMessage({
+      kind: 'request',
+      method: req.method,
+      pathWithQuery: req.originalUrl,
+      headers: req.headers,
+      body: rawBody,
+      keys: app.keys,
+      now: Date.now(),
+      nonceStore: nonces,
+    });
+    if (!result.ok) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: ${result.reason}`);
+    if (result.signType !== app.signType) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: SIGN_TYPE_NOT_ALLOWED (app uses ${app.signType})`);
+
+    res.locals.signEnvelope = (status: number, body: Envelope) => {
+      const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+      const headers = signResponseHeaders({ pathWithQuery: req.originalUrl, appId: app.appId, appKey: app.keys[result.keyIndex], signType: result.signType, body: bytes });
+      res.status(status).set(headers).type('application/json; charset=utf-8').send(bytes);
+    };
+    if (app.status !== 'APPROVED') throw new DomainError(ErrorCode.FORBIDDEN, app.status === 'PENDING' ? '应用尚未审核通过' : '应用已停用');
+
+    let body: unknown = {};
+    if (rawBody.length > 0) {
+      try {
+        body = JSON.parse(rawBody.toString('utf8'));
+      } catch {
+        throw new DomainError(ErrorCode.VALIDATION, '请求体不是合法的 JSON');
+      }
+    }
+    res.locals.signed = { app, keyIndex: result.keyIndex, signType: result.signType, body } satisfies SignedContext;
+  };
+  return [raw, (req, res, next) => void verify(req, res).then(() => next(), next)];
+}

@@ -1,0 +1,75 @@
+/** Request schemas of the merchant API (zod). Unknown and server-owned fields are rejected, not ignored. */
+import net from 'node:net';
+import { z } from 'zod';
+import { DomainError, ErrorCode } from '../domain/errors';
+import { MAX_AMOUNT_FEN, MIN_AMOUNT_FEN } from '../domain/money';
+
+/** Hosts a notify URL may not point at in production: the gateway must not be turned against its own network. */
+export function isPrivateHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true;
+  if (net.isIPv4(host)) {
+    const [a, b] = host.split('.').map(Number);
+    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (net.isIPv6(host)) return host === '::1' || host === '::' || host.startsWith('fc') || host.startsWith('fd') || host.startsWith('fe80') || host.startsWith('::ffff:');
+  return false;
+}
+
+function httpUrl(allowPrivate: boolean) {
+  return z
+    .string()
+    .max(512)
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+      } catch {
+        return false;
+      }
+    }, 'must be an absolute http(s) URL without credentials')
+    .refine((v) => allowPrivate || !isPrivateHost(new URL(v).hostname), 'must not point at a loopback, private or link-local address');
+}
+
+/** Fields the cashier desk owns: naming them gets a precise message instead of a generic "unknown field". */
+const SERVER_OWNED = ['orderId', 'token', 'status', 'appId', 'payTime', 'channelId', 'channelType', 'mchId', 'resultCode', 'signature', 'channels'];
+
+export function unifiedOrderSchema(allowPrivateUrls: boolean) {
+  return z.strictObject({
+    amount: z.number().int('amount must be an integer number of fen').min(MIN_AMOUNT_FEN).max(MAX_AMOUNT_FEN),
+    goodsDesc: z.string().trim().min(1).max(256),
+    orderTitle: z.string().trim().min(1).max(128),
+    outTradeNo: z.string().regex(/^[A-Za-z0-9_\-|*.]{1,64}$/, 'outTradeNo must be 1-64 characters of [A-Za-z0-9_-|*.]'),
+    thirdPartyUser: z.string().min(1).max(64),
+    notifyUrl: httpUrl(allowPrivateUrls).optional(),
+    returnUrl: httpUrl(true).nullable().optional(),
+    expireSeconds: z.number().int().min(60).max(86_400).optional(),
+  });
+}
+export type UnifiedOrderRequest = z.infer<ReturnType<typeof unifiedOrderSchema>>;
+
+export const paymentListSchema = z.strictObject({
+  token: z.string().regex(/^[0-9A-F]{32}$/, 'token must be the 32-character token of the unified order'),
+  channelIds: z.array(z.number().int().positive()).min(1).max(20),
+});
+
+export const payWithChannelSchema = z.strictObject({
+  token: z.string().regex(/^[0-9A-F]{32}$/),
+  channelId: z.number().int().positive().optional(),
+  openid: z.string().min(1).max(128).optional(),
+});
+
+/** Parses or throws a 4000 whose message names every offending field. */
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const messages = result.error.issues.map((i) => {
+    if (i.code === 'unrecognized_keys') {
+      const owned = i.keys.filter((k) => SERVER_OWNED.includes(k));
+      const unknown = i.keys.filter((k) => !SERVER_OWNED.includes(k));
+      return [owned.length ? `server-owned fields may not be set: ${owned.join(', ')}` : '', unknown.length ? `unknown fields: ${unknown.join(', ')}` : ''].filter(Boolean).join('; ');
+    }
+    return `${i.path.join('.') || 'body'}: ${i.message}`;
+  });
+  throw new DomainError(ErrorCode.VALIDATION, `参数校验失败: ${messages.join('; ')}`);
+}

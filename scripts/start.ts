@@ -1,0 +1,111 @@
+/**
+ * `npm start`: the whole system on embedded defaults — Temporal dev server with its Web UI, PostgreSQL,
+ * migrations, the provider sandboxes with a ready demo app, the worker and the API. Ctrl-C (or SIGTERM)
+ * stops every child, newest first, leaving no process or port behind.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../config';
+import { createDb, migrateLatest } from '../db/connection';
+import { resolveMasterKey } from '../security/master-key';
+import { SecretBox } from '../security/secret-box';
+import { startPostgresService } from './lib/postgres-service';
+import { spawnTethered, stopChild } from './lib/processes';
+import { setRetention, startDevServer } from './lib/temporal-dev-server';
+import { seedDemo, startSandboxService } from './lib/demo';
+import { ensureTemporalCli, waitForPort } from './toolchain';
+
+const ROOT = path.resolve(__dirname, '..');
+const DATA = path.join(ROOT, '.data');
+const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
+
+async function main() {
+  const config = loadConfig();
+  mkdirSync(DATA, { recursive: true });
+  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    for (const s of stops.reverse()) {
+      await s.stop().catch((e) => say(`${s.name}: ${(e as Error).message}`));
+      say(`stopped ${s.name}`);
+    }
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    let temporalAddress = process.env.TEMPORAL_ADDRESS;
+    let uiUrl = process.env.TEMPORAL_UI_URL ?? null;
+    if (!temporalAddress) {
+      const cli = await ensureTemporalCli(say);
+      if (cli.type !== 'existing-path') throw new Error('no Temporal CLI: install Go >= 1.25, put `temporal` on PATH or set TEMPORAL_CLI_PATH');
+      say('starting Temporal dev server (Web UI on :8233)');
+      const dev = await startDevServer({ exe: cli.path, port: 7233, uiPort: 8233, dbFile: path.join(DATA, 'temporal.sqlite') });
+      stops.push({ name: 'Temporal dev server', stop: dev.stop });
+      await setRetention(cli.path, dev.address, 'default').catch((e) => say(`could not raise retention: ${(e as Error).message}`));
+      temporalAddress = dev.address;
+      uiUrl = dev.uiUrl;
+    }
+
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      say('starting embedded PostgreSQL (data in .data/postgres)');
+      const pg = await startPostgresService({ dataDir: path.join(DATA, 'postgres'), port: 54329, database: 'cashier_desk', persistent: true });
+      stops.push({ name: 'PostgreSQL', stop: pg.stop });
+      databaseUrl = pg.url;
+    }
+    const db = createDb(databaseUrl, 2);
+    const applied = await migrateLatest(db);
+    say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema up to date');
+    const masterKey = resolveMasterKey(config, DATA);
+
+    say('starting provider sandboxes (Alipay, WeChat Pay)');
+    const sandboxes = await startSandboxService(path.join(DATA, 'sandbox'));
+    stops.push({ name: 'provider sandboxes', stop: sandboxes.stop });
+    const demo = await seedDemo(db, new SecretBox(masterKey), sandboxes, DATA);
+    await db.destroy();
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      CASHIER_MASTER_KEY: masterKey.toString('base64'),
+      PUBLIC_BASE_URL: config.publicBaseUrl,
+    };
+    const run = (name: string, script: string): ChildProcess => {
+      const child = spawnTethered(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: 'inherit' });
+      child.on('exit', (code) => {
+        if (!stopping) {
+          say(`${name} exited unexpectedly (${code}); stopping everything`);
+          void shutdown(1);
+        }
+      });
+      stops.push({ name, stop: () => stopChild(child, 35_000) });
+      return child;
+    };
+    run('worker', 'worker/main.ts');
+    run('api', 'api/main.ts');
+    await waitForPort(config.port, 60_000, config.host);
+
+    say('');
+    say('Cashier Desk is running:');
+    say(`  API                 ${config.publicBaseUrl}/api/cashier-desk`);
+    say(`  Cashier page        ${config.publicBaseUrl}/cashier-desk-web/payment?token=<token>`);
+    say(`  Temporal Web UI     ${uiUrl ?? '(external cluster)'}`);
+    say(`  Alipay sandbox      ${sandboxes.alipayUrl}`);
+    say(`  WeChat Pay sandbox  ${sandboxes.wechatUrl}`);
+    say(`  Demo app            appId=${demo.appId} appKey=${demo.appKey} (sign type HMAC-SHA256; local demo only)`);
+    say(`  Try it              npm run demo:order`);
+    say('Press Ctrl-C to stop.');
+  } catch (err) {
+    say(`failed: ${(err as Error).message}`);
+    await shutdown(1);
+  }
+}
+
+void main();

@@ -1,0 +1,56 @@
+/** Client-side start of PaymentWorkflow, shared by the API and the worker's reconciler. */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Db } from '../db/connection';
+import * as orders from '../db/queries/orders';
+import { fenToYuanString } from '../domain/money';
+import { SA, type PaymentWorkflowInput } from '../workflows/messages';
+import type { paymentWorkflow } from '../workflows/payment';
+
+/**
+ * Starts (or finds) the order's workflow. Idempotent: USE_EXISTING for a running one, and a closed one
+ * counts as started. Called after the row exists, so a crash in between is healed by a retry or by the
+ * reconciler — never two workflows, never a workflow without a row.
+ */
+export async function ensurePaymentWorkflow(
+  deps: { db: Db; temporal: Client; taskQueue: string; pollIntervalMs: number },
+  row: orders.OrderRow,
+): Promise<void> {
+  if (row.workflow_started_at) return;
+  const input: PaymentWorkflowInput = {
+    orderId: row.id,
+    appId: row.app_id,
+    outTradeNo: row.out_trade_no,
+    amount: row.amount,
+    orderTitle: row.order_title,
+    notifyUrl: row.notify_url,
+    expireAt: row.expire_at.getTime(),
+    pollIntervalMs: deps.pollIntervalMs,
+  };
+  try {
+    await deps.temporal.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+      workflowId: row.workflow_id,
+      taskQueue: deps.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: SA.OutTradeNo, value: row.out_trade_no },
+        { key: SA.AppId, value: row.app_id },
+        { key: SA.PaymentStatus, value: 'CREATED' },
+        { key: SA.NotifyAttempts, value: 0 },
+      ],
+      staticSummary: `订单 ${row.out_trade_no} · ¥${fenToYuanString(row.amount)} · 应用 ${row.app_id}`,
+      staticDetails: `**${row.order_title}**\n\n- orderId: ${row.id}\n- outTradeNo: ${row.out_trade_no}\n- amount: ${row.amount} fen\n- expires: ${row.expire_at.toISOString()}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  await orders.markWorkflowStarted(deps.db, row.id);
+}
+
+/** Starts the workflows of orders whose start was lost (process crash between insert and start). */
+export async function reconcileUnstartedOrders(deps: { db: Db; temporal: Client; taskQueue: string; pollIntervalMs: number }, olderThanMs = 30_000): Promise<number> {
+  const rows = await orders.findOrdersWithoutWorkflow(deps.db, new Date(Date.now() - olderThanMs));
+  for (const row of rows) await ensurePaymentWorkflow(deps, row);
+  return rows.length;
+}
