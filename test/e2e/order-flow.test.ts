@@ -10,6 +10,7 @@ import { stateQuery } from '../../workflows/messages';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';
 import { startTestSystem, waitFor, type TestSystem } from '../support/system';
+import { maybeCaptureHistory } from '../support/history';
 
 let sys: TestSystem;
 let app: SeededApp;
@@ -85,6 +86,8 @@ test('seed flow: order → payment list → Alipay Native → signed callback �
     return r.notify_status === 'ACKED' ? r : null;
   });
   expect(row).toMatchObject({ status: 'SUCCESS', amount: 1999 });
+  await handle.result();
+  await maybeCaptureHistory(handle, 'paid-notified-dev-server');
   const attempts = await sys.t.db('notification_attempts').where({ order_id: row.id });
   expect(attempts).toHaveLength(1);
   expect(attempts[0]).toMatchObject({ attempt: 1, http_status: 200, acknowledged: true });

@@ -56,6 +56,14 @@ async function startCallbackEndpoint(provider: PaymentProvider, credsByMchid: Ma
   };
 }
 
+/** Channel secrets without the configured platform certificate: the adapter must download it. */
+function withoutPlatformCertificate(secrets: Record<string, string>): Record<string, string> {
+  const copy = { ...secrets };
+  delete copy.platformCertificate;
+  delete copy.platformCertSerial;
+  return copy;
+}
+
 async function expectProviderError(p: Promise<unknown>, kind: ProviderError['kind'], code?: string): Promise<ProviderError> {
   const err = await p.then(
     () => undefined,
@@ -474,6 +482,27 @@ describe('WeChat Pay adapter ↔ sandbox (real wechatpay-node-v3)', () => {
       }
     });
 
+    it('unsigned error answers (e.g. from a proxy) never prove "order does not exist"', async () => {
+      let answer = { status: 404, body: '{"code":"ORDER_NOT_EXIST","message":"订单不存在"}' };
+      const proxy = http.createServer((_req, res) => {
+        res.writeHead(answer.status, { 'Content-Type': 'application/json' });
+        res.end(answer.body);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      try {
+        const viaProxy = { ...creds, gatewayUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
+        await expectProviderError(provider.query(viaProxy, 'WXT000000'), 'BAD_RESPONSE');
+        await expectProviderError(provider.close(viaProxy, 'WXT000000'), 'BAD_RESPONSE');
+        answer = { status: 400, body: '{"code":"PARAM_ERROR","message":"x"}' };
+        await expectProviderError(provider.query(viaProxy, 'WXT000000'), 'REJECTED', 'PARAM_ERROR');
+        answer = { status: 200, body: '{"trade_state":"SUCCESS"}' };
+        await expectProviderError(provider.query(viaProxy, 'WXT000000'), 'BAD_RESPONSE');
+      } finally {
+        proxy.closeAllConnections();
+        await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      }
+    });
+
     it('a request signed with the wrong key → 401 SIGN_ERROR → REJECTED', async () => {
       const forged = { ...creds, secrets: { ...creds.secrets, merchantPrivateKey: other.secrets.merchantPrivateKey } };
       await expectProviderError(provider.query(forged, 'WXT000000'), 'REJECTED', 'SIGN_ERROR');
@@ -486,7 +515,7 @@ describe('WeChat Pay adapter ↔ sandbox (real wechatpay-node-v3)', () => {
 
   describe('platform certificates', () => {
     it('are downloaded from /v3/certificates (decrypted, tag checked) when not configured', async () => {
-      const { platformCertificate: _c, platformCertSerial: _s, ...secrets } = creds.secrets;
+      const secrets = withoutPlatformCertificate(creds.secrets);
       const downloading = { ...creds, secrets };
       const a = order();
       await provider.prepay(downloading, a);
@@ -499,7 +528,7 @@ describe('WeChat Pay adapter ↔ sandbox (real wechatpay-node-v3)', () => {
     });
 
     it('a wrong APIv3 key cannot decrypt the downloaded certificates → BAD_RESPONSE', async () => {
-      const { platformCertificate: _c, platformCertSerial: _s, ...secrets } = creds.secrets;
+      const secrets = withoutPlatformCertificate(creds.secrets);
       const wrongKey = { ...creds, secrets: { ...secrets, apiV3Key: 'x'.repeat(32) } };
       const e = await expectProviderError(provider.query(wrongKey, 'WXT000000'), 'BAD_RESPONSE');
       expect(e.message).toMatch(/APIv3 key/);

@@ -25,6 +25,7 @@ import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { ACK, FAIL, startMerchantServer, type MerchantServer } from '../support/merchant-server';
 import { ScriptedProvider } from '../support/scripted-provider';
+import { maybeCaptureHistory } from '../support/history';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -102,7 +103,9 @@ test('merchant failing every attempt gets exactly 16 attempts at the anchored of
   const state = await withWorker(async (tq) => {
     const { handle } = await startOrder(tq);
     await handle.signal(providerCallbackSignal, paid());
-    return handle.result();
+    const result = await handle.result();
+    await maybeCaptureHistory(handle, 'notify-exhausted');
+    return result;
   });
   expect(state.status).toBe('SUCCESS');
   expect(state.notifyStatus).toBe('NOTIFY_EXHAUSTED');
@@ -150,7 +153,9 @@ test('an unpaid order expires: queried once more, closed at the provider, CLOSED
   const state = await withWorker(async (tq) => {
     const { handle } = await startOrder(tq, { expireInMs: 10 * 60_000 });
     await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...app.channels[0] }] });
-    return handle.result();
+    const result = await handle.result();
+    await maybeCaptureHistory(handle, 'expired-closed');
+    return result;
   });
   expect(state.status).toBe('CLOSED');
   const ops = scripted.calls.map((c) => c.op);

@@ -1,0 +1,41 @@
+/**
+ * Replays histories captured from real runs (dev server and time-skipping server) against the current
+ * workflow code. A change to the command sequence that is not guarded by patched() fails here before it
+ * can break the 24-hour workflows already running in production.
+ */
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
+
+const dir = path.join(__dirname, 'histories');
+const fixtures = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => ({ name: f, history: historyFromJSON(JSON.parse(readFileSync(path.join(dir, f), 'utf8'))) }));
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+async function* histories() {
+  for (const f of fixtures) yield { workflowId: f.name, history: f.history };
+}
+
+test('the committed histories cover success, expiry and notification exhaustion', () => {
+  expect(fixtures.map((f) => f.name)).toEqual(['expired-closed.json', 'notify-exhausted.json', 'paid-notified-dev-server.json']);
+});
+
+test('every captured history replays against the current workflow code', async () => {
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+  const results: Array<{ workflowId: string; error?: unknown }> = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: 'current' }, histories())) results.push(r);
+  expect(results.map((r) => [r.workflowId, r.error ?? null])).toEqual(fixtures.map((f) => [f.name, null]));
+});
+
+test('a deliberately non-deterministic change fails the replay', async () => {
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./nondeterministic'), logger: quiet });
+  const results: Array<{ workflowId: string; error?: unknown }> = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: 'nondeterministic' }, histories())) results.push(r);
+  expect(results).toHaveLength(fixtures.length);
+  for (const r of results) expect(r.error).toBeInstanceOf(DeterminismViolationError);
+});
