@@ -1,5 +1,7 @@
 /** Builds the Express application from its dependencies (no I/O here: see api/main.ts for wiring). */
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
+import { createAdminRouter } from '../admin';
+import { createWebRouter } from '../web';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/connection';
 import { DomainError, ErrorCode } from '../domain/errors';
@@ -28,9 +30,10 @@ export interface ApiDeps {
     maxBodyBytes: number;
     rateLimitPerMinute?: number;
   };
-  /** Extra routers mounted at the root (cashier pages, operator console). */
-  extraRouters?: Array<(payments: Payments) => Router>;
 }
+
+/** What the page and operator routers get: everything the API has, plus the payment use-cases. */
+export type WebDeps = Omit<ApiDeps, 'config'> & { config: ApiDeps['config'] & { env?: string }; payments: Payments };
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -66,7 +69,8 @@ export function createApiApp(deps: ApiDeps): { app: Express; payments: Payments 
   app.use(base, callbackRouter({ db: deps.db, secretBox: deps.secretBox, providers: deps.providers, temporal: deps.temporal, log: deps.log.child({ component: 'callbacks' }) }));
   app.use(base, merchantRouter({ db: deps.db, secretBox: deps.secretBox, payments, maxBodyBytes: deps.config.maxBodyBytes, allowPrivateNotifyUrls: deps.config.allowPrivateNotifyUrls }));
   app.use(base, cashierRouter({ db: deps.db, payments }));
-  for (const make of deps.extraRouters ?? []) app.use(make(payments));
+  app.use(createWebRouter({ ...deps, payments }));
+  app.use(createAdminRouter({ ...deps, payments }));
   app.use(base, (_req, _res, next) => next(new DomainError(ErrorCode.NOT_FOUND, '接口不存在')));
   app.use(errorMiddleware(deps.log.child({ component: 'api' })));
   return { app, payments };

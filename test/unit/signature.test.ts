@@ -150,7 +150,6 @@ describe('signaturesEqual', () => {
     expect(signaturesEqual(undefined as unknown as string, sig)).toBe(false);
   });
   it('compares with crypto.timingSafeEqual over the full length', () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const crypto = require('crypto') as typeof import('crypto');
     const spy = jest.spyOn(crypto, 'timingSafeEqual');
     try {
