@@ -10,10 +10,10 @@ import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
-import { startPostgresService } from './lib/postgres-service';
+import { EMBEDDED_PORT, startPostgresService } from './lib/postgres-service';
 import { spawnTethered, stopChild } from './lib/processes';
 import { setRetention, startDevServer } from './lib/temporal-dev-server';
-import { seedDemo, startSandboxService } from './lib/demo';
+import { seedDemo, startDemoMerchant, startSandboxService } from './lib/demo';
 import { ensureTemporalCli, waitForPort } from './toolchain';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -37,6 +37,9 @@ async function main() {
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  // If whatever started us dies without passing on a signal (npm's shell wrapper), stop rather than linger.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void shutdown(0), 1000).unref();
 
   try {
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
@@ -55,7 +58,7 @@ async function main() {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       say('starting embedded PostgreSQL (data in .data/postgres)');
-      const pg = await startPostgresService({ dataDir: path.join(DATA, 'postgres'), port: 54329, database: 'cashier_desk', persistent: true });
+      const pg = await startPostgresService({ dataDir: path.join(DATA, 'postgres'), port: EMBEDDED_PORT, database: 'cashier_desk', persistent: true });
       stops.push({ name: 'PostgreSQL', stop: pg.stop });
       databaseUrl = pg.url;
     }
@@ -67,8 +70,11 @@ async function main() {
     say('starting provider sandboxes (Alipay, WeChat Pay)');
     const sandboxes = await startSandboxService(path.join(DATA, 'sandbox'));
     stops.push({ name: 'provider sandboxes', stop: sandboxes.stop });
-    const demo = await seedDemo(db, new SecretBox(masterKey), sandboxes, DATA);
+    const seeded = await seedDemo(db, new SecretBox(masterKey), sandboxes, DATA);
     await db.destroy();
+    const demoMerchant = await startDemoMerchant(config.publicBaseUrl, seeded.appId, seeded.appKey, say);
+    stops.push({ name: 'demo merchant', stop: demoMerchant.stop });
+    const demo = { ...seeded, merchantUrl: demoMerchant.notifyUrl };
 
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -99,8 +105,9 @@ async function main() {
     say(`  Temporal Web UI     ${uiUrl ?? '(external cluster)'}`);
     say(`  Alipay sandbox      ${sandboxes.alipayUrl}`);
     say(`  WeChat Pay sandbox  ${sandboxes.wechatUrl}`);
-    say(`  Demo app            appId=${demo.appId} appKey=${demo.appKey} (sign type HMAC-SHA256; local demo only)`);
-    say(`  Try it              npm run demo:order`);
+    say(`  Demo merchant       ${demo.merchantUrl} (receives and verifies the notifications)`);
+    say(`  Demo app            appId=${demo.appId}, appKey in .data/demo-app.json${demo.newKey ? ` (new: ${demo.newKey})` : ''}`);
+    say(`  Try it              npm run demo:order   (prints a cashier link to open in the browser)`);
     say('Press Ctrl-C to stop.');
   } catch (err) {
     say(`failed: ${(err as Error).message}`);

@@ -1,6 +1,6 @@
 /** Composition root of the worker process: config, pool, Temporal connection, providers, activities. */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities } from '../activities';
 import { loadConfig } from '../config';
@@ -16,6 +16,9 @@ import { createPaymentWorker } from './create-worker';
 async function main() {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, base: { service: 'worker' } });
+  // The SDK's info level narrates bundling and state changes; keep its warnings and errors (workflow
+  // mismatches, failed activities) unless debugging.
+  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : config.logLevel === 'error' ? 'ERROR' : 'WARN') });
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (npm start provides an embedded PostgreSQL)');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   const applied = await migrateLatest(db);

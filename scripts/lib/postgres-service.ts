@@ -4,6 +4,10 @@ import { spawnTethered, stopChild } from './processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+/** Where `npm start` runs its embedded PostgreSQL (local-only credentials, loopback only). */
+export const EMBEDDED_PORT = 54329;
+export const EMBEDDED_DATABASE_URL = `postgres://cashier:cashier-local-only@127.0.0.1:${EMBEDDED_PORT}/cashier_desk`;
+
 export interface PostgresService {
   url: string;
   stop(): Promise<void>;
