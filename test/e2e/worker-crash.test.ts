@@ -1,0 +1,87 @@
+/**
+ * The worker process (worker/main.ts, the real composition root) is SIGKILLed between two notification
+ * attempts and started again: nothing is lost and the schedule resumes at its anchored offsets.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { providerOutTradeNo } from '../../domain/order';
+import { stopNotifySignal } from '../../workflows/messages';
+import { seedApp, type SeededApp } from '../support/fixtures';
+import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';
+import { startTestSystem, waitFor, type TestSystem } from '../support/system';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+let sys: TestSystem;
+let app: SeededApp;
+let merchant: SdkMerchant;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  sys = await startTestSystem();
+  await sys.stopWorker(); // the worker under test is a separate process
+  app = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: await sys.alipay.createMerchant() }] });
+  merchant = await startSdkMerchant(sys.gateway, app.appId, app.appKey);
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await merchant?.close();
+  await sys?.stop();
+});
+
+function startWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'worker', 'main.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      DATABASE_URL: sys.t.url,
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      TEMPORAL_TASK_QUEUE: sys.taskQueue,
+      CASHIER_MASTER_KEY: sys.t.masterKey.toString('base64'),
+      PUBLIC_BASE_URL: sys.apiUrl,
+      LOG_LEVEL: 'error',
+    },
+  });
+  children.push(child);
+  return child;
+}
+
+const attempts = (orderId: number) => sys.t.db('notification_attempts').where({ order_id: orderId }).orderBy('attempt');
+
+test('SIGKILL between attempts 1 and 2: attempts 2 and 3 still run at +15 s and +30 s from attempt 1', async () => {
+  let worker = startWorkerProcess();
+  merchant.failNext = 100; // the merchant keeps failing, so the schedule runs
+  const order = await merchant.sdk.unifiedOrder({ amount: 500, goodsDesc: 'g', orderTitle: 't', outTradeNo: `K${Date.now()}`, thirdPartyUser: 'u' });
+  const prepay = await waitFor('prepay (worker started)', async () => {
+    const res = await fetch(`${sys.gateway}/ali-pay/native`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: order.token }) });
+    return (await res.json()) as { code: number };
+  }, 60_000);
+  expect(prepay.code).toBe(1000);
+  await sys.alipay.pay(providerOutTradeNo(Number(order.orderId), app.channels[0].channelId));
+  const orderId = Number(order.orderId);
+  await waitFor('attempt 1 recorded', async () => (await attempts(orderId)).length === 1, 60_000);
+
+  const exited = new Promise((r) => worker.once('exit', r));
+  worker.kill('SIGKILL');
+  await exited;
+  worker = startWorkerProcess();
+
+  const rows = await waitFor('attempts 2 and 3', async () => {
+    const r = await attempts(orderId);
+    return r.length >= 3 ? r : null;
+  }, 90_000);
+  const t0 = rows[0].scheduled_at.getTime();
+  expect(rows.slice(0, 3).map((r) => r.scheduled_at.getTime() - t0)).toEqual([0, 15_000, 30_000]);
+  // Each attempt actually started at (not before) its offset; the kill only delayed nothing past it.
+  for (const [i, r] of rows.slice(0, 3).entries()) expect(r.started_at.getTime() - t0).toBeGreaterThanOrEqual([0, 15_000, 30_000][i] - 1000);
+  expect(rows.slice(0, 3).map((r) => r.acknowledged)).toEqual([false, false, false]);
+  expect(rows.slice(0, 3).map((r) => r.http_status)).toEqual([500, 500, 500]);
+
+  await sys.client.workflow.getHandle(`payment:${app.appId}:${order.signature.outTradeNo}`).signal(stopNotifySignal);
+  await waitFor('STOPPED recorded', async () => (await sys.t.db('orders').where({ id: orderId }).first()).notify_status === 'STOPPED');
+  const stopped = new Promise((r) => worker.once('exit', r));
+  worker.kill('SIGTERM'); // graceful this time
+  expect(await stopped).toBe(0);
+});
