@@ -59,10 +59,11 @@ export function formatShanghai(epochMs: number): string {
  * tried on several channels and two apps sharing a merchant account can never collide at the provider.
  */
 export function providerOutTradeNo(orderId: number, channelId: number): string {
-  return `CD${orderId}C${channelId}`;
+  // Zero-padded: WeChat Pay wants 6-32 characters, and fixed width keeps provider-side sorting sane.
+  return `CD${orderId.toString().padStart(10, '0')}C${channelId}`;
 }
 
 export function parseProviderOutTradeNo(value: string): { orderId: number; channelId: number } | null {
-  const m = /^CD(\d{1,15})C(\d{1,9})$/.exec(value);
+  const m = /^CD(\d{1,16})C(\d{1,9})$/.exec(value);
   return m ? { orderId: Number(m[1]), channelId: Number(m[2]) } : null;
 }
