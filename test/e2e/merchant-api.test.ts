@@ -57,7 +57,7 @@ describe('every bad-input class answers its documented code and writes nothing',
       const body = JSON.stringify(validOrder());
       const headers = signRequestHeaders({ method: 'POST', pathWithQuery: PATH, appId: app.appId, appKey: app.appKey, body });
       const res = await fetch(`${sys.apiUrl}${PATH}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: body.replace('1999', '1') });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as { code: number } };
     }, 4010],
     ['stale timestamp', () => post(JSON.stringify(validOrder()), { now: Date.now() - 301_000 }), 4010],
     ['unknown app', () => post(JSON.stringify(validOrder()), { appId: '99999999' }), 4010],
@@ -65,7 +65,7 @@ describe('every bad-input class answers its documented code and writes nothing',
     ['sign type the app does not use', () => post(JSON.stringify(validOrder()), { signType: 'HMAC-SM3' }), 4010],
     ['missing signature headers', async () => {
       const res = await fetch(`${sys.apiUrl}${PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(validOrder()) });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as { code: number } };
     }, 4010],
     ['amount zero', () => post(JSON.stringify(validOrder({ amount: 0 }))), 4000],
     ['fractional amount', () => post(JSON.stringify(validOrder({ amount: 19.99 }))), 4000],
@@ -141,7 +141,7 @@ test('a crash between the order row and the workflow start heals: by the merchan
 test('ten concurrent duplicate provider callbacks give one SUCCESS and one notification sequence', async () => {
   const order = await merchant.sdk.unifiedOrder(validOrder() as never);
   const pay = await fetch(`${sys.gateway}/ali-pay/native`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: order.token }) });
-  expect((await pay.json()).code).toBe(1000);
+  expect(((await pay.json()) as { code: number }).code).toBe(1000);
   const tradeNo = providerOutTradeNo(Number(order.orderId), app.channels[0].channelId);
   // The sandbox pays but "loses" its notification; we replay the exact signed body ten times at once.
   await sys.alipay.pay(tradeNo, { notify: 'lost' });
