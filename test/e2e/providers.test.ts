@@ -76,6 +76,16 @@ test.each(SCENES)('%s/%s: prepay → pay at the sandbox → callback → SUCCESS
   expect(await merchant.sdk.queryOrder(outTradeNo)).toMatchObject({ resultCode: 'SUCCESS', channelType: type, mchId: channelOf(type, scene).mchId });
 });
 
+test('Alipay TRADE_FINISHED after the workflow has finished moves the order to FINISH', async () => {
+  const { order, outTradeNo, tradeNo } = await newOrder('ali-pay', 'native');
+  expect((await choose('ali-pay', 'native', order.token)).body.code).toBe(1000);
+  await sys.alipay.pay(tradeNo);
+  await sys.client.workflow.getHandle(`payment:${app.appId}:${outTradeNo}`).result(); // paid, notified, done
+  expect((await merchant.sdk.queryOrder(outTradeNo)).resultCode).toBe('SUCCESS');
+  await sys.alipay.finish(tradeNo);
+  await waitFor('FINISH', async () => (await merchant.sdk.queryOrder(outTradeNo)).resultCode === 'FINISH');
+});
+
 test('a lost provider callback is recovered by the workflow’s active query', async () => {
   const { order, outTradeNo, tradeNo } = await newOrder('wx-pay', 'native');
   expect((await choose('wx-pay', 'native', order.token)).body.code).toBe(1000);
