@@ -258,6 +258,11 @@ async function verifyCallback(creds: ChannelCredentials, cb: RawCallback): Promi
   if (params.app_id !== creds.providerAppId) {
     throw new ProviderError('BAD_CALLBACK', `Alipay notification for app_id ${params.app_id ?? '(none)'} received on channel for ${creds.providerAppId}`);
   }
+  // The seller (the merchant's 2088… PID) when the channel config names it: money must land in our account.
+  const sellerId = creds.secrets.sellerId;
+  if (sellerId && params.seller_id !== sellerId) {
+    throw new ProviderError('BAD_CALLBACK', `Alipay notification for seller ${params.seller_id ?? '(none)'} received on channel for seller ${sellerId}`);
+  }
   if (!params.notify_id) throw new ProviderError('BAD_CALLBACK', 'Alipay notification without notify_id');
   if (!params.out_trade_no) throw new ProviderError('BAD_CALLBACK', 'Alipay notification without out_trade_no');
 
