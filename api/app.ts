@@ -65,8 +65,9 @@ export function createApiApp(deps: ApiDeps): { app: Express; payments: Payments 
 
   const base = '/api/cashier-desk';
   const limiter = rateLimit({ windowMs: 60_000, max: deps.config.rateLimitPerMinute ?? 600, key: (req) => `${req.ip}|${req.get('x-cashier-app-id') ?? ''}` });
-  app.use(base, limiter);
+  // Provider callbacks come before the limiter: a provider's burst of notifications must never be refused.
   app.use(base, callbackRouter({ db: deps.db, secretBox: deps.secretBox, providers: deps.providers, temporal: deps.temporal, log: deps.log.child({ component: 'callbacks' }) }));
+  app.use(base, limiter);
   app.use(base, merchantRouter({ db: deps.db, secretBox: deps.secretBox, payments, maxBodyBytes: deps.config.maxBodyBytes, allowPrivateNotifyUrls: deps.config.allowPrivateNotifyUrls }));
   app.use(base, cashierRouter({ db: deps.db, payments }));
   app.use(createWebRouter({ ...deps, payments }));
