@@ -184,8 +184,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   while (!isFinal(state.status) && Date.now() < input.expireAt) {
     const untilExpiry = input.expireAt - Date.now();
     const waitMs = openChannels.size > 0 ? Math.min(untilExpiry, input.pollIntervalMs) : untilExpiry;
-    const decided = await condition(() => isFinal(state.status), waitMs);
-    if (!decided && Date.now() < input.expireAt) await queryOpenChannels();
+    // Also wake when a channel is chosen, so active queries start then instead of at the next timeout.
+    const channelsBefore = openChannels.size;
+    const woke = await condition(() => isFinal(state.status) || openChannels.size !== channelsBefore, waitMs);
+    if (!woke && Date.now() < input.expireAt) await queryOpenChannels();
   }
   if (!isFinal(state.status)) {
     // Expired: one last query (the buyer may have paid a second ago), then close at every provider.

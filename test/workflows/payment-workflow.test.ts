@@ -166,10 +166,12 @@ test('an unpaid order expires: queried once more, closed at the provider, CLOSED
   expect((await t.db('orders').where({ id: state.orderId }).first()).status).toBe('CLOSED');
 });
 
-test('a lost callback is recovered by the active query', async () => {
+test('a lost callback is recovered by the active query within one poll interval', async () => {
+  let chosenAt = 0;
   const state = await withWorker(async (tq) => {
     const { handle } = await startOrder(tq);
     await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...app.channels[0] }] });
+    chosenAt = await env.currentTimeMs();
     expect((await handle.query(stateQuery)).status).toBe('PAYING');
     scripted.queryOutcome = { status: 'SUCCESS', amountFen: 1999, providerTradeNo: 'Q-1', payTime: new Date('2026-11-25T04:00:00Z') };
     return handle.result();
@@ -177,6 +179,8 @@ test('a lost callback is recovered by the active query', async () => {
   expect(state.status).toBe('SUCCESS');
   expect(state.providerTradeNo).toBe('Q-1');
   expect(merchant.received).toHaveLength(1);
+  // Queried one poll interval (60 s) after the channel was chosen, not at the order's expiry (30 min).
+  expect(state.notifyAttempts[0].scheduledAt - chosenAt).toBeLessThan(60_000 + 10_000);
 });
 
 test('a callback with the wrong amount or app changes nothing; the right one still pays', async () => {
