@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { createAdminRouter } from '../admin';
 import { createWebRouter } from '../web';
 import type { Client } from '@temporalio/client';
+import type { AdminConfig } from '../config';
 import type { Db } from '../db/connection';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { Logger } from '../observability/logger';
@@ -29,11 +30,19 @@ export interface ApiDeps {
     allowPrivateNotifyUrls: boolean;
     maxBodyBytes: number;
     rateLimitPerMinute?: number;
+    /** 'production' disables development aids (e.g. the WeChat sandbox's JS bridge on the cashier page). */
+    env?: 'development' | 'test' | 'production';
+    /** Operator side settings (admin/); defaults apply when absent. */
+    admin?: Partial<AdminConfig>;
+    /** Where the development administrator password is kept (default .data/). */
+    adminDataDir?: string;
+    /** Development only: a WeixinJSBridge stand-in the cashier page loads for JSAPI (see web/bridge.ts). */
+    jsBridgeUrl?: string;
   };
 }
 
 /** What the page and operator routers get: everything the API has, plus the payment use-cases. */
-export type WebDeps = Omit<ApiDeps, 'config'> & { config: ApiDeps['config'] & { env?: string }; payments: Payments };
+export type WebDeps = ApiDeps & { payments: Payments };
 
 const securityHeaders: RequestHandler = (_req, res, next) => {
   res.setHeader('X-Content-Type-Options', 'nosniff');

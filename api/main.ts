@@ -30,6 +30,8 @@ async function main() {
       providerPollIntervalSeconds: config.providerPollIntervalSeconds,
       allowPrivateNotifyUrls: config.allowPrivateNotifyUrls,
       maxBodyBytes: config.maxBodyBytes,
+      env: config.env,
+      admin: config.admin,
     },
   });
   const server = app.listen(config.port, config.host, () => log.info('api listening', { url: `http://${config.host}:${config.port}`, publicBaseUrl: config.publicBaseUrl }));

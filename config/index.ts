@@ -30,6 +30,31 @@ const schema = z.object({
   ALLOW_PRIVATE_NOTIFY_URLS: bool.optional(),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Operator console (issue 6): the administrator's login name. */
+  ADMIN_USERNAME: z.string().trim().min(1).max(64).default('admin'),
+  /** `scrypt$N$r$p$salt$hash` (print one with `npx tsx admin/hash-password.ts`). Required in production. */
+  ADMIN_PASSWORD_HASH: z
+    .string()
+    .trim()
+    .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, 'must be scrypt$N$r$p$salt$hash (see admin/hash-password.ts)')
+    .optional(),
+  /** Console sessions end after this long without a request… */
+  ADMIN_SESSION_IDLE_SECONDS: z.coerce.number().int().min(60).max(86_400).default(1800),
+  /** …and at the latest this long after login. */
+  ADMIN_SESSION_MAX_SECONDS: z.coerce.number().int().min(300).max(7 * 86_400).default(43_200),
+  /** Failed logins per username within the window before that username is locked until the window passes. */
+  ADMIN_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** Failed logins per client IP within the window before that IP is locked. */
+  ADMIN_LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(1000).default(20),
+  ADMIN_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
+  /** A channel-binding application approves itself after this long unless an administrator rejects it (方式二). */
+  BINDING_AUTO_APPROVE_SECONDS: z.coerce.number().int().min(1).max(90 * 86_400).default(3 * 86_400),
+  /** After a key rotation the previous app key stays valid this long (the console may choose less, down to 0). */
+  KEY_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+  /** App registrations per client IP per hour. */
+  REGISTER_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** Temporal Web UI base URL for the console's workflow links. */
+  TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
 });
 
 export interface Config {
@@ -47,6 +72,23 @@ export interface Config {
   allowPrivateNotifyUrls: boolean;
   maxBodyBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  admin: AdminConfig;
+}
+
+/** Operator side (admin/): console login, sessions, binding approval, key rotation. */
+export interface AdminConfig {
+  username: string;
+  /** scrypt$N$r$p$salt$hash; absent outside production means "generate one into .data/admin-password". */
+  passwordHash?: string;
+  sessionIdleSeconds: number;
+  sessionMaxSeconds: number;
+  loginMaxFailures: number;
+  loginMaxFailuresPerIp: number;
+  loginWindowSeconds: number;
+  bindingAutoApproveSeconds: number;
+  keyRotationGraceSeconds: number;
+  registerPerHour: number;
+  temporalUiUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!masterKey) throw new ConfigError('CASHIER_MASTER_KEY is required in production');
     if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL is required in production');
     if (!e.PUBLIC_BASE_URL) throw new ConfigError('PUBLIC_BASE_URL is required in production');
+    if (!e.ADMIN_PASSWORD_HASH) throw new ConfigError('ADMIN_PASSWORD_HASH is required in production (npx tsx admin/hash-password.ts)');
   }
   return {
     env: e.NODE_ENV,
@@ -88,5 +131,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNotifyUrls: e.ALLOW_PRIVATE_NOTIFY_URLS ?? e.NODE_ENV !== 'production',
     maxBodyBytes: e.MAX_BODY_BYTES,
     logLevel: e.LOG_LEVEL,
+    admin: {
+      username: e.ADMIN_USERNAME,
+      passwordHash: e.ADMIN_PASSWORD_HASH,
+      sessionIdleSeconds: e.ADMIN_SESSION_IDLE_SECONDS,
+      sessionMaxSeconds: Math.max(e.ADMIN_SESSION_MAX_SECONDS, e.ADMIN_SESSION_IDLE_SECONDS),
+      loginMaxFailures: e.ADMIN_LOGIN_MAX_FAILURES,
+      loginMaxFailuresPerIp: e.ADMIN_LOGIN_MAX_FAILURES_PER_IP,
+      loginWindowSeconds: e.ADMIN_LOGIN_WINDOW_SECONDS,
+      bindingAutoApproveSeconds: e.BINDING_AUTO_APPROVE_SECONDS,
+      keyRotationGraceSeconds: e.KEY_ROTATION_GRACE_SECONDS,
+      registerPerHour: e.REGISTER_RATE_LIMIT_PER_HOUR,
+      temporalUiUrl: e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    },
   };
 }

@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { resolveAdminCredential } from '../admin/credential';
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { resolveMasterKey } from '../security/master-key';
@@ -71,6 +72,7 @@ async function main() {
     const sandboxes = await startSandboxService(path.join(DATA, 'sandbox'));
     stops.push({ name: 'provider sandboxes', stop: sandboxes.stop });
     const seeded = await seedDemo(db, new SecretBox(masterKey), sandboxes, DATA);
+    const admin = resolveAdminCredential(config, DATA);
     await db.destroy();
     const demoMerchant = await startDemoMerchant(config.publicBaseUrl, seeded.appId, seeded.appKey, say);
     stops.push({ name: 'demo merchant', stop: demoMerchant.stop });
@@ -107,6 +109,7 @@ async function main() {
     say(`  WeChat Pay sandbox  ${sandboxes.wechatUrl}`);
     say(`  Demo merchant       ${demo.merchantUrl} (receives and verifies the notifications)`);
     say(`  Demo app            appId=${demo.appId}, appKey in .data/demo-app.json${demo.newKey ? ` (new: ${demo.newKey})` : ''}`);
+    say(`  Operator console    ${config.publicBaseUrl}/cashier-desk-admin  (${admin.username}${admin.source === 'file' ? ` / ${admin.password}, kept in .data/admin-password` : ', password from ADMIN_PASSWORD_HASH'})`);
     say(`  Try it              npm run demo:order   (prints a cashier link to open in the browser)`);
     say('Press Ctrl-C to stop.');
   } catch (err) {

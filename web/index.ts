@@ -1,7 +1,282 @@
-/** Hosted cashier pages (/cashier-desk-web). Filled in by the cashier-pages work (issue 5). */
-import { Router } from 'express';
+/**
+ * Hosted cashier pages (/cashier-desk-web), zh-CN and mobile first:
+ *   GET /payment?token=…        the cashier page: order, amount, countdown, the merchant's chosen channels
+ *   GET /processing?token=…     支付处理中 (App scene): polls until the order has a result
+ *   GET /alipay-return?token=…  Alipay sync return (同步返回): verifies the signed parameters, then shows the
+ *                               status from the server (workflow / database), never from the query string
+ *   GET /result?token=…         the result page (success / failed / closed / still confirming)
+ *   GET /return?token=…         the final redirect to the merchant's returnUrl (a done page when it is null)
+ *   GET /qr.svg?token=…&c=…     Native QR code, rendered here as SVG (no external service)
+ *   GET /static/…               cashier.css and cashier.js (content-hashed URLs, cached immutably)
+ * Every page carries a strict CSP (web/security.ts); unknown paths and failures render zh-CN pages.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import QRCode from 'qrcode';
 import type { WebDeps } from '../api/app';
+import { loadCashierOrder, type CashierOrderView } from '../api/routes/cashier';
+import { loadCredentials } from '../db/queries/channels';
+import { fenToYuanString } from '../domain/money';
+import { formatShanghai, isPaid, parseProviderOutTradeNo } from '../domain/order';
+import { alipaySyncReturnVerify } from '../providers/alipay';
+import { devJsBridgeUrl } from './bridge';
+import { channelById, gatewaysOf } from './data';
+import type { SafeHtml } from './html';
+import { formActionOrigins, httpOrigin, setBaseHeaders, setPageHeaders, type CspOptions } from './security';
+import { messagePage, pageUrl, paymentPage, processingPage, resultPage, WEB_BASE, type Assets, type OrderInfo, type ResultKind } from './views';
 
-export function createWebRouter(_deps: WebDeps): Router {
-  return Router();
+const TOKEN_RE = /^[0-9A-F]{32}$/;
+const OPENID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+/** QR payloads we render: provider code URLs only (Alipay http(s) QR URLs, WeChat weixin://wxpay/...). */
+const CODE_URL_RE = /^(?:https?:\/\/|weixin:\/\/wxpay\/)[\x21-\x7e]{1,1000}$/;
+/** Parameters Alipay appends on the sync return; their presence means there is a signature to check. */
+const ALIPAY_RETURN_MARKERS = ['sign', 'out_trade_no', 'trade_no', 'app_id', 'total_amount'];
+
+interface StaticAsset {
+  body: Buffer;
+  type: string;
+  hash: string;
+}
+
+function publicDir(): string {
+  // From source (tsx, ts-jest) the files sit beside this module; from a dist/ build they stay in web/public.
+  const here = path.join(__dirname, 'public');
+  try {
+    readFileSync(path.join(here, 'cashier.css'));
+    return here;
+  } catch {
+    return path.resolve(__dirname, '..', '..', 'web', 'public');
+  }
+}
+
+function loadAssets(): { files: Map<string, StaticAsset>; urls: Assets } {
+  const dir = publicDir();
+  const files = new Map<string, StaticAsset>();
+  for (const [name, type] of [
+    ['cashier.css', 'text/css; charset=utf-8'],
+    ['cashier.js', 'application/javascript; charset=utf-8'],
+  ] as const) {
+    const body = readFileSync(path.join(dir, name));
+    files.set(name, { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 12) });
+  }
+  const url = (name: string) => `${WEB_BASE}/static/${name}?v=${files.get(name)!.hash}`;
+  return { files, urls: { css: url('cashier.css'), js: url('cashier.js') } };
+}
+
+type Phase = 'paid' | 'failed' | 'closed' | 'expired' | 'open';
+
+function phaseOf(v: CashierOrderView, now = Date.now()): Phase {
+  if (isPaid(v.status)) return 'paid';
+  if (v.status === 'FAIL') return 'failed';
+  if (v.status === 'CLOSED') return 'closed';
+  return v.row.expire_at.getTime() <= now ? 'expired' : 'open';
+}
+
+function orderInfo(v: CashierOrderView): OrderInfo {
+  return {
+    token: v.row.token,
+    orderTitle: v.row.order_title,
+    goodsDesc: v.row.goods_desc,
+    amount: v.row.amount,
+    outTradeNo: v.row.out_trade_no,
+    appName: v.appName,
+    returnUrl: v.row.return_url && httpOrigin(v.row.return_url) ? v.row.return_url : null,
+  };
+}
+
+function queryString(req: Request, name: string): string | null {
+  const v = req.query[name];
+  return typeof v === 'string' ? v : null;
+}
+
+export function createWebRouter(deps: WebDeps): Router {
+  const { files, urls: assets } = loadAssets();
+  const log = deps.log.child({ component: 'web' });
+  const web = Router();
+
+  const send = (res: Response, status: number, page: SafeHtml, csp?: CspOptions) => {
+    setPageHeaders(res, csp);
+    res.status(status).send(page.value);
+  };
+  const notFound = (res: Response) => send(res, 404, messagePage({ assets, kind: 'not-found' }));
+
+  async function load(req: Request): Promise<CashierOrderView | null> {
+    const token = queryString(req, 'token');
+    if (!token || !TOKEN_RE.test(token)) return null;
+    return loadCashierOrder({ db: deps.db, payments: deps.payments }, token);
+  }
+
+  const returnAction = (info: OrderInfo) => (info.returnUrl ? [{ href: pageUrl('return', info.token), text: '返回商户', id: 'return-btn', primary: true }] : []);
+
+  function renderResult(res: Response, v: CashierOrderView, status = 200) {
+    const phase = phaseOf(v);
+    const kind: ResultKind = phase === 'paid' ? 'SUCCESS' : phase === 'failed' ? 'FAIL' : phase === 'closed' ? 'CLOSED' : 'PENDING';
+    const payTime = v.live?.payTime ?? v.row.pay_time?.getTime() ?? null;
+    send(
+      res,
+      status,
+      resultPage({
+        assets,
+        order: orderInfo(v),
+        kind,
+        channelType: v.live?.channel?.channelType ?? v.row.channel_type,
+        payTime: payTime === null ? null : formatShanghai(payTime),
+        errorMsg: v.live?.errorMsg ?? v.row.result_error_msg,
+      }),
+    );
+  }
+
+  web.use((_req, res, next) => {
+    setBaseHeaders(res);
+    next();
+  });
+
+  web.get('/static/:file', (req, res) => {
+    const file = files.get(String(req.params.file));
+    if (!file) return notFound(res);
+    res.setHeader('Content-Type', file.type);
+    // Content-hashed URLs never change meaning: cache them for good; anything else revalidates.
+    res.setHeader('Cache-Control', req.query.v === file.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
+    res.setHeader('ETag', `"${file.hash}"`);
+    if (req.get('if-none-match') === `"${file.hash}"`) return void res.status(304).end();
+    res.send(file.body);
+  });
+
+  web.get('/payment', async (req, res) => {
+    const v = await load(req);
+    if (!v) return notFound(res);
+    const info = orderInfo(v);
+    switch (phaseOf(v)) {
+      case 'paid':
+        return renderResult(res, v);
+      case 'failed':
+        return renderResult(res, v, 410);
+      case 'expired':
+        // A trade was opened at a provider: the buyer may have paid at the last second; the result page waits for
+        // the workflow's verdict (it queries the provider once more before closing).
+        if (v.status === 'PAYING') return res.redirect(303, pageUrl('result', v.row.token));
+        return send(res, 410, messagePage({ assets, kind: 'expired', order: info, actions: returnAction(info) }));
+      case 'closed':
+        return send(res, 410, messagePage({ assets, kind: 'expired', order: info, actions: returnAction(info) }));
+      default:
+        break;
+    }
+    if (v.channels.length === 0) return send(res, 503, messagePage({ assets, kind: 'no-channel', order: info, actions: returnAction(info) }));
+    const gateways = await gatewaysOf(
+      deps.db,
+      v.channels.map((c) => c.configId),
+    );
+    const jsapi = v.channels.some((c) => c.channelType === 'wx-pay' && c.sceneCode === 'jsapi');
+    const jsBridgeUrl = jsapi ? devJsBridgeUrl(deps.config, gateways) : null;
+    const bridgeOrigin = jsBridgeUrl ? httpOrigin(jsBridgeUrl) : null;
+    const openid = queryString(req, 'openid');
+    send(
+      res,
+      200,
+      paymentPage({
+        assets,
+        order: info,
+        channels: v.channels.map((c) => ({ channelId: c.channelId, channelType: c.channelType, sceneCode: c.sceneCode })),
+        remainingMs: v.row.expire_at.getTime() - Date.now(),
+        openid: openid && OPENID_RE.test(openid) ? openid : null,
+        jsBridgeUrl,
+      }),
+      {
+        formAction: formActionOrigins(gateways.map((g) => g.gatewayUrl)),
+        scriptSrc: bridgeOrigin ? [bridgeOrigin] : [],
+        frameSrc: bridgeOrigin ? [bridgeOrigin] : [],
+      },
+    );
+  });
+
+  web.get('/processing', async (req, res) => {
+    const v = await load(req);
+    if (!v) return notFound(res);
+    const phase = phaseOf(v);
+    if (phase !== 'open' && v.status === 'CREATED') {
+      // Expired without a trade ever being opened: nothing can still be paid.
+      const info = orderInfo(v);
+      return send(res, 410, messagePage({ assets, kind: 'expired', order: info, actions: returnAction(info) }));
+    }
+    if (phase !== 'open') return res.redirect(303, pageUrl('result', v.row.token));
+    send(res, 200, processingPage({ assets, order: orderInfo(v), channelType: v.live?.channel?.channelType ?? v.row.channel_type }));
+  });
+
+  web.get('/result', async (req, res) => {
+    const v = await load(req);
+    if (!v) return notFound(res);
+    renderResult(res, v);
+  });
+
+  web.get('/alipay-return', async (req, res) => {
+    const v = await load(req);
+    if (!v) return notFound(res);
+    // WeChat H5 returns here too (redirect_url) without parameters: then there is nothing to verify.
+    if (ALIPAY_RETURN_MARKERS.some((k) => k in req.query)) {
+      const verdict = await verifyAlipayReturn(v, req.query);
+      if (verdict !== 'ok') {
+        log.warn('alipay sync return rejected', { orderId: v.row.id, reason: verdict });
+        const info = orderInfo(v);
+        return send(
+          res,
+          400,
+          messagePage({ assets, kind: 'bad-return', order: info, actions: [{ href: pageUrl('result', info.token), text: '查看订单状态', id: 'status-btn', primary: true }] }),
+        );
+      }
+    }
+    renderResult(res, v);
+  });
+
+  /** Checks the sync-return parameters: signed by Alipay for this order's trade, amount and channel config. */
+  async function verifyAlipayReturn(v: CashierOrderView, query: Request['query']): Promise<'ok' | string> {
+    const params: Record<string, string> = {};
+    for (const [k, val] of Object.entries(query)) {
+      if (typeof val !== 'string') return `parameter ${k} is not a single string`;
+      params[k] = val;
+    }
+    const trade = parseProviderOutTradeNo(params.out_trade_no ?? '');
+    if (!trade || trade.orderId !== v.row.id) return 'out_trade_no is not this order';
+    const channel = await channelById(deps.db, trade.channelId);
+    if (!channel || channel.channelType !== 'ali-pay') return 'not an Alipay channel';
+    const creds = await loadCredentials(deps.db, deps.secretBox, channel.configId);
+    if (!creds) return 'channel config inactive';
+    if (!alipaySyncReturnVerify(creds, params)) return 'bad signature';
+    if (params.total_amount !== fenToYuanString(v.row.amount)) return 'amount differs from the order';
+    return 'ok';
+  }
+
+  web.get('/return', async (req, res) => {
+    const v = await load(req);
+    if (!v) return notFound(res);
+    const info = orderInfo(v);
+    if (info.returnUrl) return res.redirect(303, info.returnUrl);
+    send(res, 200, messagePage({ assets, kind: 'done', order: info }));
+  });
+
+  web.get('/qr.svg', async (req, res) => {
+    const v = await load(req);
+    const code = queryString(req, 'c');
+    res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+    if (!v) return void res.status(404).type('text/plain').send('not found');
+    if (phaseOf(v) !== 'open') return void res.status(410).type('text/plain').send('order is no longer payable');
+    if (!code || !CODE_URL_RE.test(code)) return void res.status(400).type('text/plain').send('bad code');
+    const svg = await QRCode.toString(code, { type: 'svg', errorCorrectionLevel: 'H', margin: 0, color: { dark: '#111111ff', light: '#ffffffff' } });
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('image/svg+xml').send(svg);
+  });
+
+  web.use((_req, res) => notFound(res));
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    log.error('page failed', { path: req.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    if (res.headersSent) return void res.end();
+    send(res, 500, messagePage({ assets, kind: 'error' }));
+  };
+  web.use(onError);
+
+  const router = Router();
+  router.use(WEB_BASE, web);
+  return router;
 }

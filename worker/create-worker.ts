@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../activities';
+import type { BindingActivities } from '../activities/binding';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -8,7 +9,8 @@ export async function createPaymentWorker(opts: {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  activities: Activities;
+  /** PaymentWorkflow's activities, plus ChannelBindingWorkflow's (createBindingActivities) where bindings run. */
+  activities: Activities & Partial<BindingActivities>;
   /** Pre-built bundle (tests bundle once per file; production may ship one); else bundled from source. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }): Promise<Worker> {

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import path from 'node:path';
 import { createActivities } from '../activities';
+import { createBindingActivities } from '../activities/binding';
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { createLogger } from '../observability/logger';
@@ -27,7 +28,10 @@ async function main() {
   await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const activities = createActivities({ db, secretBox, providers: createDefaultProviders(), publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs });
+  const activities = {
+    ...createActivities({ db, secretBox, providers: createDefaultProviders(), publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs }),
+    ...createBindingActivities({ db }),
+  };
   const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities });
 
   // Heals orders whose workflow start was lost to a crash between the insert and the start.

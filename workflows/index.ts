@@ -1,1 +1,2 @@
 export { paymentWorkflow } from './payment';
+export { channelBindingWorkflow } from './channel-binding';

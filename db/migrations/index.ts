@@ -4,9 +4,11 @@
  */
 import type { Knex } from 'knex';
 import * as m001 from './001_core';
+import * as m002 from './002_operator';
 
 const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_core': m001,
+  '002_operator': m002,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

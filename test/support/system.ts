@@ -9,7 +9,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createActivities } from '../../activities';
-import { createApiApp } from '../../api/app';
+import { createBindingActivities } from '../../activities/binding';
+import type { AdminConfig } from '../../config';
+import { hashPasswordSync } from '../../admin/password';
+import { createApiApp, type ApiDeps } from '../../api/app';
 import { createLogger, type Logger } from '../../observability/logger';
 import { createDefaultProviders } from '../../providers';
 import { startAlipaySandbox, type AlipaySandboxHandle } from '../../sandbox/alipay';
@@ -35,7 +38,13 @@ export interface TestSystem {
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
-export async function startTestSystem(opts: { pollIntervalSeconds?: number; rateLimitPerMinute?: number } = {}): Promise<TestSystem> {
+/** The administrator of every test system (admin/): username and password for the console and its API. */
+export const TEST_ADMIN = { username: 'admin', password: 'correct horse battery staple' } as const;
+let testAdminHash: string | undefined;
+
+export async function startTestSystem(
+  opts: { pollIntervalSeconds?: number; rateLimitPerMinute?: number; admin?: Partial<AdminConfig> } = {},
+): Promise<TestSystem> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run through jest (global setup starts the dev server)');
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
@@ -53,22 +62,19 @@ export async function startTestSystem(opts: { pollIntervalSeconds?: number; rate
   const server = http.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { app } = createApiApp({
-    db: t.db,
-    secretBox: t.box,
-    temporal: client,
-    providers,
-    log,
-    config: {
-      publicBaseUrl: apiUrl,
-      taskQueue,
-      orderDefaultExpireSeconds: 1800,
-      providerPollIntervalSeconds: opts.pollIntervalSeconds ?? 60,
-      allowPrivateNotifyUrls: true,
-      maxBodyBytes: 65_536,
-      rateLimitPerMinute: opts.rateLimitPerMinute,
-    },
-  });
+  // Low scrypt cost keeps logins fast in tests; production hashes use DEFAULT_SCRYPT.
+  testAdminHash ??= hashPasswordSync(TEST_ADMIN.password, { N: 1024, r: 8, p: 1 });
+  const config: ApiDeps['config'] & { admin: Partial<AdminConfig> } = {
+    publicBaseUrl: apiUrl,
+    taskQueue,
+    orderDefaultExpireSeconds: 1800,
+    providerPollIntervalSeconds: opts.pollIntervalSeconds ?? 60,
+    allowPrivateNotifyUrls: true,
+    maxBodyBytes: 65_536,
+    rateLimitPerMinute: opts.rateLimitPerMinute,
+    admin: { username: TEST_ADMIN.username, passwordHash: testAdminHash, ...opts.admin },
+  };
+  const { app } = createApiApp({ db: t.db, secretBox: t.box, temporal: client, providers, log, config });
   server.on('request', app);
 
   let nativeConnection: NativeConnection | undefined;
@@ -89,7 +95,10 @@ export async function startTestSystem(opts: { pollIntervalSeconds?: number; rate
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ db: t.db, secretBox: t.box, providers, publicBaseUrl: apiUrl, notifyTimeoutMs: 5000 }),
+        activities: {
+          ...createActivities({ db: t.db, secretBox: t.box, providers, publicBaseUrl: apiUrl, notifyTimeoutMs: 5000 }),
+          ...createBindingActivities({ db: t.db }),
+        },
         workflowBundle: await bundle!,
       });
       running = worker.run();

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const ENV = { ...process.env, POSTGRES_PASSWORD: 'ci-only', CASHIER_MASTER_KEY: 'Y2ktb25seS1rZXktMzItYnl0ZXMtbG9uZy0tLS0tLS0=', PUBLIC_BASE_URL: 'https://pay.example.com' };
+const ENV = { ...process.env, POSTGRES_PASSWORD: 'ci-only', CASHIER_MASTER_KEY: 'Y2ktb25seS1rZXktMzItYnl0ZXMtbG9uZy0tLS0tLS0=', PUBLIC_BASE_URL: 'https://pay.example.com', ADMIN_PASSWORD_HASH: 'scrypt$16384$8$1$c2FsdA$aGFzaA' };
 
 function composeCommand(): string[] {
   if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
@@ -27,6 +27,6 @@ test('docker-compose.yml validates and defines the production-like stack', () =>
   expect(quiet.status).toBe(0);
   expect(run(['config', '--services']).stdout.trim().split('\n').sort()).toEqual(['api', 'postgres', 'temporal', 'temporal-ui', 'worker']);
   // Secrets are required from the environment, never defaulted in the file.
-  const missing = run(['config', '-q'], { ...process.env, POSTGRES_PASSWORD: '', CASHIER_MASTER_KEY: '', PUBLIC_BASE_URL: '' });
+  const missing = run(['config', '-q'], { ...process.env, POSTGRES_PASSWORD: '', CASHIER_MASTER_KEY: '', PUBLIC_BASE_URL: '', ADMIN_PASSWORD_HASH: '' });
   expect(missing.status).not.toBe(0);
 });

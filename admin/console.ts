@@ -1,0 +1,115 @@
+/**
+ * The administrator console, `/cashier-desk-admin`: one HTML shell plus a small script and stylesheet of our
+ * own (admin/public). The script renders every view from the JSON API with DOM APIs only (no innerHTML), so
+ * the CSP forbids inline script, inline style, framing and any origin but ours, and enforces Trusted Types.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Router, type Response } from 'express';
+
+export const CONSOLE_BASE = '/cashier-desk-admin';
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "object-src 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
+].join('; ');
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  hash: string;
+}
+
+function publicDir(): string {
+  // From source (tsx, ts-jest) the files sit beside this module; from a dist/ build they stay in admin/public.
+  const here = path.join(__dirname, 'public');
+  try {
+    readFileSync(path.join(here, 'admin.js'));
+    return here;
+  } catch {
+    return path.resolve(__dirname, '..', '..', 'admin', 'public');
+  }
+}
+
+function loadAssets(): Map<string, Asset> {
+  const dir = publicDir();
+  const out = new Map<string, Asset>();
+  for (const [name, type] of [
+    ['admin.js', 'application/javascript; charset=utf-8'],
+    ['admin.css', 'text/css; charset=utf-8'],
+    ['favicon.svg', 'image/svg+xml'],
+  ] as const) {
+    const body = readFileSync(path.join(dir, name));
+    out.set(name, { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 12) });
+  }
+  return out;
+}
+
+function setHeaders(res: Response): void {
+  res.setHeader('Content-Security-Policy', CSP);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  // same-origin (not no-referrer): the console's own POSTs must carry a real Origin header for the CSRF check.
+  res.setHeader('Referrer-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+}
+
+export function consoleRouter(): Router {
+  const assets = loadAssets();
+  const url = (name: string) => `${CONSOLE_BASE}/assets/${name}?v=${assets.get(name)!.hash}`;
+  const html = Buffer.from(
+    `<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<title>收银台 · 管理控制台</title>
+<link rel="icon" href="${url('favicon.svg')}" type="image/svg+xml">
+<link rel="stylesheet" href="${url('admin.css')}">
+<script src="${url('admin.js')}" defer></script>
+</head>
+<body>
+<div id="app" class="boot" aria-live="polite"><p class="boot-msg">正在加载管理控制台…</p></div>
+<noscript><p class="boot-msg">管理控制台需要启用 JavaScript。</p></noscript>
+</body>
+</html>
+`,
+    'utf8',
+  );
+  const r = Router();
+  r.get([CONSOLE_BASE, `${CONSOLE_BASE}/`], (_req, res) => {
+    setHeaders(res);
+    res.setHeader('Cache-Control', 'no-store');
+    res.type('html').send(html);
+  });
+  r.get(`${CONSOLE_BASE}/assets/:name`, (req, res) => {
+    const asset = assets.get(String(req.params.name));
+    setHeaders(res);
+    if (!asset) {
+      res.status(404).type('text/plain').send('not found');
+      return;
+    }
+    res.setHeader('Cache-Control', req.query.v === asset.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
+    res.type(asset.type).send(asset.body);
+  });
+  // Deep links (#/orders/…) live in the fragment; anything else under the console is a 404 page.
+  r.use(CONSOLE_BASE, (_req, res) => {
+    setHeaders(res);
+    res.status(404).type('html').send(Buffer.from(`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>页面不存在</title></head><body><p>页面不存在。<a href="${CONSOLE_BASE}">返回管理控制台</a></p></body></html>`));
+  });
+  return r;
+}

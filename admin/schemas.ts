@@ -1,0 +1,149 @@
+/** Request schemas of the operator side (zod, strict: unknown fields are rejected). */
+import { z } from 'zod';
+import { isPrivateHost } from '../api/validation';
+import { SIGN_TYPES } from '../sdk/signature';
+
+export function httpUrl(allowPrivate: boolean) {
+  return z
+    .string()
+    .trim()
+    .max(512)
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+      } catch {
+        return false;
+      }
+    }, 'must be an absolute http(s) URL without credentials')
+    .refine((v) => allowPrivate || !isPrivateHost(new URL(v).hostname), 'must not point at a loopback, private or link-local address');
+}
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export function registerSchema(allowPrivateUrls: boolean) {
+  return z.strictObject({
+    name: text(64),
+    notifyUrl: httpUrl(allowPrivateUrls),
+    returnUrl: httpUrl(true).nullable().optional(),
+    contact: text(128),
+    signType: z.enum(SIGN_TYPES).optional(),
+  });
+}
+
+const channelId = z.number().int().positive().max(2_147_483_647);
+
+export const applyBindingSchema = z
+  .strictObject({
+    channelIds: z.array(channelId).min(1).max(20).optional(),
+    channelId: channelId.optional(),
+  })
+  .refine((b) => (b.channelIds === undefined) !== (b.channelId === undefined), 'give either channelIds (an array) or channelId, not both');
+
+export const loginSchema = z.strictObject({
+  username: z.string().max(64),
+  password: z.string().max(256),
+});
+
+export const noteSchema = z.strictObject({ note: z.string().trim().max(256).optional() });
+
+export function appPatchSchema(allowPrivateUrls: boolean) {
+  return z
+    .strictObject({
+      name: text(64).optional(),
+      contact: text(128).nullable().optional(),
+      notifyUrl: httpUrl(allowPrivateUrls).nullable().optional(),
+      returnUrl: httpUrl(true).nullable().optional(),
+    })
+    .refine((b) => Object.keys(b).length > 0, 'nothing to change');
+}
+
+export const rotateKeySchema = z.strictObject({
+  /** Override of KEY_ROTATION_GRACE_SECONDS for this rotation; 0 revokes the old key at once (leaked key). */
+  graceSeconds: z.number().int().min(0).max(30 * 86_400).optional(),
+});
+
+const CHANNEL_TYPES = ['ali-pay', 'wx-pay'] as const;
+const SCENES = ['h5', 'native', 'app', 'jsapi'] as const;
+
+/** Provider secrets: flat string fields (PEM keys, APIv3 key, serials…), at most 64 KiB together. */
+const secrets = z
+  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'secret field names are identifiers'), z.string().max(16_384))
+  .refine((o) => Object.keys(o).length <= 32, 'at most 32 secret fields')
+  .refine((o) => JSON.stringify(o).length <= 65_536, 'secrets too large');
+
+export const channelConfigCreateSchema = z.strictObject({
+  channelType: z.enum(CHANNEL_TYPES),
+  name: text(64),
+  mchId: text(64),
+  providerAppId: text(64),
+  gatewayUrl: httpUrl(true),
+  secrets,
+});
+
+export const channelConfigPatchSchema = z
+  .strictObject({
+    name: text(64).optional(),
+    mchId: text(64).optional(),
+    providerAppId: text(64).optional(),
+    gatewayUrl: httpUrl(true).optional(),
+    /** Replaces every secret when given; absent keeps the stored ones. */
+    secrets: secrets.optional(),
+    status: z.enum(['ACTIVE', 'DISABLED']).optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
+
+export const channelCreateSchema = z.strictObject({
+  sceneCode: z.enum(SCENES),
+  channelName: text(64),
+  sort: z.number().int().min(1).max(999).optional(),
+});
+
+export const channelPatchSchema = z
+  .strictObject({
+    channelName: text(64).optional(),
+    sort: z.number().int().min(1).max(999).optional(),
+    status: z.enum(['ACTIVE', 'DISABLED']).optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'nothing to change');
+
+const page = z.coerce.number().int().min(1).max(100_000).default(1);
+const pageSize = z.coerce.number().int().min(1).max(100).default(20);
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+
+export const appListQuery = z.object({
+  status: z.preprocess(emptyToUndefined, z.enum(['PENDING', 'APPROVED', 'DISABLED']).optional()),
+  q: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
+  page,
+  pageSize,
+});
+
+export const bindingListQuery = z.object({
+  status: z.preprocess(emptyToUndefined, z.enum(['PENDING', 'APPROVED', 'REJECTED']).optional()),
+  appId: z.preprocess(emptyToUndefined, z.string().max(32).optional()),
+  page,
+  pageSize,
+});
+
+const isoDate = z.preprocess(emptyToUndefined, z.coerce.date().optional());
+
+export const orderSearchQuery = z
+  .object({
+    outTradeNo: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
+    status: z.preprocess(emptyToUndefined, z.enum(['CREATED', 'PAYING', 'SUCCESS', 'FAIL', 'CLOSED', 'FINISH']).optional()),
+    appId: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
+    createdFrom: isoDate,
+    createdTo: isoDate,
+    page,
+    pageSize,
+  })
+  .refine((f) => !f.createdFrom || !f.createdTo || f.createdFrom <= f.createdTo, 'createdFrom must not be after createdTo');
+
+export const auditListQuery = z.object({
+  action: z.preprocess(emptyToUndefined, z.string().trim().max(48).optional()),
+  actor: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
+  targetType: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
+  targetId: z.preprocess(emptyToUndefined, z.string().trim().max(128).optional()),
+  page,
+  pageSize,
+});

@@ -1,0 +1,200 @@
+/** JSON shapes of the administrator API (camelCase, ISO times, never a secret). */
+import type { AuditRow } from '../db/queries/admin';
+import type { BindingListItem } from '../db/queries/bindings';
+import type { AppListItem, ChannelConfigView, ChannelView, OrderListItem } from '../db/queries/operator';
+import type { OrderRow } from '../db/queries/orders';
+import type { PaymentState } from '../workflows/messages';
+import { paymentWorkflowId } from '../workflows/messages';
+import type { AdminPrincipal } from './auth';
+import type { AdminSettings } from './settings';
+
+const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : null);
+
+export function workflowUrl(settings: AdminSettings, workflowId: string): string {
+  return `${settings.temporalUiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export function sessionView(p: AdminPrincipal, settings: AdminSettings) {
+  return {
+    username: p.username,
+    csrfToken: p.csrfToken,
+    expiresAt: iso(p.expiresAt),
+    idleTimeoutSeconds: settings.sessionIdleSeconds,
+    temporalUiUrl: settings.temporalUiUrl,
+    keyRotationGraceSeconds: settings.keyRotationGraceSeconds,
+    bindingAutoApproveSeconds: settings.bindingAutoApproveSeconds,
+  };
+}
+
+export interface AppView {
+  appId: string;
+  name: string;
+  status: string;
+  contact: string | null;
+  notifyUrl: string | null;
+  returnUrl: string | null;
+  signType: string;
+  previousKeyValidUntil: string | null;
+  keyRotatedAt: string | null;
+  statusChangedAt: string | null;
+  createdAt: string | null;
+  updatedAt: string | null;
+  bindingsApproved: number;
+  bindingsPending: number;
+}
+
+export function appView(a: AppListItem): AppView {
+  const previous = a.previous_key_valid_until && a.previous_key_valid_until > new Date() ? iso(a.previous_key_valid_until) : null;
+  return {
+    appId: a.app_id,
+    name: a.name,
+    status: a.status,
+    contact: a.contact,
+    notifyUrl: a.notify_url,
+    returnUrl: a.return_url,
+    signType: a.sign_type,
+    previousKeyValidUntil: previous,
+    keyRotatedAt: iso(a.key_rotated_at),
+    statusChangedAt: iso(a.status_changed_at),
+    createdAt: iso(a.created_at),
+    updatedAt: iso(a.updated_at),
+    bindingsApproved: Number(a.bindings_approved ?? 0),
+    bindingsPending: Number(a.bindings_pending ?? 0),
+  };
+}
+
+export function channelView(c: ChannelView) {
+  return { id: c.id, configId: c.config_id, channelType: c.channel_type, channelName: c.channel_name, sceneCode: c.scene_code, sceneName: c.scene_name, sort: c.sort, status: c.status };
+}
+
+export function channelConfigView(c: ChannelConfigView) {
+  return {
+    id: c.id,
+    channelType: c.channel_type,
+    name: c.name,
+    mchId: c.mch_id,
+    providerAppId: c.provider_app_id,
+    gatewayUrl: c.gateway_url,
+    status: c.status,
+    createdAt: iso(c.created_at),
+    updatedAt: iso(c.updated_at),
+    // The names only, so an administrator knows what is stored; values never leave the database decrypted.
+    secretFields: c.secretFields,
+    channels: c.channels.map(channelView),
+  };
+}
+
+export function bindingView(b: BindingListItem, settings: AdminSettings) {
+  const workflowId = b.workflow_id;
+  return {
+    id: b.id,
+    appId: b.app_id,
+    appName: b.app_name,
+    appStatus: b.app_status,
+    channelId: b.channel_id,
+    channelType: b.channel_type,
+    channelName: b.channel_name,
+    sceneCode: b.scene_code,
+    sceneName: b.scene_name,
+    configId: b.config_id,
+    configName: b.config_name,
+    mchId: b.mch_id,
+    status: b.status,
+    appliedAt: iso(b.applied_at ?? b.created_at),
+    autoApproveAt: b.status === 'PENDING' ? iso(b.auto_approve_at) : null,
+    decidedAt: iso(b.decided_at),
+    decidedBy: b.decided_by,
+    decisionNote: b.decision_note,
+    workflowId,
+    workflowUrl: workflowId ? workflowUrl(settings, workflowId) : null,
+  };
+}
+
+export function orderListView(o: OrderListItem, settings: AdminSettings) {
+  const workflowId = paymentWorkflowId(o.app_id, o.out_trade_no);
+  return {
+    id: o.id,
+    appId: o.app_id,
+    appName: o.app_name,
+    outTradeNo: o.out_trade_no,
+    amount: o.amount,
+    orderTitle: o.order_title,
+    status: o.status,
+    channelType: o.channel_type,
+    notifyStatus: o.notify_status,
+    payTime: iso(o.pay_time),
+    createdAt: iso(o.created_at),
+    workflowId,
+    workflowUrl: workflowUrl(settings, workflowId),
+  };
+}
+
+interface AttemptRow {
+  attempt: number;
+  trigger: string;
+  scheduled_at: Date;
+  started_at: Date;
+  http_status: number | null;
+  latency_ms: number;
+  acknowledged: boolean;
+  error: string | null;
+}
+
+export function orderDetailView(
+  o: OrderRow,
+  app: AppListItem | null,
+  attempts: AttemptRow[],
+  workflow: { status: string; startTime: Date; closeTime: Date | null } | null,
+  live: PaymentState | null,
+  settings: AdminSettings,
+) {
+  const workflowId = paymentWorkflowId(o.app_id, o.out_trade_no);
+  return {
+    id: o.id,
+    appId: o.app_id,
+    appName: app?.name ?? null,
+    outTradeNo: o.out_trade_no,
+    amount: o.amount,
+    orderTitle: o.order_title,
+    goodsDesc: o.goods_desc,
+    thirdPartyUser: o.third_party_user,
+    status: o.status,
+    channelId: o.channel_id,
+    channelType: o.channel_type,
+    mchId: o.mch_id,
+    providerTradeNo: o.provider_trade_no,
+    payTime: iso(o.pay_time),
+    resultErrorCode: o.result_error_code,
+    resultErrorMsg: o.result_error_msg,
+    notifyUrl: o.notify_url,
+    returnUrl: o.return_url,
+    notifyStatus: o.notify_status,
+    expireAt: iso(o.expire_at),
+    createdAt: iso(o.created_at),
+    updatedAt: iso(o.updated_at),
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      trigger: a.trigger,
+      scheduledAt: iso(a.scheduled_at),
+      startedAt: iso(a.started_at),
+      httpStatus: a.http_status,
+      latencyMs: a.latency_ms,
+      acknowledged: a.acknowledged,
+      error: a.error,
+    })),
+    workflow: {
+      id: workflowId,
+      url: workflowUrl(settings, workflowId),
+      status: workflow?.status ?? null,
+      startTime: iso(workflow?.startTime),
+      closeTime: iso(workflow?.closeTime),
+      nextNotifyAt: live?.nextNotifyAt ? new Date(live.nextNotifyAt).toISOString() : null,
+      notifyStatus: live?.notifyStatus ?? null,
+    },
+    canRenotify: workflow?.status === 'RUNNING' && !!o.notify_url && ['SUCCESS', 'FAIL', 'CLOSED', 'FINISH'].includes(o.status),
+  };
+}
+
+export function auditView(a: AuditRow) {
+  return { id: a.id, at: iso(a.at), actor: a.actor, action: a.action, targetType: a.target_type, targetId: a.target_id, ip: a.ip, outcome: a.outcome, detail: a.detail };
+}
