@@ -3,10 +3,8 @@
  * own (admin/public). The script renders every view from the JSON API with DOM APIs only (no innerHTML), so
  * the CSP forbids inline script, inline style, framing and any origin but ours, and enforces Trusted Types.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Router, type Response } from 'express';
+import { loadStaticAssets } from '../api/static-assets';
 
 export const CONSOLE_BASE = '/cashier-desk-admin';
 
@@ -25,37 +23,6 @@ const CSP = [
   "trusted-types 'none'",
 ].join('; ');
 
-interface Asset {
-  body: Buffer;
-  type: string;
-  hash: string;
-}
-
-function publicDir(): string {
-  // From source (tsx, ts-jest) the files sit beside this module; from a dist/ build they stay in admin/public.
-  const here = path.join(__dirname, 'public');
-  try {
-    readFileSync(path.join(here, 'admin.js'));
-    return here;
-  } catch {
-    return path.resolve(__dirname, '..', '..', 'admin', 'public');
-  }
-}
-
-function loadAssets(): Map<string, Asset> {
-  const dir = publicDir();
-  const out = new Map<string, Asset>();
-  for (const [name, type] of [
-    ['admin.js', 'application/javascript; charset=utf-8'],
-    ['admin.css', 'text/css; charset=utf-8'],
-    ['favicon.svg', 'image/svg+xml'],
-  ] as const) {
-    const body = readFileSync(path.join(dir, name));
-    out.set(name, { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 12) });
-  }
-  return out;
-}
-
 function setHeaders(res: Response): void {
   res.setHeader('Content-Security-Policy', CSP);
   res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -68,8 +35,12 @@ function setHeaders(res: Response): void {
 }
 
 export function consoleRouter(): Router {
-  const assets = loadAssets();
-  const url = (name: string) => `${CONSOLE_BASE}/assets/${name}?v=${assets.get(name)!.hash}`;
+  const assets = loadStaticAssets(__dirname, `${CONSOLE_BASE}/assets`, [
+    ['admin.js', 'application/javascript; charset=utf-8'],
+    ['admin.css', 'text/css; charset=utf-8'],
+    ['favicon.svg', 'image/svg+xml'],
+  ]);
+  const url = assets.url;
   const html = Buffer.from(
     `<!doctype html>
 <html lang="zh-CN">
@@ -97,14 +68,8 @@ export function consoleRouter(): Router {
     res.type('html').send(html);
   });
   r.get(`${CONSOLE_BASE}/assets/:name`, (req, res) => {
-    const asset = assets.get(String(req.params.name));
     setHeaders(res);
-    if (!asset) {
-      res.status(404).type('text/plain').send('not found');
-      return;
-    }
-    res.setHeader('Cache-Control', req.query.v === asset.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
-    res.type(asset.type).send(asset.body);
+    assets.serve(req, res, () => void res.status(404).type('text/plain').send('not found'));
   });
   // Deep links (#/orders/…) live in the fragment; anything else under the console is a 404 page.
   r.use(CONSOLE_BASE, (_req, res) => {

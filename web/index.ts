@@ -10,12 +10,10 @@
  *   GET /static/…               cashier.css and cashier.js (content-hashed URLs, cached immutably)
  * Every page carries a strict CSP (web/security.ts); unknown paths and failures render zh-CN pages.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import QRCode from 'qrcode';
 import type { WebDeps } from '../api/app';
+import { loadStaticAssets } from '../api/static-assets';
 import { loadCashierOrder, type CashierOrderView } from '../api/routes/cashier';
 import { loadCredentials } from '../db/queries/channels';
 import { fenToYuanString } from '../domain/money';
@@ -33,37 +31,6 @@ const OPENID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 const CODE_URL_RE = /^(?:https?:\/\/|weixin:\/\/wxpay\/)[\x21-\x7e]{1,1000}$/;
 /** Parameters Alipay appends on the sync return; their presence means there is a signature to check. */
 const ALIPAY_RETURN_MARKERS = ['sign', 'out_trade_no', 'trade_no', 'app_id', 'total_amount'];
-
-interface StaticAsset {
-  body: Buffer;
-  type: string;
-  hash: string;
-}
-
-function publicDir(): string {
-  // From source (tsx, ts-jest) the files sit beside this module; from a dist/ build they stay in web/public.
-  const here = path.join(__dirname, 'public');
-  try {
-    readFileSync(path.join(here, 'cashier.css'));
-    return here;
-  } catch {
-    return path.resolve(__dirname, '..', '..', 'web', 'public');
-  }
-}
-
-function loadAssets(): { files: Map<string, StaticAsset>; urls: Assets } {
-  const dir = publicDir();
-  const files = new Map<string, StaticAsset>();
-  for (const [name, type] of [
-    ['cashier.css', 'text/css; charset=utf-8'],
-    ['cashier.js', 'application/javascript; charset=utf-8'],
-  ] as const) {
-    const body = readFileSync(path.join(dir, name));
-    files.set(name, { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 12) });
-  }
-  const url = (name: string) => `${WEB_BASE}/static/${name}?v=${files.get(name)!.hash}`;
-  return { files, urls: { css: url('cashier.css'), js: url('cashier.js') } };
-}
 
 type Phase = 'paid' | 'failed' | 'closed' | 'expired' | 'open';
 
@@ -92,7 +59,11 @@ function queryString(req: Request, name: string): string | null {
 }
 
 export function createWebRouter(deps: WebDeps): Router {
-  const { files, urls: assets } = loadAssets();
+  const staticFiles = loadStaticAssets(__dirname, `${WEB_BASE}/static`, [
+    ['cashier.css', 'text/css; charset=utf-8'],
+    ['cashier.js', 'application/javascript; charset=utf-8'],
+  ]);
+  const assets: Assets = { css: staticFiles.url('cashier.css'), js: staticFiles.url('cashier.js') };
   const log = deps.log.child({ component: 'web' });
   const web = Router();
 
@@ -133,16 +104,7 @@ export function createWebRouter(deps: WebDeps): Router {
     next();
   });
 
-  web.get('/static/:file', (req, res) => {
-    const file = files.get(String(req.params.file));
-    if (!file) return notFound(res);
-    res.setHeader('Content-Type', file.type);
-    // Content-hashed URLs never change meaning: cache them for good; anything else revalidates.
-    res.setHeader('Cache-Control', req.query.v === file.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
-    res.setHeader('ETag', `"${file.hash}"`);
-    if (req.get('if-none-match') === `"${file.hash}"`) return void res.status(304).end();
-    res.send(file.body);
-  });
+  web.get('/static/:name', (req, res) => staticFiles.serve(req, res, () => notFound(res)));
 
   web.get('/payment', async (req, res) => {
     const v = await load(req);
