@@ -1,23 +1,7 @@
 /** Request schemas of the operator side (zod, strict: unknown fields are rejected). */
 import { z } from 'zod';
-import { isPrivateHost } from '../api/validation';
+import { httpUrl } from '../api/validation';
 import { SIGN_TYPES } from '../sdk/signature';
-
-export function httpUrl(allowPrivate: boolean) {
-  return z
-    .string()
-    .trim()
-    .max(512)
-    .refine((v) => {
-      try {
-        const u = new URL(v);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
-      } catch {
-        return false;
-      }
-    }, 'must be an absolute http(s) URL without credentials')
-    .refine((v) => allowPrivate || !isPrivateHost(new URL(v).hostname), 'must not point at a loopback, private or link-local address');
-}
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 

@@ -16,9 +16,11 @@ export function isPrivateHost(hostname: string): boolean {
   return false;
 }
 
-function httpUrl(allowPrivate: boolean) {
+/** An absolute http(s) URL without credentials; unless allowed, not on a loopback/private/link-local host. */
+export function httpUrl(allowPrivate: boolean) {
   return z
     .string()
+    .trim()
     .max(512)
     .refine((v) => {
       try {
