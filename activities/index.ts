@@ -26,7 +26,7 @@ export interface ActivityDeps {
 
 export interface NotificationState {
   status: OrderStatus;
-  channel: ChannelRef | null;
+  channel: Pick<ChannelRef, 'channelId' | 'channelType' | 'mchId'> | null;
   payTime: number | null;
   errorCode: string | null;
   errorMsg: string | null;
@@ -125,6 +125,18 @@ export function createActivities(deps: ActivityDeps) {
 
     async recordNotifyStatus(args: { orderId: number; notifyStatus: NotifyStatus }): Promise<void> {
       await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
+    },
+
+    /** The order's final result and the next attempt number, for a renotify after the workflow ended. */
+    async loadNotificationState(args: { orderId: number }): Promise<{ state: NotificationState; nextAttempt: number }> {
+      const order = await mustFindOrder(args.orderId);
+      const last = await db('notification_attempts').where({ order_id: order.id }).max({ n: 'attempt' }).first();
+      const channel: NotificationState['channel'] =
+        order.channel_id && order.channel_type ? { channelId: order.channel_id, channelType: order.channel_type as ChannelRef['channelType'], mchId: order.mch_id ?? '' } : null;
+      return {
+        state: { status: order.status, channel, payTime: order.pay_time?.getTime() ?? null, errorCode: order.result_error_code, errorMsg: order.result_error_msg },
+        nextAttempt: Number(last?.n ?? 0) + 1,
+      };
     },
 
     async recordNotifyAttempt(args: { orderId: number; record: NotifyAttemptRecord }): Promise<void> {

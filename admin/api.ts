@@ -3,7 +3,7 @@
  * administrator session; every state-changing one also the session's CSRF token and a same-origin Origin.
  * Every action is written to the audit log (who, what, target, when, IP; never a secret).
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import express, { Router, type Request, type Response } from 'express';
 import type { Db } from '../db/connection';
 import * as audit from '../db/queries/admin';
@@ -19,7 +19,8 @@ import { isFinal, type OrderStatus } from '../domain/order';
 import type { Logger } from '../observability/logger';
 import type { SceneCode } from '../providers/types';
 import type { SecretBox } from '../security/secret-box';
-import { paymentWorkflowId, renotifySignal, stateQuery, type PaymentState } from '../workflows/messages';
+import { renotifyOrder } from '../temporal/start-payment';
+import { paymentWorkflowId, stateQuery, type PaymentState } from '../workflows/messages';
 import { clientIp, handler, principal, type Auth } from './auth';
 import type { BindingService } from './bindings';
 import * as s from './schemas';
@@ -326,15 +327,9 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
       if (!order) throw new DomainError(ErrorCode.NOT_FOUND, '订单不存在');
       if (!isFinal(order.status as OrderStatus)) throw new DomainError(ErrorCode.CONFLICT, '订单尚无支付结果，无需通知');
       if (!order.notify_url) throw new DomainError(ErrorCode.CONFLICT, '订单没有通知地址');
-      const workflowId = paymentWorkflowId(order.app_id, order.out_trade_no);
-      try {
-        await temporal.workflow.getHandle(workflowId).signal(renotifySignal);
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new DomainError(ErrorCode.CONFLICT, '支付工作流已结束，无法重新通知');
-        throw err;
-      }
+      const { workflowId, mode } = await renotifyOrder({ db, temporal, taskQueue: settings.taskQueue }, order);
       await record(req, res, { action: 'order.renotify', targetType: 'order', targetId: order.id, detail: { appId: order.app_id, outTradeNo: order.out_trade_no, workflowId } });
-      res.json(envelope({ id: order.id, workflowId, signalled: true }));
+      res.json(envelope({ id: order.id, workflowId, signalled: mode === 'signal' }));
     }),
   );
 

@@ -191,7 +191,7 @@ export function orderDetailView(
       nextNotifyAt: live?.nextNotifyAt ? new Date(live.nextNotifyAt).toISOString() : null,
       notifyStatus: live?.notifyStatus ?? null,
     },
-    canRenotify: workflow?.status === 'RUNNING' && !!o.notify_url && ['SUCCESS', 'FAIL', 'CLOSED', 'FINISH'].includes(o.status),
+    canRenotify: !!o.notify_url && ['SUCCESS', 'FAIL', 'CLOSED', 'FINISH'].includes(o.status),
   };
 }
 

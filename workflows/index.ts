@@ -1,2 +1,3 @@
 export { paymentWorkflow } from './payment';
 export { channelBindingWorkflow } from './channel-binding';
+export { renotifyWorkflow } from './renotify';

@@ -698,7 +698,7 @@
   function viewOrder(r, seq) {
     var id = r.parts[1];
     return api('GET', '/orders/' + encodeURIComponent(id)).then(function (o) {
-      var renotify = btn('重新通知', 'primary', function () { doRenotify(o); }, { id: 'renotify', disabled: !o.canRenotify, title: o.canRenotify ? '向商户立即再发送一次支付结果通知' : '仅在支付工作流仍在通知商户时可用' });
+      var renotify = btn('重新通知', 'primary', function () { doRenotify(o); }, { id: 'renotify', disabled: !o.canRenotify, title: o.canRenotify ? '向商户立即再发送一次支付结果通知' : '订单尚无支付结果或没有通知地址' });
       render(seq, '订单详情', [
         h('div', { class: 'detail-head' },
           h('a', { href: '#/orders', class: 'back-link' }, '‹ 返回订单列表'),

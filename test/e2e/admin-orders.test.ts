@@ -99,7 +99,7 @@ test('detail: every notification attempt, the running workflow and its Web UI li
   expect((await admin.get('/orders/abc')).body.code).toBe(4040);
 });
 
-test('renotify: a signal to the PaymentWorkflow → an extra RENOTIFY attempt now, audited; refused when it cannot help', async () => {
+test('renotify: a signal while the PaymentWorkflow runs, a one-shot workflow after it ended; audited; refused when it cannot help', async () => {
   const before = (await admin.get<Detail>(`/orders/${paidId}`)).body.data!.attempts.length;
   const res = await admin.post(`/orders/${paidId}/renotify`);
   expect(res.body).toMatchObject({ code: 1000, data: { workflowId: `payment:${app.appId}:${prefix}-PAID`, signalled: true } });
@@ -116,14 +116,21 @@ test('renotify: a signal to the PaymentWorkflow → an extra RENOTIFY attempt no
   expect((await admin.post(`/orders/${open.id}/renotify`)).body.code).toBe(4090);
   expect((await admin.post('/orders/999999/renotify')).body.code).toBe(4040);
 
-  // Once the workflow has ended, renotify is a clear 4090 (and the detail says so).
+  // Once the workflow has ended (here: stopped), renotify runs a one-shot renotify workflow: one more
+  // signed attempt, recorded like the others; a double click does not send it twice.
   const handle = sys.client.workflow.getHandle(`payment:${app.appId}:${prefix}-PAID`);
   await handle.signal(stopNotifySignal);
   await handle.result();
   const ended = await admin.get<Detail>(`/orders/${paidId}`);
-  expect(ended.body.data).toMatchObject({ notifyStatus: 'STOPPED', canRenotify: false, workflow: { status: 'COMPLETED' } });
-  const refused = await admin.post(`/orders/${paidId}/renotify`);
-  expect([refused.status, refused.body.code]).toEqual([409, 4090]);
+  expect(ended.body.data).toMatchObject({ notifyStatus: 'STOPPED', canRenotify: true, workflow: { status: 'COMPLETED' } });
+  const countBefore = ended.body.data!.attempts.length;
+  const [again, doubleClick] = await Promise.all([admin.post(`/orders/${paidId}/renotify`), admin.post(`/orders/${paidId}/renotify`)]);
+  expect(again.body).toMatchObject({ code: 1000, data: { signalled: false, workflowId: `renotify:${app.appId}:${prefix}-PAID:${countBefore + 1}` } });
+  expect(doubleClick.body.data).toEqual(again.body.data);
+  await sys.client.workflow.getHandle(`renotify:${app.appId}:${prefix}-PAID:${countBefore + 1}`).result();
+  const after = (await admin.get<Detail>(`/orders/${paidId}`)).body.data!.attempts;
+  expect(after).toHaveLength(countBefore + 1);
+  expect(after[after.length - 1]).toMatchObject({ attempt: countBefore + 1, trigger: 'RENOTIFY' });
 });
 
 test('overview counts', async () => {
