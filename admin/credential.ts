@@ -17,6 +17,8 @@ export interface AdminCredential {
   /** Only for `file`: the development password, so `npm start` can show it. Never logged elsewhere. */
   password?: string;
   file?: string;
+  /** Only for `file`: true when this call generated the password (so it is shown once, not at every start). */
+  created?: boolean;
 }
 
 export const ADMIN_PASSWORD_FILE = 'admin-password';
@@ -36,12 +38,14 @@ export function resolveAdminCredential(config: { env: Config['env']; admin: Pick
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  let created = false;
   if (!password) {
     mkdirSync(dataDir, { recursive: true });
     const fresh = randomBytes(15).toString('base64url'); // 20 characters, 120 bits
     try {
       writeFileSync(file, `${fresh}\n`, { mode: 0o600, flag: 'wx' });
       password = fresh;
+      created = true;
     } catch (err) {
       // Another process (npm start vs the API) created it first: use theirs.
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -50,5 +54,5 @@ export function resolveAdminCredential(config: { env: Config['env']; admin: Pick
   }
   if (!password) throw new Error(`${file} is empty: delete it to generate a new administrator password`);
   // Cheaper parameters than DEFAULT_SCRYPT are not used even here: the hash only lives in memory.
-  return { username, passwordHash: hashPasswordSync(password), source: 'file', password, file };
+  return { username, passwordHash: hashPasswordSync(password), source: 'file', password, file, created };
 }

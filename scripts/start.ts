@@ -109,7 +109,7 @@ async function main() {
     say(`  WeChat Pay sandbox  ${sandboxes.wechatUrl}`);
     say(`  Demo merchant       ${demo.merchantUrl} (receives and verifies the notifications)`);
     say(`  Demo app            appId=${demo.appId}, appKey in .data/demo-app.json${demo.newKey ? ` (new: ${demo.newKey})` : ''}`);
-    say(`  Operator console    ${config.publicBaseUrl}/cashier-desk-admin  (${admin.username}${admin.source === 'file' ? ` / ${admin.password}, kept in .data/admin-password` : ', password from ADMIN_PASSWORD_HASH'})`);
+    say(`  Operator console    ${config.publicBaseUrl}/cashier-desk-admin  (${admin.username}${admin.source === 'config' ? ', password from ADMIN_PASSWORD_HASH' : `, password in .data/admin-password${admin.created ? ` (new: ${admin.password})` : ''}`})`);
     say(`  Try it              npm run demo:order   (prints a cashier link to open in the browser)`);
     say('Press Ctrl-C to stop.');
   } catch (err) {
