@@ -1,20 +1,12 @@
 /** What the administrator console reads and changes: apps, channel configs and channels, orders. */
 import type { Db } from '../connection';
 import type { SecretBox } from '../../security/secret-box';
-import type { AppStatus } from './apps';
-import { generateAppKey } from './apps';
+import { generateAppKey, type AppRow, type AppStatus } from './apps';
 
 const escapeLike = (s: string) => s.replace(/[%_\\]/g, '\\$&');
 
-export interface AppListItem {
-  app_id: string;
-  name: string;
-  status: AppStatus;
-  notify_url: string | null;
-  return_url: string | null;
-  contact: string | null;
-  sign_type: string;
-  previous_key_valid_until: Date | null;
+/** An app as the console lists it: the row without its key material, plus binding counts. */
+export interface AppListItem extends Omit<AppRow, 'app_key_enc' | 'previous_app_key_enc'> {
   key_rotated_at: Date | null;
   status_changed_at: Date | null;
   created_at: Date;
