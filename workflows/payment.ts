@@ -70,7 +70,6 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   };
   /** Channels at which a trade may exist (prepay started or done): queried while waiting, closed at the end. */
   const openChannels = new Map<number, ChannelRef>();
-  const inbox: ProviderCallback[] = [];
   let renotifyRequested = false;
   let stopRequested = false;
 
@@ -87,28 +86,28 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         (state.notifyStatus !== 'NONE' ? `\n\nnotify: ${state.notifyStatus}, ${state.notifyAttempts.length} attempt(s)` : ''),
     );
 
-  /** Applies a provider verdict; returns true when it was accepted. Mismatches change nothing. */
-  const apply = (channel: ChannelRef, verdict: ProviderVerdict, source: string): boolean => {
+  /** Applies a provider verdict. Mismatches and anything arriving after a final result change nothing. */
+  const apply = (channel: ChannelRef, verdict: ProviderVerdict, source: string): void => {
     if (verdict.status === 'SUCCESS' || verdict.status === 'FINISH') {
       if (verdict.amount !== state.amount) {
         log.error('provider reported a paid amount that does not match the order; ignored', {
           source, outTradeNo: state.outTradeNo, expected: state.amount, reported: verdict.amount, channelId: channel.channelId,
         });
-        return false;
+        return;
       }
       if (isPaid(state.status)) {
         if (state.channel && state.channel.channelId !== channel.channelId) {
           // Paid twice through two channels: keep the first, surface the second for a refund.
           log.error('order paid again through a second channel; needs a refund', { outTradeNo: state.outTradeNo, channelId: channel.channelId });
-          return false;
+          return;
         }
         if (verdict.status === 'FINISH' && state.status === 'SUCCESS') setStatus('FINISH');
-        return true;
+        return;
       }
       if (!canTransition(state.status, 'SUCCESS')) {
         // The provider took money after we declared the order FAIL/CLOSED: never flip a final result, flag it.
         log.error('payment reported for an order that is already final; needs a refund', { outTradeNo: state.outTradeNo, status: state.status, channelId: channel.channelId });
-        return false;
+        return;
       }
       state.channel = channel;
       state.providerTradeNo = verdict.providerTradeNo;
@@ -117,39 +116,28 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       state.errorMsg = null;
       setStatus('SUCCESS');
       if (verdict.status === 'FINISH') setStatus('FINISH');
-      return true;
+      return;
     }
-    if (verdict.status === 'FAIL') {
+    if (verdict.status === 'FAIL' && !isFinal(state.status)) {
       // A failed attempt is not final while the order is open: the consumer may try again or pick another channel.
       state.errorCode = verdict.errorCode;
       state.errorMsg = verdict.errorMsg;
-      return true;
     }
-    return true; // WAITING / NOT_FOUND / CLOSED at one channel say nothing final about the order
+    // WAITING / NOT_FOUND / CLOSED at one channel say nothing final about the order.
   };
 
-  const takeCallbacks = () => {
-    while (inbox.length > 0) {
-      const cb = inbox.shift()!;
-      if (cb.appId !== input.appId) {
-        log.error('callback for another app; ignored', { outTradeNo: state.outTradeNo, expectedApp: input.appId, callbackApp: cb.appId });
-        continue;
-      }
-      if (!openChannels.has(cb.channel.channelId)) openChannels.set(cb.channel.channelId, cb.channel);
-      apply(cb.channel, cb.verdict, `callback ${cb.eventId}`);
+  const onCallback = (cb: ProviderCallback) => {
+    if (cb.appId !== input.appId) {
+      log.error('callback for another app; ignored', { outTradeNo: state.outTradeNo, expectedApp: input.appId, callbackApp: cb.appId });
+      return;
     }
+    if (!openChannels.has(cb.channel.channelId)) openChannels.set(cb.channel.channelId, cb.channel);
+    apply(cb.channel, cb.verdict, `callback ${cb.eventId}`);
   };
 
   setHandler(stateQuery, () => state, { description: 'Order status, channel, payment and every notification attempt' });
-  setHandler(
-    providerCallbackSignal,
-    (cb) => {
-      // Applied at once, so an update or query handled in the same activation already sees the result.
-      inbox.push(cb);
-      takeCallbacks();
-    },
-    { description: 'A provider callback whose signature the API verified' },
-  );
+  // Applied at once, so an update or query handled in the same activation already sees the result.
+  setHandler(providerCallbackSignal, onCallback, { description: 'A provider callback whose signature the API verified' });
   setHandler(renotifySignal, () => void (renotifyRequested = true), { description: 'Ops: notify the merchant now' });
   setHandler(stopNotifySignal, () => void (stopRequested = true), { description: 'Ops: stop notifying the merchant' });
   setHandler(
