@@ -4,15 +4,13 @@
  * administrator's decision before it wins (方式一); the first decision is final; only a PENDING row changes.
  * Time advances only while `env.client` awaits `handle.result()` (see reference/temporal.md §2.3).
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { createBindingActivities } from '../../activities/binding';
 import { createApp } from '../../db/queries/apps';
 import { createChannel, createChannelConfig } from '../../db/queries/channels';
 import { openApplication } from '../../db/queries/bindings';
-import { registerSearchAttributes } from '../../scripts/lib/temporal-dev-server';
-import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import {
   AUTO_APPROVER,
   approveBindingSignal,
@@ -24,9 +22,9 @@ import {
   type ChannelBindingInput,
 } from '../../workflows/channel-binding';
 import { createTestDb, type TestDb } from '../support/db';
+import { startTimeSkipping } from '../support/time-skipping';
 
 const DAY_MS = 86_400_000;
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -34,11 +32,7 @@ let t: TestDb;
 let appId: string;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_TEST_SERVER_PATH! } },
-  });
-  await registerSearchAttributes(env.connection.operatorService, 'default');
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  ({ env, bundle } = await startTimeSkipping());
   t = await createTestDb();
   appId = (await createApp(t.db, t.box, { name: 'Binding merchant', status: 'APPROVED' })).appId;
 });

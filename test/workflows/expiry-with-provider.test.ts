@@ -2,27 +2,27 @@
  * Expiry against a real provider: the time-skipping server jumps the order past its expiry, and the real
  * WeChat Pay adapter (real SDK) queries and closes the trade at the sandbox before the order is CLOSED.
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { providerOutTradeNo } from '../../domain/order';
 import { createDefaultProviders } from '../../providers';
 import { startWechatSandbox } from '../../sandbox/wechat';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
-import { registerSearchAttributes } from '../../scripts/lib/temporal-dev-server';
-import { createPaymentWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { createPaymentWorker } from '../../worker/create-worker';
 import { chooseChannelUpdate, type PaymentWorkflowInput } from '../../workflows/messages';
 import { paymentWorkflow } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
+import { startTimeSkipping } from '../support/time-skipping';
 import { seedApp, seedOrder } from '../support/fixtures';
 
 let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
 let t: TestDb;
 let wechat: WechatSandboxHandle;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_TEST_SERVER_PATH! } } });
-  await registerSearchAttributes(env.connection.operatorService, 'default');
+  ({ env, bundle } = await startTimeSkipping());
   t = await createTestDb();
   wechat = await startWechatSandbox();
 });
@@ -42,7 +42,7 @@ test('an unpaid WeChat Native order expires: closed at the provider, then CLOSED
     namespace: 'default',
     taskQueue: 'expiry',
     activities: createActivities({ db: t.db, secretBox: t.box, providers: createDefaultProviders(), publicBaseUrl: 'http://127.0.0.1:9', notifyTimeoutMs: 5000 }),
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } }),
+    workflowBundle: bundle,
   });
   const input: PaymentWorkflowInput = { orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no, amount: order.amount, orderTitle: order.order_title, notifyUrl: null, expireAt, pollIntervalMs: 60_000 };
   const state = await worker.runUntil(async () => {

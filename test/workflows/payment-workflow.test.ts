@@ -2,16 +2,15 @@
  * PaymentWorkflow under the Java time-skipping test server: the notification schedule (24 h of timers in
  * seconds of real time), expiry, active queries, mismatched callbacks and the ops signals.
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { createActivities } from '../../activities';
 import { fromTemporalFailure } from '../../domain/errors';
 import { NOTIFY_OFFSETS_MS } from '../../domain/notify-schedule';
 import { createProviderRegistry } from '../../providers/registry';
-import { registerSearchAttributes } from '../../scripts/lib/temporal-dev-server';
 import { verifySignedHeaders } from '../../sdk/signature';
-import { createPaymentWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { createPaymentWorker } from '../../worker/create-worker';
 import {
   chooseChannelUpdate,
   providerCallbackSignal,
@@ -22,6 +21,7 @@ import {
 } from '../../workflows/messages';
 import { paymentWorkflow } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
+import { startTimeSkipping } from '../support/time-skipping';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { ACK, FAIL, startMerchantServer, type MerchantServer } from '../support/merchant-server';
 import { ScriptedProvider } from '../support/scripted-provider';
@@ -35,11 +35,7 @@ let app: SeededApp;
 const scripted = new ScriptedProvider('ali-pay');
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_TEST_SERVER_PATH! } },
-  });
-  await registerSearchAttributes(env.connection.operatorService, 'default');
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  ({ env, bundle } = await startTimeSkipping());
   t = await createTestDb();
   merchant = await startMerchantServer(() => env.currentTimeMs());
   app = await seedApp(t);
@@ -58,7 +54,6 @@ beforeEach(() => {
   scripted.queryOutcome = { status: 'WAITING' };
 });
 
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `tq-${randomBytes(4).toString('hex')}`;
