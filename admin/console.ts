@@ -4,6 +4,7 @@
  * the CSP forbids inline script, inline style, framing and any origin but ours, and enforces Trusted Types.
  */
 import { Router, type Response } from 'express';
+import { setHardeningHeaders } from '../api/security-headers';
 import { loadStaticAssets } from '../api/static-assets';
 
 export const CONSOLE_BASE = '/cashier-desk-admin';
@@ -25,13 +26,8 @@ const CSP = [
 
 function setHeaders(res: Response): void {
   res.setHeader('Content-Security-Policy', CSP);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
   // same-origin (not no-referrer): the console's own POSTs must carry a real Origin header for the CSRF check.
-  res.setHeader('Referrer-Policy', 'same-origin');
-  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
-  res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+  setHardeningHeaders(res, 'same-origin');
 }
 
 export function consoleRouter(): Router {

@@ -5,6 +5,7 @@
  * and, outside production, the sandbox origin of the WeixinJSBridge stand-in (see web/bridge.ts).
  */
 import type { Response } from 'express';
+import { setHardeningHeaders } from '../api/security-headers';
 
 export interface CspOptions {
   /** Origins a provider form may be posted to (H5 `form` payloads). */
@@ -35,12 +36,7 @@ export function contentSecurityPolicy(o: CspOptions = {}): string {
 
 /** Headers every page and asset of /cashier-desk-web carries (set here too, so web/ does not rely on the app). */
 export function setBaseHeaders(res: Response): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
-  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  setHardeningHeaders(res, 'no-referrer');
 }
 
 export function setPageHeaders(res: Response, csp: CspOptions = {}): void {
