@@ -13,8 +13,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./package.json
 # Static assets of the hosted pages and console live next to their compiled routers.
-COPY --from=build /app/web ./dist/web
-COPY --from=build /app/admin ./dist/admin
+COPY --from=build /app/http/pages/public ./dist/http/pages/public
+COPY --from=build /app/http/console/public ./dist/http/console/public
 USER node
 EXPOSE 8080
 CMD ["node", "dist/api/main.js"]

@@ -12,7 +12,7 @@ import { formatShanghai, merchantResult, providerOutTradeNo, type NotifyStatus, 
 import type { ProviderRegistry } from '../providers/registry';
 import { ProviderError, type PrepayResult, type TradeOutcome } from '../providers/types';
 import type { SecretBox } from '../security/secret-box';
-import { signRequestHeaders } from '../sdk/signature';
+import { signRequestHeaders } from '../signature';
 import type { ChannelRef, ChooseChannelRequest, NotifyAttemptRecord, ProviderVerdict } from '../workflows/messages';
 
 export interface ActivityDeps {

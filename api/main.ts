@@ -7,7 +7,7 @@ import { createLogger } from '../observability/logger';
 import { createDefaultProviders } from '../providers';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
-import { createApiApp } from './app';
+import { createApiApp } from '../http/app';
 
 async function main() {
   const config = loadConfig();

@@ -32,11 +32,11 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Operator console (issue 6): the administrator's login name. */
   ADMIN_USERNAME: z.string().trim().min(1).max(64).default('admin'),
-  /** `scrypt$N$r$p$salt$hash` (print one with `npx tsx admin/hash-password.ts`). Required in production. */
+  /** `scrypt$N$r$p$salt$hash` (print one with `npx tsx scripts/admin-hash-password.ts`). Required in production. */
   ADMIN_PASSWORD_HASH: z
     .string()
     .trim()
-    .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, 'must be scrypt$N$r$p$salt$hash (see admin/hash-password.ts)')
+    .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=_-]+\$[A-Za-z0-9+/=_-]+$/, 'must be scrypt$N$r$p$salt$hash (see scripts/admin-hash-password.ts)')
     .optional(),
   /** Console sessions end after this long without a request… */
   ADMIN_SESSION_IDLE_SECONDS: z.coerce.number().int().min(60).max(86_400).default(1800),
@@ -114,7 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!masterKey) throw new ConfigError('CASHIER_MASTER_KEY is required in production');
     if (!e.DATABASE_URL) throw new ConfigError('DATABASE_URL is required in production');
     if (!e.PUBLIC_BASE_URL) throw new ConfigError('PUBLIC_BASE_URL is required in production');
-    if (!e.ADMIN_PASSWORD_HASH) throw new ConfigError('ADMIN_PASSWORD_HASH is required in production (npx tsx admin/hash-password.ts)');
+    if (!e.ADMIN_PASSWORD_HASH) throw new ConfigError('ADMIN_PASSWORD_HASH is required in production (npx tsx scripts/admin-hash-password.ts)');
   }
   return {
     env: e.NODE_ENV,

@@ -11,7 +11,7 @@ import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { createApp } from '../db/queries/apps';
 import { bindChannel } from '../db/queries/channels';
-import { isSignType } from '../sdk/signature';
+import { isSignType } from '../signature';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
 import { EMBEDDED_DATABASE_URL } from './lib/postgres-service';

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { resolveAdminCredential } from '../admin/credential';
+import { resolveAdminCredential } from '../security/admin-credential';
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { resolveMasterKey } from '../security/master-key';

@@ -20,9 +20,9 @@ import {
   verifyOrder,
   verifySignedHeaders,
   verifySignedMessage,
-} from './signature';
+} from '../signature';
 
-export * from './signature';
+export * from '../signature';
 
 // ───────────────────────────── types (DESIGN §3, seed 4.1–4.3) ─────────────────────────────
 

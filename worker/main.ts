@@ -11,7 +11,7 @@ import { createDefaultProviders } from '../providers';
 import { ensureSearchAttributes } from '../scripts/lib/temporal-dev-server';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
-import { reconcileUnstartedOrders } from '../temporal/start-payment';
+import { reconcileUnstartedOrders } from '../temporal/client';
 import { createPaymentWorker } from './create-worker';
 
 async function main() {

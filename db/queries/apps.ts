@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Db } from '../connection';
 import type { SecretBox } from '../../security/secret-box';
-import type { SignType } from '../../sdk/signature';
+import type { SignType } from '../../signature';
 
 export type AppStatus = 'PENDING' | 'APPROVED' | 'DISABLED';
 

@@ -1,5 +1,5 @@
 import type { Db } from '../connection';
-import type { NonceStore } from '../../sdk/signature';
+import type { NonceStore } from '../../signature';
 
 /**
  * Replay protection backed by PostgreSQL: a nonce is accepted once per app within its TTL, across every API

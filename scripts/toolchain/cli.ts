@@ -1,5 +1,5 @@
 /** `npm run toolchain [-- measure]`: obtains (and optionally measures) the Temporal servers ahead of time. */
-import { ensureTemporalCli, ensureTestServer, measureTestServerStart } from './index';
+import { ensureTemporalCli, ensureTestServer, measureTestServerStart } from '.';
 
 async function main() {
   const log = (l: string) => console.log(`[toolchain] ${l}`);

@@ -2,10 +2,10 @@
  * Pure parts of the hosted cashier pages (no browser, no system): escaping, the CSP builder and the rule that
  * keeps the WeixinJSBridge stand-in out of production.
  */
-import { devJsBridgeUrl } from '../../web/bridge';
-import { escapeHtml, html, raw } from '../../web/html';
-import { contentSecurityPolicy, formActionOrigins } from '../../web/security';
-import { formatRemaining } from '../../web/views';
+import { devJsBridgeUrl } from '../../http/pages/bridge';
+import { escapeHtml, html, raw } from '../../http/pages/html';
+import { contentSecurityPolicy, formActionOrigins } from '../../http/pages/security';
+import { formatRemaining } from '../../http/pages/views';
 
 const config = { publicBaseUrl: 'https://pay.example.com', taskQueue: 'q', orderDefaultExpireSeconds: 1800, providerPollIntervalSeconds: 60, allowPrivateNotifyUrls: false, maxBodyBytes: 65536 };
 const sandboxGateway = { configId: 1, channelType: 'wx-pay', gatewayUrl: 'http://127.0.0.1:43121' };

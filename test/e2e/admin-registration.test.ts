@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
-import { verifySignedHeaders } from '../../sdk/signature';
+import { verifySignedHeaders } from '../../signature';
 import { bindingStateQuery, bindingWorkflowId } from '../../workflows/channel-binding';
 import { AdminClient, signedCall } from '../support/admin-client';
 import { startTestSystem, TEST_ADMIN, waitFor, type TestSystem } from '../support/system';

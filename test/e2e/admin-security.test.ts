@@ -5,12 +5,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApiApp, type ApiDeps } from '../../api/app';
+import { createApiApp, type ApiDeps } from '../../http/app';
 import { createApp } from '../../db/queries/apps';
 import { createLogger } from '../../observability/logger';
 import { createDefaultProviders } from '../../providers';
-import { hashPasswordSync, parsePasswordHash, verifyPassword } from '../../admin/password';
-import { resolveAdminCredential } from '../../admin/credential';
+import { hashPasswordSync, parsePasswordHash, verifyPassword } from '../../security/password';
+import { resolveAdminCredential } from '../../security/admin-credential';
 import { loadConfig } from '../../config';
 import { AdminClient, signedCall } from '../support/admin-client';
 import { startTestSystem, TEST_ADMIN, type TestSystem } from '../support/system';

@@ -4,10 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { providerOutTradeNo } from '../../domain/order';
-import { signRequestHeaders, type SignType } from '../../sdk/signature';
-import { requestHash } from '../../api/payments';
+import { signRequestHeaders, type SignType } from '../../signature';
+import { requestHash } from '../../app/orders';
 import { insertOrFindOrder } from '../../db/queries/orders';
-import { reconcileUnstartedOrders } from '../../temporal/start-payment';
+import { reconcileUnstartedOrders } from '../../temporal/client';
 import { stateQuery } from '../../workflows/messages';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';

@@ -1,7 +1,7 @@
 /** HTTP clients for the operator side in tests: an administrator session (cookie + CSRF) and signed merchant calls. */
 import { providerOutTradeNo } from '../../domain/order';
 import type { PaySdk } from '../../sdk';
-import { signRequestHeaders } from '../../sdk/signature';
+import { signRequestHeaders } from '../../signature';
 import type { TestSystem } from './system';
 
 export interface Answer<T = Record<string, unknown>> {

@@ -1,8 +1,8 @@
 /** The API's limiter answers 4290/429 with Retry-After once a client exceeds its window. */
 import express from 'express';
 import type { AddressInfo } from 'node:net';
-import { errorMiddleware } from '../../api/http';
-import { rateLimit } from '../../api/rate-limit';
+import { errorMiddleware } from '../../http/envelope';
+import { rateLimit } from '../../http/rate-limit';
 import { createLogger } from '../../observability/logger';
 
 test('the (max+1)-th request in a window is 4290 with Retry-After; other clients are unaffected', async () => {

@@ -28,7 +28,7 @@ import {
   verifyOrder,
   verifySignedHeaders,
   verifySignedMessage,
-} from '../../sdk/signature';
+} from '../../signature';
 
 const APP_ID = '10123';
 const APP_KEY = '000000';

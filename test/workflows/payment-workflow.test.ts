@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import { fromTemporalFailure } from '../../domain/errors';
 import { NOTIFY_OFFSETS_MS } from '../../domain/notify-schedule';
 import { createProviderRegistry } from '../../providers/registry';
-import { verifySignedHeaders } from '../../sdk/signature';
+import { verifySignedHeaders } from '../../signature';
 import { createPaymentWorker } from '../../worker/create-worker';
 import {
   chooseChannelUpdate,

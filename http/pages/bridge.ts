@@ -7,8 +7,8 @@
  *  - otherwise only when the order's WeChat channel is configured against a loopback gateway, i.e. the local
  *    sandbox (a real WeChat Pay gateway is never on 127.0.0.1, so production data cannot turn this on).
  */
-import type { WebDeps } from '../api/app';
-import type { GatewayInfo } from './data';
+import type { WebDeps } from '../app';
+import type { GatewayInfo } from '../../web/data';
 import { httpOrigin, isLoopbackUrl } from './security';
 
 export function devJsBridgeUrl(config: WebDeps['config'], gateways: readonly GatewayInfo[]): string | null {

@@ -1,10 +1,10 @@
 /** JSON shapes of the administrator API (camelCase, ISO times, never a secret). */
-import type { AuditRow } from '../db/queries/admin';
-import type { BindingListItem } from '../db/queries/bindings';
-import type { AppListItem, ChannelConfigView, ChannelView, OrderListItem } from '../db/queries/operator';
-import type { OrderRow } from '../db/queries/orders';
-import type { PaymentState } from '../workflows/messages';
-import { paymentWorkflowId } from '../workflows/messages';
+import type { AuditRow } from '../../db/queries/admin';
+import type { BindingListItem } from '../../db/queries/bindings';
+import type { AppListItem, ChannelConfigView, ChannelView, OrderListItem } from '../../db/queries/operator';
+import type { OrderRow } from '../../db/queries/orders';
+import type { PaymentState } from '../../workflows/messages';
+import { paymentWorkflowId } from '../../workflows/messages';
 import type { AdminPrincipal } from './auth';
 import type { AdminSettings } from './settings';
 

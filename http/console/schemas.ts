@@ -1,7 +1,7 @@
 /** Request schemas of the operator side (zod, strict: unknown fields are rejected). */
 import { z } from 'zod';
-import { httpUrl } from '../api/validation';
-import { SIGN_TYPES } from '../sdk/signature';
+import { httpUrl } from '../validation';
+import { SIGN_TYPES } from '../../signature';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 

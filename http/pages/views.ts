@@ -2,7 +2,7 @@
  * The hosted pages (zh-CN, mobile first). Server-rendered with auto-escaping templates; behaviour lives in
  * /cashier-desk-web/static/cashier.js, driven by data-* attributes (no inline script or event handler).
  */
-import { fenToYuanString } from '../domain/money';
+import { fenToYuanString } from '../../domain/money';
 import { html, raw, type SafeHtml } from './html';
 import { alipayIcon, clockIcon, lockIcon, resultIcons, shieldIcon, storeIcon, wechatIcon } from './icons';
 

@@ -9,8 +9,8 @@ import { findAppWithKeys, type AppWithKeys } from '../db/queries/apps';
 import { PgNonceStore } from '../db/queries/nonces';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { SecretBox } from '../security/secret-box';
-import { HEADER, getHeader, signResponseHeaders, verifySignedMessage, type SignType } from '../sdk/signature';
-import type { Envelope } from './http';
+import { HEADER, getHeader, signResponseHeaders, verifySignedMessage, type SignType } from '../signature';
+import type { Envelope } from './envelope';
 
 export interface SignedContext {
   app: AppWithKeys;

@@ -5,17 +5,17 @@
  */
 import express, { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { verdictOf } from '../../activities';
-import type { Db } from '../../db/connection';
-import { recordProviderCallback } from '../../db/queries/callbacks';
-import { loadCredentials } from '../../db/queries/channels';
-import { findOrderById, recordPaymentResult } from '../../db/queries/orders';
-import { parseProviderOutTradeNo } from '../../domain/order';
-import type { Logger } from '../../observability/logger';
-import type { ProviderRegistry } from '../../providers/registry';
-import { ProviderError, type ChannelType, type SceneCode } from '../../providers/types';
-import type { SecretBox } from '../../security/secret-box';
-import { providerCallbackSignal } from '../../workflows/messages';
+import { verdictOf } from '../activities';
+import type { Db } from '../db/connection';
+import { recordProviderCallback } from '../db/queries/callbacks';
+import { loadCredentials } from '../db/queries/channels';
+import { findOrderById, recordPaymentResult } from '../db/queries/orders';
+import { parseProviderOutTradeNo } from '../domain/order';
+import type { Logger } from '../observability/logger';
+import type { ProviderRegistry } from '../providers/registry';
+import { ProviderError, type ChannelType, type SceneCode } from '../providers/types';
+import type { SecretBox } from '../security/secret-box';
+import { providerCallbackSignal } from '../workflows/messages';
 
 export function callbackRouter(deps: { db: Db; secretBox: SecretBox; providers: ProviderRegistry; temporal: Client; log: Logger }): Router {
   const r = Router();

@@ -4,8 +4,8 @@
  * the CSP forbids inline script, inline style, framing and any origin but ours, and enforces Trusted Types.
  */
 import { Router, type Response } from 'express';
-import { setHardeningHeaders } from '../api/security-headers';
-import { loadStaticAssets } from '../api/static-assets';
+import { setHardeningHeaders } from '../security-headers';
+import { loadStaticAssets } from '../static-assets';
 
 export const CONSOLE_BASE = '/cashier-desk-admin';
 

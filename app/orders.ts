@@ -12,9 +12,9 @@ import { DomainError, ErrorCode, fromTemporalFailure } from '../domain/errors';
 import { formatShanghai, isFinal, merchantResult, type OrderStatus } from '../domain/order';
 import type { Logger } from '../observability/logger';
 import type { PrepayResult, SceneCode } from '../providers/types';
-import { ensurePaymentWorkflow } from '../temporal/start-payment';
+import { ensurePaymentWorkflow } from '../temporal/client';
 import { chooseChannelUpdate, paymentWorkflowId, stateQuery, type PaymentState } from '../workflows/messages';
-import type { UnifiedOrderRequest } from './validation';
+import type { UnifiedOrderRequest } from '../http/validation';
 
 export interface PaymentsDeps {
   db: Db;

@@ -12,15 +12,15 @@
  */
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import QRCode from 'qrcode';
-import type { WebDeps } from '../api/app';
-import { loadStaticAssets } from '../api/static-assets';
-import { loadCashierOrder, type CashierOrderView } from '../api/routes/cashier';
-import { loadCredentials } from '../db/queries/channels';
-import { fenToYuanString } from '../domain/money';
-import { formatShanghai, isPaid, parseProviderOutTradeNo } from '../domain/order';
-import { alipaySyncReturnVerify } from '../providers/alipay';
+import type { WebDeps } from '../app';
+import { loadStaticAssets } from '../static-assets';
+import { loadCashierOrder, type CashierOrderView } from '../cashier';
+import { loadCredentials } from '../../db/queries/channels';
+import { fenToYuanString } from '../../domain/money';
+import { formatShanghai, isPaid, parseProviderOutTradeNo } from '../../domain/order';
+import { alipaySyncReturnVerify } from '../../providers/alipay';
 import { devJsBridgeUrl } from './bridge';
-import { channelById, gatewaysOf } from './data';
+import { channelById, gatewaysOf } from '../../web/data';
 import type { SafeHtml } from './html';
 import { formActionOrigins, httpOrigin, setBaseHeaders, setPageHeaders, type CspOptions } from './security';
 import { messagePage, pageUrl, paymentPage, processingPage, resultPage, WEB_BASE, type Assets, type OrderInfo, type ResultKind } from './views';

@@ -1,12 +1,12 @@
 /**
  * Prints an ADMIN_PASSWORD_HASH value (`scrypt$N$r$p$salt$hash`) for a password.
  *
- *   npx tsx admin/hash-password.ts            # prompts (input hidden when run in a terminal)
- *   echo -n 'secret' | npx tsx admin/hash-password.ts
+ *   npm run admin:hash-password --            # prompts (input hidden when run in a terminal)
+ *   echo -n 'secret' | npm run admin:hash-password --
  *
  * The password is read from stdin, never from argv (argv is visible to other users in `ps`).
  */
-import { hashPassword } from './password';
+import { hashPassword } from '../security/password';
 
 async function readPassword(): Promise<string> {
   const stdin = process.stdin;

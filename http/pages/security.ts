@@ -5,7 +5,7 @@
  * and, outside production, the sandbox origin of the WeixinJSBridge stand-in (see web/bridge.ts).
  */
 import type { Response } from 'express';
-import { setHardeningHeaders } from '../api/security-headers';
+import { setHardeningHeaders } from '../security-headers';
 
 export interface CspOptions {
   /** Origins a provider form may be posted to (H5 `form` payloads). */

@@ -1,12 +1,12 @@
 /** Merchant API (DESIGN.md §3), every route signed both ways. */
 import { Router } from 'express';
-import { signOrder } from '../../sdk/signature';
-import { envelope, route } from '../http';
-import type { Payments } from '../payments';
-import { sendSigned, signedContext, signedRoutes } from '../signed';
-import { parse, paymentListSchema, unifiedOrderSchema } from '../validation';
-import type { Db } from '../../db/connection';
-import type { SecretBox } from '../../security/secret-box';
+import { signOrder } from '../signature';
+import { envelope, route } from './envelope';
+import type { Payments } from '../app/orders';
+import { sendSigned, signedContext, signedRoutes } from './signed';
+import { parse, paymentListSchema, unifiedOrderSchema } from './validation';
+import type { Db } from '../db/connection';
+import type { SecretBox } from '../security/secret-box';
 
 export function merchantRouter(deps: { db: Db; secretBox: SecretBox; payments: Payments; maxBodyBytes: number; allowPrivateNotifyUrls: boolean }): Router {
   const r = Router();

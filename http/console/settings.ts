@@ -4,9 +4,9 @@
  * and the administrator password comes from `.data/admin-password` outside production.
  */
 import path from 'node:path';
-import type { AdminConfig } from '../config';
-import type { WebDeps } from '../api/app';
-import { resolveAdminCredential, type AdminCredential } from './credential';
+import type { AdminConfig } from '../../config';
+import type { WebDeps } from '../app';
+import { resolveAdminCredential, type AdminCredential } from '../../security/admin-credential';
 
 export const ADMIN_DEFAULTS: AdminConfig = {
   username: 'admin',

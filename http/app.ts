@@ -1,7 +1,7 @@
 /** Builds the Express application from its dependencies (no I/O here: see api/main.ts for wiring). */
 import express, { type Express, type RequestHandler } from 'express';
-import { createAdminRouter } from '../admin';
-import { createWebRouter } from '../web';
+import { createAdminRouter } from './console';
+import { createWebRouter } from './pages';
 import type { Client } from '@temporalio/client';
 import type { AdminConfig } from '../config';
 import type { Db } from '../db/connection';
@@ -9,12 +9,12 @@ import { DomainError, ErrorCode } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import type { ProviderRegistry } from '../providers/registry';
 import type { SecretBox } from '../security/secret-box';
-import { errorMiddleware } from './http';
-import { createPayments, type Payments } from './payments';
+import { errorMiddleware } from './envelope';
+import { createPayments, type Payments } from '../app/orders';
 import { rateLimit } from './rate-limit';
-import { callbackRouter } from './routes/callbacks';
-import { cashierRouter } from './routes/cashier';
-import { merchantRouter } from './routes/merchant';
+import { callbackRouter } from './callbacks';
+import { cashierRouter } from './cashier';
+import { merchantRouter } from './merchant';
 
 export interface ApiDeps {
   db: Db;

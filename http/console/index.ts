@@ -6,15 +6,15 @@
  *   /cashier-desk-admin                         administrator console (zh-CN, strict CSP, no framework)
  */
 import { Router } from 'express';
-import type { WebDeps } from '../api/app';
+import type { WebDeps } from '../app';
 import { ADMIN_API_BASE, adminApiRouter } from './api';
 import { createAuth } from './auth';
-import { createBindingService } from './bindings';
+import { createBindingService } from '../../app/bindings';
 import { consoleRouter } from './console';
-import { registrationRouter, SA_BASE } from './registration';
+import { registrationRouter, SA_BASE } from '../registration';
 import { adminSettings } from './settings';
 
-export { resolveAdminCredential } from './credential';
+export { resolveAdminCredential } from '../../security/admin-credential';
 
 export function createAdminRouter(deps: WebDeps): Router {
   const settings = adminSettings(deps);

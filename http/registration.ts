@@ -8,16 +8,16 @@ import express, { Router } from 'express';
 import type { Db } from '../db/connection';
 import { createApp } from '../db/queries/apps';
 import { insertAudit } from '../db/queries/admin';
-import { envelope } from '../api/http';
-import { rateLimit } from '../api/rate-limit';
-import { sendSigned, signedContext, signedRoutes } from '../api/signed';
-import { parse } from '../api/validation';
+import { envelope } from './envelope';
+import { rateLimit } from './rate-limit';
+import { sendSigned, signedContext, signedRoutes } from './signed';
+import { parse } from './validation';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { SecretBox } from '../security/secret-box';
-import { clientIp, handler } from './auth';
-import type { BindingService } from './bindings';
-import { applyBindingSchema, registerSchema } from './schemas';
-import type { AdminSettings } from './settings';
+import { clientIp, handler } from './console/auth';
+import type { BindingService } from '../app/bindings';
+import { applyBindingSchema, registerSchema } from './console/schemas';
+import type { AdminSettings } from './console/settings';
 
 export const SA_BASE = '/api/cashier-desk-sa';
 

@@ -3,15 +3,15 @@
  * capability, opaque, random and expiring with the order).
  */
 import express, { Router } from 'express';
-import { DomainError, ErrorCode } from '../../domain/errors';
-import type { Db } from '../../db/connection';
-import { findOrderByToken, type OrderRow } from '../../db/queries/orders';
-import { listApprovedAppChannels, type AppChannel } from '../../db/queries/channels';
-import { merchantResult, type OrderStatus } from '../../domain/order';
-import type { PaymentState } from '../../workflows/messages';
-import { envelope, route } from '../http';
-import type { Payments } from '../payments';
-import { parse, payWithChannelSchema } from '../validation';
+import { DomainError, ErrorCode } from '../domain/errors';
+import type { Db } from '../db/connection';
+import { findOrderByToken, type OrderRow } from '../db/queries/orders';
+import { listApprovedAppChannels, type AppChannel } from '../db/queries/channels';
+import { merchantResult, type OrderStatus } from '../domain/order';
+import type { PaymentState } from '../workflows/messages';
+import { envelope, route } from './envelope';
+import type { Payments } from '../app/orders';
+import { parse, payWithChannelSchema } from './validation';
 
 const CHANNEL_TYPES = new Set(['ali-pay', 'wx-pay']);
 const SCENES = new Set(['h5', 'native', 'app', 'jsapi']);

@@ -10,11 +10,11 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Db } from '../db/connection';
-import * as q from '../db/queries/admin';
-import { DomainError, ErrorCode } from '../domain/errors';
-import { HEADER } from '../sdk/signature';
-import { verifyPassword } from './password';
+import type { Db } from '../../db/connection';
+import * as q from '../../db/queries/admin';
+import { DomainError, ErrorCode } from '../../domain/errors';
+import { HEADER } from '../../signature';
+import { verifyPassword } from '../../security/password';
 import type { AdminSettings } from './settings';
 
 export interface AdminPrincipal {
