@@ -34,7 +34,7 @@ export default tseslint.config(
             { name: '@temporalio/worker', message: 'workflows cannot use the worker' },
           ],
           patterns: [
-            { group: ['**/db/**', '**/api/**', '**/providers/*/**', '**/sandbox/**', '**/security/**', '**/observability/**'], message: 'workflows/ may import only @temporalio/workflow and pure modules' },
+            { group: ['**/db/**', '**/api/**', '**/app/**', '**/http/**', '**/temporal/**', '**/providers/*/**', '**/sandbox/**', '**/security/**', '**/observability/**'], message: 'workflows/ may import only @temporalio/workflow and pure modules' },
             { group: ['**/activities', '**/activities/**'], message: 'import activity types only: `import type { Activities }`', allowTypeImports: true },
           ],
         },

@@ -3,8 +3,9 @@
  * decided (方式二), in the audit log as the system's action. Idempotent: only a PENDING row changes.
  */
 import type { Db } from '../db/connection';
-import { insertAudit } from '../db/queries/admin';
-import { decideBinding, type BindingStatus } from '../db/queries/bindings';
+import { insertAudit } from '../db/queries/audit-log';
+import { decideBinding } from '../db/queries/app-channels';
+import { type BindingStatus } from '../domain/channel';
 import { DomainError, ErrorCode, toApplicationFailure } from '../domain/errors';
 
 export interface BindingActivityDeps {

@@ -1,58 +1,105 @@
 /**
- * Order use-cases behind the merchant and cashier routes: creating an order together with its workflow,
- * listing channels, choosing one, and reading results. Route handlers stay thin; queries live in db/.
+ * Order use-cases behind the merchant API and the cashier pages: creating an order together with its
+ * workflow, choosing the channels offered, paying with one, and reading results. HTTP handlers parse, call
+ * these and answer; the tests call them without HTTP.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/connection';
+import { listApprovedAppChannels, type AppChannel } from '../db/queries/app-channels';
 import type { AppWithKeys } from '../db/queries/apps';
-import { listApprovedAppChannels, type AppChannel } from '../db/queries/channels';
+import { gatewaysOf, loadCredentials, type GatewayInfo } from '../db/queries/channel-configs';
+import { channelById } from '../db/queries/channels';
 import * as orders from '../db/queries/orders';
-import { DomainError, ErrorCode, fromTemporalFailure } from '../domain/errors';
-import { formatShanghai, isFinal, merchantResult, type OrderStatus } from '../domain/order';
+import { DomainError, ErrorCode } from '../domain/errors';
+import { formatShanghai, isFinal, merchantResult, parseProviderOutTradeNo } from '../domain/order';
+import { cashierPagePath, payWithChannelPath } from '../domain/urls';
 import type { Logger } from '../observability/logger';
+import type { ProviderRegistry } from '../providers/registry';
 import type { PrepayResult, SceneCode } from '../providers/types';
-import { ensurePaymentWorkflow } from '../temporal/client';
-import { chooseChannelUpdate, paymentWorkflowId, stateQuery, type PaymentState } from '../workflows/messages';
-import type { UnifiedOrderRequest } from '../http/validation';
+import type { SecretBox } from '../security/secret-box';
+import type { TemporalGateway } from '../temporal/client';
+import { WorkflowIds } from '../temporal/workflow-ids';
+import { createOrderReader, type OrderView } from './order-reader';
 
-export interface PaymentsDeps {
+export interface OrderServiceDeps {
   db: Db;
-  temporal: Client;
-  taskQueue: string;
-  publicBaseUrl: string;
-  orderDefaultExpireSeconds: number;
-  providerPollIntervalSeconds: number;
+  secretBox: SecretBox;
+  providers: ProviderRegistry;
+  temporal: TemporalGateway;
   log: Logger;
+  config: { publicBaseUrl: string; orderDefaultExpireSeconds: number; providerPollIntervalSeconds: number };
 }
 
-export interface ChannelView extends Omit<AppChannel, 'sort'> {
+/** A unified-order request after validation (the HTTP schema produces it). */
+export interface UnifiedOrderInput {
+  amount: number;
+  goodsDesc: string;
+  orderTitle: string;
+  outTradeNo: string;
+  thirdPartyUser: string;
+  notifyUrl?: string;
+  returnUrl?: string | null;
+  expireSeconds?: number;
+}
+
+export interface ChannelView extends AppChannel {
   url: string;
   method: 'POST';
   enctype: 'json';
-  sort: number;
 }
 
-export function requestHash(body: UnifiedOrderRequest, notifyUrl: string | null, returnUrl: string | null): string {
+/** What the hosted pages know about an order reached by its token (read-only). */
+export interface CashierOrderView extends OrderView {
+  /** The channels the consumer may choose: the merchant's filtered list, else every approved channel. */
+  channels: AppChannel[];
+  /** The app's display name (收款方). */
+  appName: string | null;
+}
+
+export function requestHash(body: UnifiedOrderInput, notifyUrl: string | null, returnUrl: string | null): string {
   // Canonical: fixed key order, defaults resolved, so a retry with the same meaning hashes the same.
   const canonical = JSON.stringify([body.amount, body.goodsDesc, body.orderTitle, body.outTradeNo, body.thirdPartyUser, notifyUrl, returnUrl, body.expireSeconds ?? null]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-export function createPayments(deps: PaymentsDeps) {
-  const { db, temporal } = deps;
+export function createOrderService(deps: OrderServiceDeps) {
+  const { db, temporal, config } = deps;
+  const readOrder = createOrderReader({ temporal });
 
-  function channelView(ch: AppChannel): ChannelView {
-    return { ...ch, url: `${deps.publicBaseUrl}/api/cashier-desk/${ch.channelType}/${ch.sceneCode}`, method: 'POST', enctype: 'json' };
+  const channelView = (ch: AppChannel): ChannelView => ({ ...ch, url: config.publicBaseUrl + payWithChannelPath(ch.channelType, ch.sceneCode), method: 'POST', enctype: 'json' });
+
+  /**
+   * Starts (or finds) the order's workflow, then notes that it exists. Called after the row exists, so a
+   * crash in between is healed by a retry or by the reconciler: never two workflows, never one without a row.
+   */
+  async function ensureWorkflow(row: orders.OrderRow): Promise<void> {
+    if (row.workflow_started_at) return;
+    await temporal.startPayment(
+      {
+        orderId: row.id,
+        appId: row.app_id,
+        outTradeNo: row.out_trade_no,
+        amount: row.amount,
+        orderTitle: row.order_title,
+        notifyUrl: row.notify_url,
+        expireAt: row.expire_at.getTime(),
+        pollIntervalMs: config.providerPollIntervalSeconds * 1000,
+      },
+      { orderTitle: row.order_title, expireAt: row.expire_at },
+    );
+    await orders.markWorkflowStarted(db, row.id);
   }
 
-  const ensureWorkflow = (row: orders.OrderRow) =>
-    ensurePaymentWorkflow({ db, temporal, taskQueue: deps.taskQueue, pollIntervalMs: deps.providerPollIntervalSeconds * 1000 }, row);
+  /** The approved channels the order may be paid with (the merchant's filtered list, if it set one). */
+  async function choosableChannels(row: orders.OrderRow): Promise<{ channels: AppChannel[]; all: AppChannel[] }> {
+    const all = await listApprovedAppChannels(db, row.app_id);
+    return { all, channels: row.allowed_channel_ids ? all.filter((c) => row.allowed_channel_ids!.includes(c.channelId)) : all };
+  }
 
   return {
-    ensureWorkflow,
+    readOrder,
 
-    async unifiedOrder(app: AppWithKeys, body: UnifiedOrderRequest) {
+    async unifiedOrder(app: AppWithKeys, body: UnifiedOrderInput): Promise<{ row: orders.OrderRow; channels: ChannelView[] }> {
       const notifyUrl = body.notifyUrl ?? app.notifyUrl ?? null;
       const returnUrl = body.returnUrl === undefined ? app.returnUrl ?? null : body.returnUrl;
       const hash = requestHash(body, notifyUrl, returnUrl);
@@ -69,8 +116,8 @@ export function createPayments(deps: PaymentsDeps) {
         return_url: returnUrl,
         request_hash: hash,
         token: randomBytes(16).toString('hex').toUpperCase(),
-        expire_at: new Date(Date.now() + (body.expireSeconds ?? deps.orderDefaultExpireSeconds) * 1000),
-        workflow_id: paymentWorkflowId(app.appId, body.outTradeNo),
+        expire_at: new Date(Date.now() + (body.expireSeconds ?? config.orderDefaultExpireSeconds) * 1000),
+        workflow_id: WorkflowIds.payment(app.appId, body.outTradeNo),
       });
       if (!created && row.request_hash !== hash) throw new DomainError(ErrorCode.CONFLICT, `outTradeNo ${body.outTradeNo} 已用于内容不同的订单`);
       await ensureWorkflow(row);
@@ -92,69 +139,82 @@ export function createPayments(deps: PaymentsDeps) {
         seenTypes.add(ch.channelType);
       }
       await orders.setAllowedChannels(db, row.id, [...new Set(channelIds)]);
-      return `${deps.publicBaseUrl}/cashier-desk-web/payment?token=${token}`;
+      return config.publicBaseUrl + cashierPagePath('payment', token);
     },
 
-    /** Live state from the workflow while it runs; PostgreSQL once it has closed (or is unreachable). */
+    /** query-pay-result: the order's result as the merchant API states it. */
     async payResult(app: AppWithKeys, outTradeNo: string) {
       const row = await orders.findOrderByOutTradeNo(db, app.appId, outTradeNo);
       // Another app's order is simply not found: 4040, never 4030, so order numbers do not leak across apps.
       if (!row) throw new DomainError(ErrorCode.NOT_FOUND, '订单不存在');
-      let status: OrderStatus = row.status;
-      let channelId = row.channel_id;
-      let channelType = row.channel_type;
-      let mchId = row.mch_id;
-      let payTime = row.pay_time?.getTime() ?? null;
-      let errorCode = row.result_error_code;
-      let errorMsg = row.result_error_msg;
-      if (!isFinal(row.status)) {
-        const live = await liveState(row.workflow_id);
-        if (live) {
-          status = live.status;
-          channelId = live.channel?.channelId ?? null;
-          channelType = live.channel?.channelType ?? null;
-          mchId = live.channel?.mchId ?? null;
-          payTime = live.payTime;
-          errorCode = live.errorCode;
-          errorMsg = live.errorMsg;
-        }
-      }
-      const result = merchantResult(status, errorCode, errorMsg);
-      return { channelId, channelType, mchId, payTime: payTime === null ? null : formatShanghai(payTime), ...result };
+      const v = await readOrder(row);
+      return {
+        channelId: v.channel?.channelId ?? null,
+        channelType: v.channel?.channelType ?? null,
+        mchId: v.channel?.mchId ?? null,
+        payTime: v.payTime === null ? null : formatShanghai(v.payTime),
+        ...merchantResult(v.status, v.errorCode, v.errorMsg),
+      };
     },
 
-    liveState,
+    /** An order reached by its cashier token (null when unknown), with its state and the choosable channels. */
+    async cashierOrder(token: string): Promise<CashierOrderView | null> {
+      const row = await orders.findOrderByToken(db, token);
+      if (!row) return null;
+      const [view, { channels, all }] = await Promise.all([readOrder(row), choosableChannels(row)]);
+      return { ...view, channels, appName: all[0]?.appName ?? null };
+    },
+
+    /** Gateway URLs of the order's channels (the page's CSP form-action; never secrets). */
+    channelGateways: (view: CashierOrderView): Promise<GatewayInfo[]> => gatewaysOf(db, view.channels.map((c) => c.configId)),
+
+    /**
+     * Checks the parameters a provider appended when it sent the buyer back to the return page: genuine,
+     * for this order's trade, and for its amount. The page's status never comes from them, but a forged
+     * return must not show another order. Returns 'ok' or the reason it was refused.
+     */
+    async verifyProviderReturn(view: CashierOrderView, params: Record<string, string>): Promise<'ok' | string> {
+      const trade = parseProviderOutTradeNo(params.out_trade_no ?? '');
+      if (!trade || trade.orderId !== view.row.id) return 'out_trade_no is not this order';
+      const channel = await channelById(db, trade.channelId);
+      const provider = channel && deps.providers.has(channel.channelType) ? deps.providers.get(channel.channelType) : null;
+      if (!channel || !provider?.verifyReturn) return 'not a channel with a signed return';
+      const creds = await loadCredentials(db, deps.secretBox, channel.configId);
+      if (!creds) return 'channel config inactive';
+      const returned = provider.verifyReturn(creds, params);
+      if (!returned) return 'bad signature';
+      if (returned.amountFen !== view.row.amount) return 'amount differs from the order';
+      return 'ok';
+    },
 
     /** Resolves which of the order's channels the consumer picked and runs the workflow's channel update. */
-    async payWithChannel(args: { token: string; channelType: string; sceneCode: string; channelId?: number; openid?: string; clientIp?: string }): Promise<{ order: orders.OrderRow; payload: PrepayResult }> {
+    async payWithChannel(args: { token: string; channelType: string; sceneCode: string; channelId?: number; openid?: string; clientIp?: string }): Promise<PrepayResult> {
       const row = await orders.findOrderByToken(db, args.token);
       if (!row) throw new DomainError(ErrorCode.NOT_FOUND, '订单不存在或链接无效');
       if (isFinal(row.status)) throw new DomainError(ErrorCode.CONFLICT, '订单已结束');
       if (row.expire_at.getTime() <= Date.now()) throw new DomainError(ErrorCode.CONFLICT, '订单已过期');
-      const channels = await listApprovedAppChannels(db, row.app_id);
-      const allowed = row.allowed_channel_ids ? channels.filter((c) => row.allowed_channel_ids!.includes(c.channelId)) : channels;
-      const ch = allowed.find((c) => c.channelType === args.channelType && c.sceneCode === args.sceneCode && (args.channelId === undefined || c.channelId === args.channelId));
+      const { channels } = await choosableChannels(row);
+      const ch = channels.find((c) => c.channelType === args.channelType && c.sceneCode === args.sceneCode && (args.channelId === undefined || c.channelId === args.channelId));
       if (!ch) throw new DomainError(ErrorCode.FORBIDDEN, '该支付方式不可用于此订单');
       if (ch.sceneCode === 'jsapi' && !args.openid) throw new DomainError(ErrorCode.VALIDATION, 'JSAPI 支付需要 openid');
-      try {
-        const payload = await temporal.workflow.getHandle(row.workflow_id).executeUpdate(chooseChannelUpdate, {
-          args: [{ channelId: ch.channelId, channelType: ch.channelType, sceneCode: ch.sceneCode as SceneCode, configId: ch.configId, mchId: ch.mchId, clientIp: args.clientIp, openid: args.openid }],
-        });
-        return { order: row, payload };
-      } catch (err) {
-        throw fromTemporalFailure(err) ?? err;
-      }
+      return temporal.chooseChannel(row.workflow_id, {
+        channelId: ch.channelId,
+        channelType: ch.channelType,
+        sceneCode: ch.sceneCode as SceneCode,
+        configId: ch.configId,
+        mchId: ch.mchId,
+        clientIp: args.clientIp,
+        openid: args.openid,
+      });
+    },
+
+    /** Starts the workflows of orders whose start was lost (process crash between insert and start). */
+    async startLostWorkflows(olderThanMs = 30_000): Promise<number> {
+      const rows = await orders.findOrdersWithoutWorkflow(db, new Date(Date.now() - olderThanMs));
+      for (const row of rows) await ensureWorkflow(row);
+      return rows.length;
     },
   };
-
-  async function liveState(workflowId: string): Promise<PaymentState | null> {
-    try {
-      return await temporal.workflow.getHandle(workflowId).query(stateQuery);
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) deps.log.warn('workflow query failed; answering from the database', { workflowId, error: (err as Error).message });
-      return null;
-    }
-  }
 }
 
-export type Payments = ReturnType<typeof createPayments>;
+export type OrderService = ReturnType<typeof createOrderService>;

@@ -2,6 +2,7 @@
  * Typed configuration, parsed once at start-up from the environment. Every process (api, worker, start)
  * calls loadConfig() in its composition root and passes the result down; nothing else reads process.env.
  */
+import path from 'node:path';
 import { z } from 'zod';
 
 const bool = z
@@ -24,13 +25,19 @@ const schema = z.object({
   /** Orders expire after this many seconds unless the merchant passes expireSeconds. */
   ORDER_DEFAULT_EXPIRE_SECONDS: z.coerce.number().int().min(60).max(86_400).default(1800),
   /** While waiting for a provider callback the workflow queries the provider this often (lost-callback guard). */
-  PROVIDER_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  PROVIDER_POLL_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
   /** Allow notify URLs on loopback/private networks. Defaults to true outside production. */
   ALLOW_PRIVATE_NOTIFY_URLS: bool.optional(),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
+  /** Merchant API requests per client IP and app per minute. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Development data (master key, admin password, demo app, embedded PostgreSQL, dev server database). */
+  CASHIER_DATA_DIR: z.string().min(1).optional(),
+  /** Development only: the WeixinJSBridge stand-in the cashier page loads for JSAPI (see http/pages/bridge.ts). */
+  DEV_JSBRIDGE_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-  /** Operator console (issue 6): the administrator's login name. */
+  /** Operator console: the administrator's login name. */
   ADMIN_USERNAME: z.string().trim().min(1).max(64).default('admin'),
   /** `scrypt$N$r$p$salt$hash` (print one with `npx tsx scripts/admin-hash-password.ts`). Required in production. */
   ADMIN_PASSWORD_HASH: z
@@ -71,11 +78,14 @@ export interface Config {
   notifyTimeoutMs: number;
   allowPrivateNotifyUrls: boolean;
   maxBodyBytes: number;
+  rateLimitPerMinute: number;
+  dataDir: string;
+  jsBridgeUrl?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   admin: AdminConfig;
 }
 
-/** Operator side (admin/): console login, sessions, binding approval, key rotation. */
+/** Operator side (http/console): console login, sessions, binding approval, key rotation. */
 export interface AdminConfig {
   username: string;
   /** scrypt$N$r$p$salt$hash; absent outside production means "generate one into .data/admin-password". */
@@ -130,6 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyTimeoutMs: e.NOTIFY_TIMEOUT_MS,
     allowPrivateNotifyUrls: e.ALLOW_PRIVATE_NOTIFY_URLS ?? e.NODE_ENV !== 'production',
     maxBodyBytes: e.MAX_BODY_BYTES,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    dataDir: path.resolve(e.CASHIER_DATA_DIR ?? path.join(__dirname, '..', '.data')),
+    jsBridgeUrl: e.DEV_JSBRIDGE_URL,
     logLevel: e.LOG_LEVEL,
     admin: {
       username: e.ADMIN_USERNAME,

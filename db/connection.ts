@@ -28,3 +28,8 @@ export async function migrateLatest(db: Db): Promise<string[]> {
 export async function migrateRollbackAll(db: Db): Promise<void> {
   await db.migrate.rollback(undefined, true);
 }
+
+/** A round trip to PostgreSQL (health checks). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await db.raw('select 1');
+}

@@ -1,6 +1,6 @@
 /**
- * Domain errors carry a stable code (DESIGN.md §3). This module is the one place that maps them to HTTP
- * statuses and to Temporal failures (and back), so api/, activities/ and workflows/ agree.
+ * Domain errors carry a stable code (the README's error table). This module is the one place that maps them to HTTP
+ * statuses and to Temporal failures (and back), so http/, activities/ and workflows/ agree.
  */
 import { ApplicationFailure } from '@temporalio/common';
 
@@ -36,7 +36,6 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCodeValue,
     message?: string,
-    readonly details?: unknown,
   ) {
     super(message ?? DEFAULT_MESSAGES[code]);
   }
@@ -48,13 +47,17 @@ export function httpStatusFor(code: ErrorCodeValue): number {
 
 const FAILURE_TYPE_PREFIX = 'CashierDesk:';
 
+/** The Temporal failure type a domain error code travels as (activity retry policies name these). */
+export function failureType(code: ErrorCodeValue): string {
+  return `${FAILURE_TYPE_PREFIX}${code}`;
+}
+
 /** Wraps a domain error as a Temporal ApplicationFailure (non-retryable unless the provider was unavailable). */
 export function toApplicationFailure(err: DomainError): ApplicationFailure {
   return ApplicationFailure.create({
     message: err.message,
-    type: `${FAILURE_TYPE_PREFIX}${err.code}`,
+    type: failureType(err.code),
     nonRetryable: err.code !== ErrorCode.PROVIDER_UNAVAILABLE,
-    details: err.details === undefined ? [] : [err.details],
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * The merchant notification schedule (seed 3.2): attempt 1 at once, then retries after
+ * The merchant notification schedule: attempt 1 at once, then retries after
  * 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h — 16 attempts, the last at +24h4m.
  * Offsets are anchored to the first attempt so slow attempts never push later ones back.
  *

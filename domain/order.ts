@@ -1,6 +1,7 @@
-/** Order lifecycle (DESIGN.md §5) and the merchant-facing result codes (seed 5.1). Pure. */
+/** Order lifecycle and the merchant-facing result codes (`resultCode` of query-pay-result). Pure. */
 
-export type OrderStatus = 'CREATED' | 'PAYING' | 'SUCCESS' | 'FAIL' | 'CLOSED' | 'FINISH';
+export const ORDER_STATUSES = ['CREATED', 'PAYING', 'SUCCESS', 'FAIL', 'CLOSED', 'FINISH'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export type NotifyStatus = 'NONE' | 'PENDING' | 'ACKED' | 'NOTIFY_EXHAUSTED' | 'STOPPED';
 export type ResultCode = 'SUCCESS' | 'FINISH' | 'FAIL' | 'NULL';
 
@@ -31,7 +32,7 @@ export interface MerchantResult {
   resultErrorMsg: string | null;
 }
 
-/** Maps an order's status to seed 5.1's resultCode; an expired, unpaid order is a FAIL with ORDER_CLOSED. */
+/** Maps an order's status to the merchant API's resultCode; an expired, unpaid order is a FAIL with ORDER_CLOSED. */
 export function merchantResult(status: OrderStatus, errorCode?: string | null, errorMsg?: string | null): MerchantResult {
   switch (status) {
     case 'SUCCESS':

@@ -1,4 +1,4 @@
-/** The response envelope, async route wrapper and the one error middleware of the API. */
+/** The response envelope, the async route wrapper and the one error middleware of the HTTP app. */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { DomainError, ErrorCode, fromTemporalFailure, httpStatusFor, DEFAULT_MESSAGES, type ErrorCodeValue } from '../domain/errors';
 import type { Logger } from '../observability/logger';
@@ -16,6 +16,11 @@ export function envelope<T>(data?: T): Envelope<T> {
 
 export function errorEnvelope(code: ErrorCodeValue, msg?: string): Envelope {
   return { code, msg: msg ?? DEFAULT_MESSAGES[code], responseTime: Date.now() };
+}
+
+/** The client's address as the audit log and rate limits record it (IPv4-mapped IPv6 unwrapped). */
+export function clientIp(req: Request): string {
+  return (req.ip ?? req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
 }
 
 /** Express 5 forwards rejected promises, but an explicit wrapper keeps handler types simple. */

@@ -1,16 +1,14 @@
-/** Merchant API (DESIGN.md §3), every route signed both ways. */
-import { Router } from 'express';
+/** Merchant API: unified order, payment list, query pay result. Every route is signed both ways. */
+import { Router, type RequestHandler } from 'express';
+import type { OrderService } from '../app/orders';
 import { signOrder } from '../signature';
 import { envelope, route } from './envelope';
-import type { Payments } from '../app/orders';
-import { sendSigned, signedContext, signedRoutes } from './signed';
+import { sendSigned, signedContext } from './signed';
 import { parse, paymentListSchema, unifiedOrderSchema } from './validation';
-import type { Db } from '../db/connection';
-import type { SecretBox } from '../security/secret-box';
 
-export function merchantRouter(deps: { db: Db; secretBox: SecretBox; payments: Payments; maxBodyBytes: number; allowPrivateNotifyUrls: boolean }): Router {
+export function merchantRouter(deps: { orders: OrderService; signed: RequestHandler[]; allowPrivateNotifyUrls: boolean }): Router {
   const r = Router();
-  const signed = signedRoutes(deps);
+  const { signed } = deps;
   const orderSchema = unifiedOrderSchema(deps.allowPrivateNotifyUrls);
 
   r.post(
@@ -19,7 +17,7 @@ export function merchantRouter(deps: { db: Db; secretBox: SecretBox; payments: P
     route(async (_req, res) => {
       const ctx = signedContext(res);
       const body = parse(orderSchema, ctx.body);
-      const { row, channels } = await deps.payments.unifiedOrder(ctx.app, body);
+      const { row, channels } = await deps.orders.unifiedOrder(ctx.app, body);
       const signature = signOrder({ appId: ctx.app.appId, appKey: ctx.app.keys[ctx.keyIndex], signType: ctx.signType, outTradeNo: row.out_trade_no, token: row.token });
       sendSigned(res, envelope({ token: row.token, orderId: row.id, signature, channels }));
     }),
@@ -31,7 +29,7 @@ export function merchantRouter(deps: { db: Db; secretBox: SecretBox; payments: P
     route(async (_req, res) => {
       const ctx = signedContext(res);
       const body = parse(paymentListSchema, ctx.body);
-      sendSigned(res, envelope({ url: await deps.payments.choosePaymentList(ctx.app, body.token, body.channelIds) }));
+      sendSigned(res, envelope({ url: await deps.orders.choosePaymentList(ctx.app, body.token, body.channelIds) }));
     }),
   );
 
@@ -40,7 +38,7 @@ export function merchantRouter(deps: { db: Db; secretBox: SecretBox; payments: P
     ...signed,
     route(async (req, res) => {
       const ctx = signedContext(res);
-      sendSigned(res, envelope(await deps.payments.payResult(ctx.app, String(req.params.outTradeNo))));
+      sendSigned(res, envelope(await deps.orders.payResult(ctx.app, String(req.params.outTradeNo))));
     }),
   );
   return r;

@@ -12,3 +12,9 @@ export function setHardeningHeaders(res: Response, referrerPolicy: 'no-referrer'
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
 }
+
+/** Every response of the HTTP app starts with these; pages and the console add their CSP on top. */
+export function setApiHeaders(res: Response): void {
+  setHardeningHeaders(res);
+  res.setHeader('Cache-Control', 'no-store');
+}

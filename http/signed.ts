@@ -1,5 +1,5 @@
 /**
- * Signature v1 on merchant routes (DESIGN.md §4): verifies the request over its raw bytes, claims the nonce
+ * Signature v1 on merchant routes (rule and vectors in the README): verifies the request over its raw bytes, claims the nonce
  * in PostgreSQL, checks the app is approved, and signs every answer (success or error) with the key the
  * request was verified with. Failures are 4010 and change nothing.
  */

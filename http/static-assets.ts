@@ -1,5 +1,5 @@
 /**
- * Content-hashed static files for the server-rendered pages (web/ cashier, admin/ console): loaded once at
+ * Content-hashed static files for the server-rendered pages (cashier pages, console): loaded once at
  * start, served with immutable caching when the URL carries the current hash, revalidated otherwise.
  */
 import { createHash } from 'node:crypto';
@@ -15,12 +15,12 @@ export interface StaticAssets {
 }
 
 /**
- * @param sourceDir the module folder whose public/ holds the files (web/ or admin/). From a dist/ build the
- *   compiled module sits in dist/<folder>, and the files are looked up in the source folder beside it.
+ * @param sourceDir the module folder whose public/ holds the files (http/pages or http/console). From a dist/
+ *   build the compiled module sits in dist/<folder>; without a copy there, the source folder's files are used.
  */
 export function loadStaticAssets(sourceDir: string, mountPath: string, files: ReadonlyArray<readonly [name: string, type: string]>): StaticAssets {
   const here = path.join(sourceDir, 'public');
-  const dir = existsSync(here) ? here : path.resolve(sourceDir, '..', '..', path.basename(sourceDir), 'public');
+  const dir = existsSync(here) ? here : here.replace(`${path.sep}dist${path.sep}`, path.sep);
   const assets = new Map(
     files.map(([name, type]) => {
       const body = readFileSync(path.join(dir, name));

@@ -6,8 +6,9 @@
  * yuan strings, WeChat's integer fen) happen only inside the adapter.
  */
 
-export type ChannelType = 'ali-pay' | 'wx-pay';
-export type SceneCode = 'h5' | 'native' | 'app' | 'jsapi';
+import type { ChannelType, SceneCode } from '../domain/channel';
+
+export type { ChannelType, SceneCode };
 
 /** Decrypted channel configuration (商户信息) as the adapter needs it. Never logged, never returned by the API. */
 export interface ChannelCredentials {
@@ -90,6 +91,18 @@ export interface PaymentProvider {
   verifyCallback(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedNotification>;
   /** The provider-specific answer for an accepted (ok=true) or rejected callback. */
   callbackAck(ok: boolean, message?: string): CallbackAck;
+  /**
+   * Verifies the parameters a provider appends when it sends the browser back to our return page (Alipay's
+   * sync return). Returns the trade and amount they vouch for, or null when they are not genuine. Providers
+   * that return without parameters (WeChat H5) leave this out.
+   */
+  verifyReturn?(creds: ChannelCredentials, params: Record<string, string>): ReturnedTrade | null;
+}
+
+/** What a verified return page vouches for. */
+export interface ReturnedTrade {
+  outTradeNo: string;
+  amountFen: number;
 }
 
 /** Stable provider error kinds; mapped to HTTP 5030 / Temporal failures in one place (domain/errors.ts). */

@@ -5,12 +5,12 @@
  * The key is shown this one time only; it is stored encrypted under the master key. Uses DATABASE_URL, or
  * the embedded PostgreSQL of a running `npm start`.
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { createApp } from '../db/queries/apps';
-import { bindChannel } from '../db/queries/channels';
+import { bindChannel } from '../db/queries/app-channels';
+import { listActiveChannelIds } from '../db/queries/channels';
 import { isSignType } from '../signature';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
@@ -32,10 +32,10 @@ async function main() {
   const db = createDb(config.databaseUrl ?? EMBEDDED_DATABASE_URL, 2);
   try {
     await migrateLatest(db);
-    const box = new SecretBox(resolveMasterKey(config, path.resolve(__dirname, '..', '.data')));
-    const active = await db('channels').where({ status: 'ACTIVE' }).orderBy('id').select('id', 'channel_type', 'scene_code');
-    const wanted = values.channels === 'all' ? active.map((c) => c.id as number) : values.channels!.split(',').map(Number);
-    const unknown = wanted.filter((id) => !active.some((c) => c.id === id));
+    const box = new SecretBox(resolveMasterKey(config, config.dataDir));
+    const active = await listActiveChannelIds(db);
+    const wanted = values.channels === 'all' ? active : values.channels!.split(',').map(Number);
+    const unknown = wanted.filter((id) => !active.includes(id));
     if (unknown.length) throw new Error(`unknown or inactive channel ids: ${unknown.join(', ')}`);
     const { appId, appKey } = await createApp(db, box, {
       name: values.name,

@@ -24,7 +24,7 @@ async function main() {
     notifyUrl: `http://127.0.0.1:${DEMO_MERCHANT_PORT}/pay/notify`,
     returnUrl: `http://127.0.0.1:${DEMO_MERCHANT_PORT}/return`,
   });
-  // One channel per type (seed 3.2): Alipay H5 for phones, WeChat Native (a QR code) for desktop browsers.
+  // One channel per type: Alipay H5 for phones, WeChat Native (a QR code) for desktop browsers.
   const pick = (type: string, scene: string) => order.channels.find((c) => c.channelType === type && c.sceneCode === scene)?.channelId;
   const chosen = [pick('ali-pay', 'h5'), pick('wx-pay', 'native')].filter((id): id is number => typeof id === 'number');
   const url = await sdk.getPaymentListUrl(order, chosen.length ? chosen : undefined);

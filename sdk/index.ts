@@ -24,7 +24,7 @@ import {
 
 export * from '../signature';
 
-// ───────────────────────────── types (DESIGN §3, seed 4.1–4.3) ─────────────────────────────
+// ───────────────────────────── types of the merchant API ─────────────────────────────
 
 /** Success code of every envelope. */
 export const SUCCESS_CODE = 1000;

@@ -1,8 +1,8 @@
 /**
  * Signature v1 of the cashier desk ("GM-TOOLS" signing rule) — the single implementation shared by the
- * server (api/ middleware, notification sender) and the merchant SDK. Pure Node `crypto`, no other deps.
+ * server (http/signed.ts, the notification activity) and the merchant SDK. Pure Node `crypto`, no other deps.
  *
- * Rule (DESIGN.md §4):
+ * Rule:
  * - shared secret: the app's `appKey` (UTF-8 bytes); algorithms `HMAC-SHA256` (default) and `HMAC-SM3`;
  *   the signature is the HMAC as lowercase hex.
  * - every HTTP message carries the headers `X-Cashier-App-Id`, `X-Cashier-Timestamp` (epoch ms),
@@ -272,7 +272,7 @@ export function signResponseHeaders(input: SignHeadersCommon): SignedHeaders {
   return buildHeaders(input.appId, signType, timestamp, nonce, sign(signType, input.appKey, data));
 }
 
-/** The `signature` block of the unified-order response (DESIGN §3, seed 4.1). */
+/** The `signature` block of the unified-order response. */
 export interface OrderSignatureBlock {
   appId: string;
   nonce: string;

@@ -1,88 +1,201 @@
-/** Client-side start of PaymentWorkflow, shared by the API and the worker's reconciler. */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Db } from '../db/connection';
-import * as orders from '../db/queries/orders';
+/**
+ * The one module that calls Temporal as a client: every workflow start, signal, update, query and describe
+ * of the API and the worker goes through `createTemporalGateway`, and every workflow id comes from
+ * temporal/workflow-ids.ts. Use-cases (app/) decide what to do; this module knows how Temporal does it.
+ */
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { fromTemporalFailure } from '../domain/errors';
 import { fenToYuanString } from '../domain/money';
-import { SA, renotifySignal, type PaymentWorkflowInput } from '../workflows/messages';
+import { formatShanghai } from '../domain/order';
+import type { ChooseChannelRequest } from '../domain/payment';
+import type { PrepayResult } from '../providers/types';
+import {
+  approveBindingSignal,
+  rejectBindingSignal,
+  type BindingDecisionRequest,
+  type ChannelBindingInput,
+  type channelBindingWorkflow,
+} from '../workflows/channel-binding';
+import { chooseChannelUpdate, providerCallbackSignal, renotifySignal, stateQuery, type PaymentState, type PaymentWorkflowInput, type ProviderCallback } from '../workflows/messages';
 import type { paymentWorkflow } from '../workflows/payment';
 import type { renotifyWorkflow } from '../workflows/renotify';
+import { SA } from '../workflows/search-attributes';
+import { WorkflowIds } from './workflow-ids';
 
-/**
- * Starts (or finds) the order's workflow. Idempotent: USE_EXISTING for a running one, and a closed one
- * counts as started. Called after the row exists, so a crash in between is healed by a retry or by the
- * reconciler — never two workflows, never a workflow without a row.
- */
-export async function ensurePaymentWorkflow(
-  deps: { db: Db; temporal: Client; taskQueue: string; pollIntervalMs: number },
-  row: orders.OrderRow,
-): Promise<void> {
-  if (row.workflow_started_at) return;
-  const input: PaymentWorkflowInput = {
-    orderId: row.id,
-    appId: row.app_id,
-    outTradeNo: row.out_trade_no,
-    amount: row.amount,
-    orderTitle: row.order_title,
-    notifyUrl: row.notify_url,
-    expireAt: row.expire_at.getTime(),
-    pollIntervalMs: deps.pollIntervalMs,
+export { WorkflowIds };
+
+/** A client connection for a composition root; `close()` ends it. */
+export async function connectTemporal(opts: { address: string; namespace: string }): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: opts.address });
+  return { client: new Client({ connection, namespace: opts.namespace }), close: () => connection.close() };
+}
+
+/** What the Web UI shows of a workflow run, for the console. */
+export interface WorkflowDescription {
+  status: string;
+  startTime: Date;
+  closeTime: Date | null;
+}
+
+/** Display fields of an order for its workflow's summary and details in the Web UI. */
+export interface PaymentDisplay {
+  orderTitle: string;
+  expireAt: Date;
+}
+
+export interface BindingApplication {
+  appId: string;
+  channelId: number;
+  channelName: string;
+  /** When 方式二 approves the application (shown in the Web UI). */
+  autoApproveAt: Date;
+  /** The workflow's timer: the full period for a new application, what is left of it for a healed start. */
+  autoApproveAfterMs: number;
+}
+
+/** Resolves `fallback` if `p` takes longer than `ms` or fails: a slow Temporal must not hang a page. */
+function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p.catch(() => fallback), new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)))]).finally(() => clearTimeout(timer));
+}
+
+export function createTemporalGateway(deps: { client: Client; taskQueue: string }) {
+  const { client, taskQueue } = deps;
+
+  function bindingStartOptions(a: BindingApplication) {
+    const input: ChannelBindingInput = {
+      appId: a.appId,
+      channelId: a.channelId,
+      autoApproveAfterMs: a.autoApproveAfterMs,
+      channelName: a.channelName,
+    };
+    const at = formatShanghai(a.autoApproveAt.getTime());
+    return {
+      workflowId: WorkflowIds.binding(a.appId, a.channelId),
+      taskQueue,
+      args: [input] as [ChannelBindingInput],
+      typedSearchAttributes: [{ key: SA.AppId, value: a.appId }],
+      staticSummary: `渠道绑定申请 · 应用 ${a.appId} · 渠道 ${a.channelId} ${a.channelName} · ${at} 自动通过`,
+      staticDetails:
+        `**应用 ${a.appId} 申请绑定渠道 ${a.channelId}（${a.channelName}）**\n\n` +
+        `- 方式一：管理员在控制台审核（approveBinding / rejectBinding 信号）\n` +
+        `- 方式二：${at}（Asia/Shanghai）前未被驳回则自动通过`,
+    };
+  }
+
+  return {
+    namespace: client.options.namespace ?? 'default',
+
+    /**
+     * Starts (or finds) an order's PaymentWorkflow. Idempotent: USE_EXISTING for a running one, and a closed
+     * one counts as started (REJECT_DUPLICATE), so a retry never runs an order twice.
+     */
+    async startPayment(input: PaymentWorkflowInput, display: PaymentDisplay): Promise<void> {
+      try {
+        await client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+          workflowId: WorkflowIds.payment(input.appId, input.outTradeNo),
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: SA.OutTradeNo, value: input.outTradeNo },
+            { key: SA.AppId, value: input.appId },
+            { key: SA.PaymentStatus, value: 'CREATED' },
+            { key: SA.NotifyAttempts, value: 0 },
+          ],
+          staticSummary: `订单 ${input.outTradeNo} · ¥${fenToYuanString(input.amount)} · 应用 ${input.appId}`,
+          staticDetails: `**${display.orderTitle}**\n\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n- amount: ${input.amount} fen\n- expires: ${display.expireAt.toISOString()}`,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
+
+    /** The chooseChannel update: prepay at the provider inside the workflow; domain failures keep their code. */
+    async chooseChannel(workflowId: string, req: ChooseChannelRequest): Promise<PrepayResult> {
+      try {
+        return await client.workflow.getHandle(workflowId).executeUpdate(chooseChannelUpdate, { args: [req] });
+      } catch (err) {
+        throw fromTemporalFailure(err) ?? err;
+      }
+    },
+
+    /** Delivers a verified provider callback; `false` when the workflow has already ended. */
+    async signalProviderCallback(workflowId: string, cb: ProviderCallback): Promise<boolean> {
+      try {
+        await client.workflow.getHandle(workflowId).signal(providerCallbackSignal, cb);
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
+
+    /**
+     * The workflow's own view of an order (what only it knows: the live result before it is recorded, the
+     * next notification time). Null when the workflow is gone, unreachable or slower than `timeoutMs`.
+     */
+    async paymentState(workflowId: string, timeoutMs = 5000): Promise<PaymentState | null> {
+      return within(client.workflow.getHandle(workflowId).query(stateQuery), timeoutMs, null);
+    },
+
+    async describe(workflowId: string, timeoutMs = 3000): Promise<WorkflowDescription | null> {
+      return within(
+        client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .then((d) => ({ status: d.status.name as string, startTime: d.startTime, closeTime: d.closeTime ?? null })),
+        timeoutMs,
+        null,
+      );
+    },
+
+    /**
+     * Ops renotify: a signal while the PaymentWorkflow runs (an extra attempt, schedule unchanged); once it
+     * has ended, a one-shot renotifyWorkflow whose id carries the attempt number it will make.
+     */
+    async renotify(order: { orderId: number; appId: string; outTradeNo: string }, nextAttempt: () => Promise<number>): Promise<{ workflowId: string; signalled: boolean }> {
+      const paymentId = WorkflowIds.payment(order.appId, order.outTradeNo);
+      try {
+        await client.workflow.getHandle(paymentId).signal(renotifySignal);
+        return { workflowId: paymentId, signalled: true };
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      const workflowId = WorkflowIds.renotify(order.appId, order.outTradeNo, await nextAttempt());
+      await client.workflow.start<typeof renotifyWorkflow>('renotifyWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [{ orderId: order.orderId }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [
+          { key: SA.OutTradeNo, value: order.outTradeNo },
+          { key: SA.AppId, value: order.appId },
+        ],
+        staticSummary: `重新通知 ${order.outTradeNo} · 应用 ${order.appId}`,
+      });
+      return { workflowId, signalled: false };
+    },
+
+    /** Starts an application's ChannelBindingWorkflow unless it runs already (heals a lost start). */
+    async startBinding(a: BindingApplication): Promise<void> {
+      try {
+        await client.workflow.start<typeof channelBindingWorkflow>('channelBindingWorkflow', { ...bindingStartOptions(a), workflowIdConflictPolicy: 'USE_EXISTING' });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
+
+    /** An administrator's decision, as signal-with-start so a lost start heals itself. */
+    async decideBinding(a: BindingApplication, decision: 'APPROVED' | 'REJECTED', req: BindingDecisionRequest): Promise<void> {
+      await client.workflow.signalWithStart<typeof channelBindingWorkflow, [BindingDecisionRequest]>('channelBindingWorkflow', {
+        ...bindingStartOptions(a),
+        signal: decision === 'APPROVED' ? approveBindingSignal : rejectBindingSignal,
+        signalArgs: [req],
+      });
+    },
   };
-  try {
-    await deps.temporal.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
-      workflowId: row.workflow_id,
-      taskQueue: deps.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: SA.OutTradeNo, value: row.out_trade_no },
-        { key: SA.AppId, value: row.app_id },
-        { key: SA.PaymentStatus, value: 'CREATED' },
-        { key: SA.NotifyAttempts, value: 0 },
-      ],
-      staticSummary: `订单 ${row.out_trade_no} · ¥${fenToYuanString(row.amount)} · 应用 ${row.app_id}`,
-      staticDetails: `**${row.order_title}**\n\n- orderId: ${row.id}\n- outTradeNo: ${row.out_trade_no}\n- amount: ${row.amount} fen\n- expires: ${row.expire_at.toISOString()}`,
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-  await orders.markWorkflowStarted(deps.db, row.id);
 }
 
-/** Starts the workflows of orders whose start was lost (process crash between insert and start). */
-export async function reconcileUnstartedOrders(deps: { db: Db; temporal: Client; taskQueue: string; pollIntervalMs: number }, olderThanMs = 30_000): Promise<number> {
-  const rows = await orders.findOrdersWithoutWorkflow(deps.db, new Date(Date.now() - olderThanMs));
-  for (const row of rows) await ensurePaymentWorkflow(deps, row);
-  return rows.length;
-}
-
-/**
- * Ops renotify: a signal while the PaymentWorkflow runs (an extra attempt, schedule unchanged); once it has
- * ended, a one-shot renotifyWorkflow. Its id carries the number of attempts so far, so a double click
- * starts one attempt, not two.
- */
-export async function renotifyOrder(
-  deps: { db: Db; temporal: Client; taskQueue: string },
-  order: Pick<orders.OrderRow, 'id' | 'app_id' | 'out_trade_no' | 'workflow_id'>,
-): Promise<{ workflowId: string; mode: 'signal' | 'renotify-workflow' }> {
-  try {
-    await deps.temporal.workflow.getHandle(order.workflow_id).signal(renotifySignal);
-    return { workflowId: order.workflow_id, mode: 'signal' };
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
-  const done = await deps.db('notification_attempts').where({ order_id: order.id }).count({ n: '*' }).first();
-  const workflowId = `renotify:${order.app_id}:${order.out_trade_no}:${Number(done?.n ?? 0) + 1}`;
-  await deps.temporal.workflow.start<typeof renotifyWorkflow>('renotifyWorkflow', {
-    workflowId,
-    taskQueue: deps.taskQueue,
-    args: [{ orderId: order.id }],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: [
-      { key: SA.OutTradeNo, value: order.out_trade_no },
-      { key: SA.AppId, value: order.app_id },
-    ],
-    staticSummary: `重新通知 ${order.out_trade_no} · 应用 ${order.app_id}`,
-  });
-  return { workflowId, mode: 'renotify-workflow' };
-}
+export type TemporalGateway = ReturnType<typeof createTemporalGateway>;

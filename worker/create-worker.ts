@@ -1,6 +1,5 @@
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../activities';
-import type { BindingActivities } from '../activities/binding';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -9,8 +8,8 @@ export async function createPaymentWorker(opts: {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  /** PaymentWorkflow's activities, plus ChannelBindingWorkflow's (createBindingActivities) where bindings run. */
-  activities: Activities & Partial<BindingActivities>;
+  /** Every workflow's activities (createActivities). */
+  activities: Activities;
   /** Pre-built bundle (tests bundle once per file; production may ship one); else bundled from source. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }): Promise<Worker> {

@@ -1,17 +1,15 @@
-/** Composition root of the worker process: config, pool, Temporal connection, providers, activities. */
-import { Client, Connection } from '@temporalio/client';
+/** Composition root of the worker process: config, pool, Temporal connections, providers, activities. */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import path from 'node:path';
 import { createActivities } from '../activities';
-import { createBindingActivities } from '../activities/binding';
+import { createUseCases } from '../app';
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { createLogger } from '../observability/logger';
 import { createDefaultProviders } from '../providers';
-import { ensureSearchAttributes } from '../scripts/lib/temporal-dev-server';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
-import { reconcileUnstartedOrders } from '../temporal/client';
+import { connectTemporal, createTemporalGateway } from '../temporal/client';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { createPaymentWorker } from './create-worker';
 
 async function main() {
@@ -24,22 +22,21 @@ async function main() {
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   const applied = await migrateLatest(db);
   if (applied.length) log.info('migrations applied', { applied });
-  const secretBox = new SecretBox(resolveMasterKey(config, path.resolve(__dirname, '..', '.data')));
+  const secretBox = new SecretBox(resolveMasterKey(config, config.dataDir));
   await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
+  const providers = createDefaultProviders();
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const activities = {
-    ...createActivities({ db, secretBox, providers: createDefaultProviders(), publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs }),
-    ...createBindingActivities({ db }),
-  };
+  const activities = createActivities({ db, secretBox, providers, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs });
   const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities });
 
   // Heals orders whose workflow start was lost to a crash between the insert and the start.
-  const clientConnection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const client = await connectTemporal(config.temporal);
+  const temporal = createTemporalGateway({ client: client.client, taskQueue: config.temporal.taskQueue });
+  const { orders } = createUseCases({ db, secretBox, temporal, providers, log, config });
   const reconcile = async () => {
     try {
-      const n = await reconcileUnstartedOrders({ db, temporal: client, taskQueue: config.temporal.taskQueue, pollIntervalMs: config.providerPollIntervalSeconds * 1000 });
+      const n = await orders.startLostWorkflows();
       if (n) log.warn('started workflows for orders that had none', { count: n });
     } catch (err) {
       log.error('reconciler failed', { error: (err as Error).message });
@@ -51,7 +48,7 @@ async function main() {
   log.info('worker running', { taskQueue: config.temporal.taskQueue, address: config.temporal.address });
   await worker.run(); // resolves after SIGINT/SIGTERM (the SDK's runtime handles them) once in-flight work drained
   clearInterval(timer);
-  await clientConnection.close();
+  await client.close();
   await connection.close();
   await db.destroy();
   log.info('worker stopped');

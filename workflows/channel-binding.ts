@@ -1,5 +1,5 @@
 /**
- * ChannelBindingWorkflow (seed 2.2 申请绑定): one per application of an app for a channel, workflow id
+ * ChannelBindingWorkflow (申请绑定): one per application of an app for a channel, workflow id
  * `binding:{appId}:{channelId}`. It waits for an administrator's decision (方式一: approve/reject signal) and,
  * when none comes, approves the application by itself once the waiting period is over (方式二) — a durable
  * timer the Temporal Web UI shows with its summary. The decision is written by an activity.
@@ -8,8 +8,8 @@
  */
 import { condition, defineQuery, defineSignal, proxyActivities, setCurrentDetails, setDefaultSignalHandler, setHandler } from '@temporalio/workflow';
 import type { BindingActivities } from '../activities/binding';
-
-export type BindingStatus = 'PENDING' | 'APPROVED' | 'REJECTED';
+import type { BindingStatus } from '../domain/channel';
+import { ErrorCode, failureType } from '../domain/errors';
 
 export interface ChannelBindingInput {
   appId: string;
@@ -48,10 +48,6 @@ export interface BindingState {
 
 export const AUTO_APPROVER = 'system:auto-approve';
 
-export function bindingWorkflowId(appId: string, channelId: number): string {
-  return `binding:${appId}:${channelId}`;
-}
-
 export const approveBindingSignal = defineSignal<[BindingDecisionRequest]>('approveBinding');
 export const rejectBindingSignal = defineSignal<[BindingDecisionRequest]>('rejectBinding');
 export const bindingStateQuery = defineQuery<BindingState>('bindingState');
@@ -59,7 +55,7 @@ export const bindingStateQuery = defineQuery<BindingState>('bindingState');
 /** The decision must land in PostgreSQL: retry until it does (the activity is idempotent). */
 const acts = proxyActivities<BindingActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: ['CashierDesk:4040'] },
+  retry: { initialInterval: '1s', maximumInterval: '1m', nonRetryableErrorTypes: [failureType(ErrorCode.NOT_FOUND)] },
 });
 
 export async function channelBindingWorkflow(input: ChannelBindingInput): Promise<BindingState> {

@@ -1,9 +1,8 @@
 /**
- * PaymentWorkflow: one per order (DESIGN.md §5). Deterministic code only: no Node built-ins, no I/O, no clock
+ * PaymentWorkflow: one per order. Deterministic code only: no Node built-ins, no I/O, no clock
  * but the workflow's own. Everything that touches the world is an activity.
  */
 import {
-  ApplicationFailure,
   condition,
   log,
   proxyActivities,
@@ -12,23 +11,14 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { DomainError, ErrorCode, failureType, toApplicationFailure } from '../domain/errors';
+import { fenToYuanString } from '../domain/money';
 import { canTransition, isFinal, isPaid, type OrderStatus } from '../domain/order';
 import { MAX_SCHEDULED_NOTIFY_ATTEMPTS, scheduledAttemptAt } from '../domain/notify-schedule';
-import {
-  SA,
-  chooseChannelUpdate,
-  providerCallbackSignal,
-  renotifySignal,
-  stateQuery,
-  stopNotifySignal,
-  type ChannelRef,
-  type ChooseChannelRequest,
-  type NotifyAttemptRecord,
-  type PaymentState,
-  type PaymentWorkflowInput,
-  type ProviderCallback,
-  type ProviderVerdict,
-} from './messages';
+import { paidAmountMismatch, type ChannelRef, type ChooseChannelRequest, type NotifyAttemptRecord, type ProviderVerdict } from '../domain/payment';
+import { notifyAttempt, store } from './notify-attempt';
+import { SA } from './search-attributes';
+import { chooseChannelUpdate, providerCallbackSignal, renotifySignal, stateQuery, stopNotifySignal, type PaymentState, type PaymentWorkflowInput, type ProviderCallback } from './messages';
 
 /** Provider calls: a few quick retries; the workflow itself re-queries later anyway. */
 const provider = proxyActivities<Activities>({
@@ -38,18 +28,8 @@ const provider = proxyActivities<Activities>({
 /** Prepay answers a waiting consumer: fail fast and let them try again instead of hanging the page. */
 const prepayActivity = proxyActivities<Activities>({
   startToCloseTimeout: '15s',
-  retry: { maximumAttempts: 2, initialInterval: '500ms', nonRetryableErrorTypes: ['CashierDesk:4000', 'CashierDesk:4030', 'CashierDesk:4040', 'CashierDesk:4090'] },
+  retry: { maximumAttempts: 2, initialInterval: '500ms', nonRetryableErrorTypes: [ErrorCode.VALIDATION, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND, ErrorCode.CONFLICT].map(failureType) },
 }).prepay;
-/** Database writes must land: retry until they do. */
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-});
-/** One notification attempt is one HTTP POST; the workflow owns the retry schedule, so no activity retries. */
-const notify = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 1 },
-});
 
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
   const state: PaymentState = {
@@ -81,7 +61,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   };
   const describe = () =>
     setCurrentDetails(
-      `**${state.status}** · ¥${(state.amount / 100).toFixed(2)} · ${state.outTradeNo}` +
+      `**${state.status}** · ¥${fenToYuanString(state.amount)} · ${state.outTradeNo}` +
         (state.channel ? ` · ${state.channel.channelType}/${state.channel.sceneCode}` : '') +
         (state.notifyStatus !== 'NONE' ? `\n\nnotify: ${state.notifyStatus}, ${state.notifyAttempts.length} attempt(s)` : ''),
     );
@@ -89,9 +69,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   /** Applies a provider verdict. Mismatches and anything arriving after a final result change nothing. */
   const apply = (channel: ChannelRef, verdict: ProviderVerdict, source: string): void => {
     if (verdict.status === 'SUCCESS' || verdict.status === 'FINISH') {
-      if (verdict.amount !== state.amount) {
+      const reported = paidAmountMismatch(verdict, state.amount);
+      if (reported !== null) {
         log.error('provider reported a paid amount that does not match the order; ignored', {
-          source, outTradeNo: state.outTradeNo, expected: state.amount, reported: verdict.amount, channelId: channel.channelId,
+          source, outTradeNo: state.outTradeNo, expected: state.amount, reported, channelId: channel.channelId,
         });
         return;
       }
@@ -162,9 +143,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   describe();
 
   function assertChoosable(req: ChooseChannelRequest): void {
-    if (isFinal(state.status)) throw ApplicationFailure.nonRetryable(`order is already ${state.status}`, 'CashierDesk:4090');
-    if (Date.now() >= input.expireAt) throw ApplicationFailure.nonRetryable('order has expired', 'CashierDesk:4090');
-    if (!Number.isSafeInteger(req.channelId)) throw ApplicationFailure.nonRetryable('bad channel', 'CashierDesk:4000');
+    if (isFinal(state.status)) throw toApplicationFailure(new DomainError(ErrorCode.CONFLICT, `order is already ${state.status}`));
+    if (Date.now() >= input.expireAt) throw toApplicationFailure(new DomainError(ErrorCode.CONFLICT, 'order has expired'));
+    if (!Number.isSafeInteger(req.channelId)) throw toApplicationFailure(new DomainError(ErrorCode.VALIDATION, 'bad channel'));
   }
 
   // Phase 1: wait for the provider's verdict until the order expires, querying actively so a lost
@@ -258,14 +239,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   }
 
   async function attempt(trigger: NotifyAttemptRecord['trigger'], scheduledAt: number): Promise<void> {
-    const number = state.notifyAttempts.length + 1;
-    let record: NotifyAttemptRecord;
-    try {
-      const r = await notify.notifyMerchant({ orderId: input.orderId, attempt: number, scheduledAt, state: notificationState() });
-      record = { attempt: number, trigger, scheduledAt, ...r };
-    } catch (err) {
-      record = { attempt: number, trigger, scheduledAt, httpStatus: null, latencyMs: 0, acknowledged: false, error: `activity failed: ${(err as Error).message}`.slice(0, 500) };
-    }
+    const record = await notifyAttempt({ orderId: input.orderId, attempt: state.notifyAttempts.length + 1, trigger, scheduledAt, state: notificationState() });
     state.notifyAttempts.push(record);
     upsertSearchAttributes([{ key: SA.NotifyAttempts, value: state.notifyAttempts.length }]);
     await store.recordNotifyAttempt({ orderId: input.orderId, record });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Operator side (issue 6): administrator sessions, login attempts (rate limiting), the audit log, and the
+ * Operator side: administrator sessions, login attempts (rate limiting), the audit log, and the
  * bookkeeping of channel-binding applications and app key rotation on the existing tables.
  */
 export async function up(knex: Knex): Promise<void> {

@@ -3,7 +3,9 @@ import type { Db } from '../connection';
 import type { SecretBox } from '../../security/secret-box';
 import type { SignType } from '../../signature';
 
-export type AppStatus = 'PENDING' | 'APPROVED' | 'DISABLED';
+import type { AppStatus } from '../../domain/app';
+
+export type { AppStatus };
 
 export interface AppRow {
   app_id: string;
@@ -74,4 +76,92 @@ export async function findAppWithKeys(db: Db, box: SecretBox, appId: string, now
     signType: row.sign_type,
     keys,
   };
+}
+
+const escapeLike = (s: string) => s.replace(/[%_\\]/g, '\\$&');
+
+/** An app as the console lists it: the row without its key material, plus binding counts. */
+export interface AppListItem extends Omit<AppRow, 'app_key_enc' | 'previous_app_key_enc'> {
+  key_rotated_at: Date | null;
+  status_changed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  bindings_approved: number;
+  bindings_pending: number;
+}
+
+/** Columns safe to show: never app_key_enc / previous_app_key_enc. */
+const APP_COLUMNS = [
+  'a.app_id',
+  'a.name',
+  'a.status',
+  'a.notify_url',
+  'a.return_url',
+  'a.contact',
+  'a.sign_type',
+  'a.previous_key_valid_until',
+  'a.key_rotated_at',
+  'a.status_changed_at',
+  'a.created_at',
+  'a.updated_at',
+];
+
+function appsQuery(db: Db) {
+  return db('apps as a').select(
+    ...APP_COLUMNS,
+    db.raw(`(select count(*)::int from app_channels ac where ac.app_id = a.app_id and ac.status = 'APPROVED') as bindings_approved`),
+    db.raw(`(select count(*)::int from app_channels ac where ac.app_id = a.app_id and ac.status = 'PENDING') as bindings_pending`),
+  );
+}
+
+export async function listApps(db: Db, f: { status?: AppStatus; q?: string; page: number; pageSize: number }): Promise<{ items: AppListItem[]; total: number }> {
+  const filter = (q: ReturnType<Db>) => {
+    if (f.status) q.where('a.status', f.status);
+    if (f.q) {
+      const like = `%${escapeLike(f.q)}%`;
+      q.where((w) => w.where('a.app_id', f.q!).orWhereILike('a.name', like).orWhereILike('a.contact', like));
+    }
+    return q;
+  };
+  const [{ n }] = (await filter(db('apps as a')).count({ n: '*' })) as Array<{ n: string | number }>;
+  const items = (await filter(appsQuery(db)).orderBy('a.created_at', 'desc').limit(f.pageSize).offset((f.page - 1) * f.pageSize)) as AppListItem[];
+  return { items, total: Number(n) };
+}
+
+export async function getApp(db: Db, appId: string): Promise<AppListItem | null> {
+  return ((await appsQuery(db).where('a.app_id', appId).first()) as AppListItem | undefined) ?? null;
+}
+
+/** Moves an app to `to` from one of `from`; returns false when the app was in none of them. */
+export async function setAppStatus(db: Db, appId: string, from: AppStatus[], to: AppStatus): Promise<boolean> {
+  const n = await db('apps').where({ app_id: appId }).whereIn('status', from).update({ status: to, status_changed_at: db.fn.now(), updated_at: db.fn.now() });
+  return n === 1;
+}
+
+export async function updateApp(db: Db, appId: string, patch: { name?: string; notifyUrl?: string | null; returnUrl?: string | null; contact?: string | null }): Promise<boolean> {
+  const row: Record<string, unknown> = { updated_at: db.fn.now() };
+  if (patch.name !== undefined) row.name = patch.name;
+  if (patch.notifyUrl !== undefined) row.notify_url = patch.notifyUrl;
+  if (patch.returnUrl !== undefined) row.return_url = patch.returnUrl;
+  if (patch.contact !== undefined) row.contact = patch.contact;
+  return (await db('apps').where({ app_id: appId }).update(row)) === 1;
+}
+
+/**
+ * Key rotation: a new current key; the key that was current stays valid until `graceUntil` (only two keys
+ * are ever valid: a key still in an earlier grace period is dropped). Returns the new key, once.
+ */
+export async function rotateAppKey(db: Db, box: SecretBox, appId: string, graceUntil: Date): Promise<{ appKey: string; previousKeyValidUntil: Date } | null> {
+  const appKey = generateAppKey();
+  const rows = (await db('apps')
+    .where({ app_id: appId })
+    .update({
+      previous_app_key_enc: db.ref('app_key_enc'),
+      previous_key_valid_until: graceUntil,
+      app_key_enc: box.seal(appKey),
+      key_rotated_at: db.fn.now(),
+      updated_at: db.fn.now(),
+    })
+    .returning('app_id')) as unknown[];
+  return rows.length === 1 ? { appKey, previousKeyValidUntil: graceUntil } : null;
 }

@@ -1,53 +1,6 @@
+/** Channels: one scene (H5, Native, App, JSAPI) of a channel config. */
 import type { Db } from '../connection';
-import type { SecretBox } from '../../security/secret-box';
-import type { ChannelCredentials, ChannelType, SceneCode } from '../../providers/types';
-
-export const SCENE_NAMES: Record<SceneCode, string> = { h5: 'H5支付', native: '扫码支付', app: 'APP支付', jsapi: '公众号/小程序支付' };
-
-export interface ChannelConfigInput {
-  channelType: ChannelType;
-  name: string;
-  mchId: string;
-  providerAppId: string;
-  gatewayUrl: string;
-  secrets: Record<string, string>;
-}
-
-export async function createChannelConfig(db: Db, box: SecretBox, input: ChannelConfigInput): Promise<number> {
-  const [row] = await db('channel_configs')
-    .insert({
-      channel_type: input.channelType,
-      name: input.name,
-      mch_id: input.mchId,
-      provider_app_id: input.providerAppId,
-      gateway_url: input.gatewayUrl,
-      secrets_enc: box.seal(JSON.stringify(input.secrets)),
-    })
-    .returning('id');
-  return row.id as number;
-}
-
-export async function updateChannelConfig(db: Db, box: SecretBox, id: number, input: Partial<ChannelConfigInput>): Promise<void> {
-  const patch: Record<string, unknown> = { updated_at: db.fn.now() };
-  if (input.name !== undefined) patch.name = input.name;
-  if (input.mchId !== undefined) patch.mch_id = input.mchId;
-  if (input.providerAppId !== undefined) patch.provider_app_id = input.providerAppId;
-  if (input.gatewayUrl !== undefined) patch.gateway_url = input.gatewayUrl;
-  if (input.secrets !== undefined) patch.secrets_enc = box.seal(JSON.stringify(input.secrets));
-  await db('channel_configs').where({ id }).update(patch);
-}
-
-export async function loadCredentials(db: Db, box: SecretBox, configId: number): Promise<ChannelCredentials | null> {
-  const row = await db('channel_configs').where({ id: configId, status: 'ACTIVE' }).first();
-  if (!row) return null;
-  return {
-    channelType: row.channel_type,
-    mchId: row.mch_id,
-    providerAppId: row.provider_app_id,
-    gatewayUrl: row.gateway_url,
-    secrets: JSON.parse(box.open(row.secrets_enc)),
-  };
-}
+import { SCENE_NAMES, type ChannelType, type SceneCode } from '../../domain/channel';
 
 export async function createChannel(
   db: Db,
@@ -68,59 +21,67 @@ export async function createChannel(
   return row.id as number;
 }
 
-export async function bindChannel(db: Db, appId: string, channelId: number, status: 'PENDING' | 'APPROVED' = 'APPROVED', sort = 1): Promise<void> {
-  await db('app_channels')
-    .insert({ app_id: appId, channel_id: channelId, status, sort })
-    .onConflict(['app_id', 'channel_id'])
-    .merge(['status', 'sort']);
-}
-
-/** A channel bound and approved for an app, in the shape of the unified-order response (DESIGN.md §3). */
-export interface AppChannel {
+export interface ChannelView {
   id: number;
-  appId: string;
-  appName: string;
-  channelId: number;
-  channelType: ChannelType;
-  channelName: string;
-  sceneName: string;
-  sceneCode: SceneCode;
-  configId: number;
-  mchId: string;
+  config_id: number;
+  channel_type: string;
+  channel_name: string;
+  scene_code: string;
+  scene_name: string;
   sort: number;
+  status: string;
 }
 
-export async function listApprovedAppChannels(db: Db, appId: string): Promise<AppChannel[]> {
-  const rows = await db('app_channels as ac')
-    .join('apps as a', 'a.app_id', 'ac.app_id')
-    .join('channels as c', 'c.id', 'ac.channel_id')
+export async function findChannel(db: Db, id: number): Promise<ChannelView | null> {
+  return ((await db('channels').where({ id }).first()) as ChannelView | undefined) ?? null;
+}
+
+export async function updateChannel(db: Db, id: number, patch: { channelName?: string; sort?: number; status?: 'ACTIVE' | 'DISABLED' }): Promise<void> {
+  const row: Record<string, unknown> = { updated_at: db.fn.now() };
+  if (patch.channelName !== undefined) row.channel_name = patch.channelName;
+  if (patch.sort !== undefined) row.sort = patch.sort;
+  if (patch.status !== undefined) row.status = patch.status;
+  await db('channels').where({ id }).update(row);
+}
+
+/** A channel an app may apply for: exists, active, and its config active. */
+export interface ApplicableChannel {
+  id: number;
+  channel_type: string;
+  channel_name: string;
+  scene_code: string;
+  config_id: number;
+}
+
+export async function findApplicableChannels(db: Db, ids: number[]): Promise<ApplicableChannel[]> {
+  return db('channels as c')
     .join('channel_configs as cc', 'cc.id', 'c.config_id')
-    .where({ 'ac.app_id': appId, 'ac.status': 'APPROVED', 'c.status': 'ACTIVE', 'cc.status': 'ACTIVE' })
-    .orderBy([{ column: 'ac.sort' }, { column: 'c.id' }])
-    .select(
-      'ac.id',
-      'ac.app_id',
-      'a.name as app_name',
-      'c.id as channel_id',
-      'c.channel_type',
-      'c.channel_name',
-      'c.scene_name',
-      'c.scene_code',
-      'c.config_id',
-      'cc.mch_id',
-      'ac.sort',
-    );
-  return rows.map((r) => ({
-    id: r.id,
-    appId: r.app_id,
-    appName: r.app_name,
-    channelId: r.channel_id,
-    channelType: r.channel_type,
-    channelName: r.channel_name,
-    sceneName: r.scene_name,
-    sceneCode: r.scene_code,
-    configId: r.config_id,
-    mchId: r.mch_id,
-    sort: r.sort,
-  }));
+    .whereIn('c.id', ids)
+    .where({ 'c.status': 'ACTIVE', 'cc.status': 'ACTIVE' })
+    .select('c.id', 'c.channel_type', 'c.channel_name', 'c.scene_code', 'c.config_id');
+}
+
+/** The channel config behind a channel id, if the channel exists. */
+export async function channelById(db: Db, channelId: number): Promise<{ configId: number; channelType: string } | null> {
+  const row: { config_id: number; channel_type: string } | undefined = await db('channels').where({ id: channelId }).first('config_id', 'channel_type');
+  return row ? { configId: row.config_id, channelType: row.channel_type } : null;
+}
+
+/** The channel of a config with this scene, if one exists (a config has at most one channel per scene). */
+export async function findChannelByScene(db: Db, configId: number, sceneCode: SceneCode): Promise<{ id: number } | null> {
+  return ((await db('channels').where({ config_id: configId, scene_code: sceneCode }).first('id')) as { id: number } | undefined) ?? null;
+}
+
+/** The channel `channelId` if it belongs to config `configId` and is bound to app `appId` (a callback's claim). */
+export async function findAppChannelInConfig(db: Db, a: { channelId: number; configId: number; appId: string }): Promise<{ id: number; scene_code: SceneCode } | null> {
+  const row = await db('channels as c')
+    .join('app_channels as ac', 'ac.channel_id', 'c.id')
+    .where({ 'c.id': a.channelId, 'c.config_id': a.configId, 'ac.app_id': a.appId })
+    .first('c.id', 'c.scene_code');
+  return (row as { id: number; scene_code: SceneCode } | undefined) ?? null;
+}
+
+/** Ids of every active channel, oldest first. */
+export async function listActiveChannelIds(db: Db): Promise<number[]> {
+  return (await db('channels').where({ status: 'ACTIVE' }).orderBy('id').select('id')).map((c: { id: number }) => c.id);
 }

@@ -1,6 +1,7 @@
+/** The orders table: the order's read model (its writers are the payment activities; see recordPaymentResult). */
 import type { Db } from '../connection';
 import type { NotifyStatus, OrderStatus } from '../../domain/order';
-import type { ChannelRef, NotifyAttemptRecord } from '../../workflows/messages';
+import type { ChannelRef, PaymentResult } from '../../domain/payment';
 
 export interface OrderRow {
   id: number;
@@ -81,16 +82,6 @@ export async function markPaying(db: Db, id: number, channel: ChannelRef): Promi
     .update({ status: 'PAYING', channel_id: channel.channelId, channel_type: channel.channelType, mch_id: channel.mchId, updated_at: db.fn.now() });
 }
 
-export interface PaymentResult {
-  orderId: number;
-  status: OrderStatus;
-  channel: ChannelRef | null;
-  providerTradeNo: string | null;
-  payTime: number | null;
-  errorCode: string | null;
-  errorMsg: string | null;
-}
-
 /** Idempotent: writing the same result twice leaves the same row. */
 export async function recordPaymentResult(db: Db, r: PaymentResult): Promise<void> {
   await db('orders')
@@ -112,24 +103,52 @@ export async function setNotifyStatus(db: Db, id: number, status: NotifyStatus):
   await db('orders').where({ id }).update({ notify_status: status, updated_at: db.fn.now() });
 }
 
-/** Idempotent per (order, attempt): an activity retried after a crash writes the attempt once. */
-export async function recordNotifyAttempt(db: Db, orderId: number, r: NotifyAttemptRecord, startedAt = new Date()): Promise<void> {
-  await db('notification_attempts')
-    .insert({
-      order_id: orderId,
-      attempt: r.attempt,
-      trigger: r.trigger,
-      scheduled_at: new Date(r.scheduledAt),
-      started_at: startedAt,
-      http_status: r.httpStatus,
-      latency_ms: r.latencyMs,
-      acknowledged: r.acknowledged,
-      error: r.error?.slice(0, 500) ?? null,
-    })
-    .onConflict(['order_id', 'attempt'])
-    .ignore();
+export interface OrderListItem {
+  id: number;
+  app_id: string;
+  app_name: string;
+  out_trade_no: string;
+  amount: number;
+  order_title: string;
+  status: string;
+  channel_type: string | null;
+  notify_status: string;
+  pay_time: Date | null;
+  created_at: Date;
+  workflow_id: string;
 }
 
-export async function listNotifyAttempts(db: Db, orderId: number) {
-  return db('notification_attempts').where({ order_id: orderId }).orderBy('attempt');
+export interface OrderSearch {
+  outTradeNo?: string;
+  status?: string;
+  appId?: string;
+  createdFrom?: Date;
+  createdTo?: Date;
+  page: number;
+  pageSize: number;
+}
+
+export async function searchOrders(db: Db, f: OrderSearch): Promise<{ items: OrderListItem[]; total: number }> {
+  const q = db('orders as o').join('apps as a', 'a.app_id', 'o.app_id');
+  if (f.outTradeNo) q.where('o.out_trade_no', f.outTradeNo);
+  if (f.status) q.where('o.status', f.status);
+  if (f.appId) q.where('o.app_id', f.appId);
+  if (f.createdFrom) q.where('o.created_at', '>=', f.createdFrom);
+  if (f.createdTo) q.where('o.created_at', '<', f.createdTo);
+  const [{ n }] = (await q.clone().count({ n: '*' })) as Array<{ n: string | number }>;
+  const items = (await q
+    .select('o.id', 'o.app_id', 'a.name as app_name', 'o.out_trade_no', 'o.amount', 'o.order_title', 'o.status', 'o.channel_type', 'o.notify_status', 'o.pay_time', 'o.created_at', 'o.workflow_id')
+    .orderBy([{ column: 'o.created_at', order: 'desc' }, { column: 'o.id', order: 'desc' }])
+    .limit(f.pageSize)
+    .offset((f.page - 1) * f.pageSize)) as OrderListItem[];
+  return { items, total: Number(n) };
+}
+
+/**
+ * The one write of order state outside the workflow's activities. Alipay reports TRADE_FINISHED (no more
+ * refunds) when its refund window closes, weeks after the PaymentWorkflow ended; there is no workflow left
+ * to apply it, so the callback use-case records it here. Only a SUCCESS order moves, and only to FINISH.
+ */
+export async function recordFinishAfterWorkflowEnded(db: Db, orderId: number): Promise<boolean> {
+  return (await db('orders').where({ id: orderId, status: 'SUCCESS' }).update({ status: 'FINISH', updated_at: db.fn.now() })) === 1;
 }

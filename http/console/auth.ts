@@ -9,11 +9,13 @@
  * - requests carrying merchant signature headers are refused: merchant keys never authorize admin routes.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Db } from '../../db/connection';
-import * as q from '../../db/queries/admin';
+import * as q from '../../db/queries/admin-sessions';
+import { insertAudit } from '../../db/queries/audit-log';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { HEADER } from '../../signature';
+import { clientIp } from '../envelope';
 import { verifyPassword } from '../../security/password';
 import type { AdminSettings } from './settings';
 
@@ -30,10 +32,6 @@ export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Only refresh last_seen_at this often: idle expiry does not need a write per request. */
 const TOUCH_EVERY_MS = 15_000;
-
-export function clientIp(req: Request): string {
-  return (req.ip ?? req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
-}
 
 export function principal(res: Response): AdminPrincipal {
   const p = res.locals.admin as AdminPrincipal | undefined;
@@ -148,7 +146,7 @@ export function createAuth(deps: { db: Db; settings: AdminSettings }) {
     const passOk = await verifyPassword(password, settings.credential.passwordHash);
     if (!(userOk && passOk)) {
       await q.recordLoginAttempt(db, { username: who, ip, success: false });
-      await q.insertAudit(db, { actor: who || 'anonymous', action: 'admin.login', targetType: 'admin', targetId: who, ip, outcome: 'DENIED' });
+      await insertAudit(db, { actor: who || 'anonymous', action: 'admin.login', targetType: 'admin', targetId: who, ip, outcome: 'DENIED' });
       throw new DomainError(ErrorCode.UNAUTHORIZED, '用户名或密码错误');
     }
     await q.clearUserFailures(db, who);
@@ -165,22 +163,17 @@ export function createAuth(deps: { db: Db; settings: AdminSettings }) {
     const expiresAt = new Date(now.getTime() + settings.sessionMaxSeconds * 1000);
     await q.insertSession(db, { idHash: sha256hex(id), username: settings.credential.username, csrfToken, ip, userAgent: req.get('user-agent') ?? null, expiresAt });
     setCookie(res, id, settings.sessionMaxSeconds * 1000);
-    await q.insertAudit(db, { actor: settings.credential.username, action: 'admin.login', targetType: 'admin', targetId: settings.credential.username, ip });
+    await insertAudit(db, { actor: settings.credential.username, action: 'admin.login', targetType: 'admin', targetId: settings.credential.username, ip });
     return { username: settings.credential.username, csrfToken, idHash: sha256hex(id), createdAt: now, expiresAt, lastSeenAt: now };
   }
 
   async function logout(req: Request, res: Response, p: AdminPrincipal): Promise<void> {
     await q.deleteSession(db, p.idHash);
     res.clearCookie(cookieName, { httpOnly: true, sameSite: 'strict', secure: settings.secureCookies, path: '/' });
-    await q.insertAudit(db, { actor: p.username, action: 'admin.logout', targetType: 'admin', targetId: p.username, ip: clientIp(req) });
+    await insertAudit(db, { actor: p.username, action: 'admin.logout', targetType: 'admin', targetId: p.username, ip: clientIp(req) });
   }
 
-  return { cookieName, guard, requireAdmin, load, login, logout, originOk };
+  return { guard, requireAdmin, login, logout };
 }
 
 export type Auth = ReturnType<typeof createAuth>;
-
-/** Express 5 handler wrapper that forwards rejections (the API's `route` does the same). */
-export function handler(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => void fn(req, res).catch(next);
-}

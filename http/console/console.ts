@@ -1,13 +1,13 @@
 /**
  * The administrator console, `/cashier-desk-admin`: one HTML shell plus a small script and stylesheet of our
- * own (admin/public). The script renders every view from the JSON API with DOM APIs only (no innerHTML), so
+ * own (http/console/public). The script renders every view from the JSON API with DOM APIs only (no innerHTML), so
  * the CSP forbids inline script, inline style, framing and any origin but ours, and enforces Trusted Types.
  */
 import { Router, type Response } from 'express';
 import { setHardeningHeaders } from '../security-headers';
 import { loadStaticAssets } from '../static-assets';
 
-export const CONSOLE_BASE = '/cashier-desk-admin';
+import { CONSOLE_BASE } from '../../domain/urls';
 
 const CSP = [
   "default-src 'none'",

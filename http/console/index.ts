@@ -1,31 +1,36 @@
 /**
- * Operator side (issue 6, DESIGN.md §6):
- *   /api/cashier-desk-sa/register               anonymous app registration (PENDING; appKey shown once)
- *   /api/cashier-desk-sa/apply/binding-channel  signed: channel-binding applications (ChannelBindingWorkflow)
- *   /api/cashier-desk-admin/*                   administrator JSON API (session + CSRF + Origin, audited)
- *   /cashier-desk-admin                         administrator console (zh-CN, strict CSP, no framework)
+ * The administrator side:
+ *   /api/cashier-desk-admin/*   administrator JSON API (session + CSRF + Origin, audited)
+ *   /cashier-desk-admin         administrator console (zh-CN, strict CSP, no framework)
  */
 import { Router } from 'express';
-import type { WebDeps } from '../app';
-import { ADMIN_API_BASE, adminApiRouter } from './api';
+import type { OperatorService } from '../../app/operator';
+import type { Config } from '../../config';
+import type { Db } from '../../db/connection';
+import { ADMIN_API_BASE } from '../../domain/urls';
+import type { Logger } from '../../observability/logger';
+import type { ProviderRegistry } from '../../providers/registry';
+import type { AdminCredential } from '../../security/admin-credential';
+import { adminApiRouter } from './api';
 import { createAuth } from './auth';
-import { createBindingService } from '../../app/bindings';
 import { consoleRouter } from './console';
-import { registrationRouter, SA_BASE } from '../registration';
 import { adminSettings } from './settings';
 
-export { resolveAdminCredential } from '../../security/admin-credential';
-
-export function createAdminRouter(deps: WebDeps): Router {
-  const settings = adminSettings(deps);
-  const log = deps.log.child({ component: 'admin' });
-  if (settings.credential.source === 'file') log.warn('administrator password generated for development', { file: settings.credential.file, username: settings.credential.username });
+export function createConsoleRouter(deps: {
+  /** Sessions and login attempts (admin-sessions queries). */
+  db: Db;
+  operator: OperatorService;
+  providers: ProviderRegistry;
+  config: Config;
+  credential: AdminCredential;
+  namespace: string;
+  log: Logger;
+}): Router {
+  const settings = adminSettings(deps.config, deps.credential, deps.namespace);
+  if (settings.credential.source === 'file') deps.log.warn('administrator password generated for development', { file: settings.credential.file, username: settings.credential.username });
   const auth = createAuth({ db: deps.db, settings });
-  const bindings = createBindingService({ db: deps.db, temporal: deps.temporal, taskQueue: settings.taskQueue, autoApproveSeconds: settings.bindingAutoApproveSeconds, log });
-
   const r = Router();
-  r.use(SA_BASE, registrationRouter({ db: deps.db, secretBox: deps.secretBox, settings, bindings }));
-  r.use(ADMIN_API_BASE, adminApiRouter({ db: deps.db, secretBox: deps.secretBox, temporal: deps.temporal, settings, auth, bindings, log }));
+  r.use(ADMIN_API_BASE, adminApiRouter({ operator: deps.operator, channelTypes: deps.providers.channelTypes(), settings, auth }));
   r.use(consoleRouter());
   return r;
 }

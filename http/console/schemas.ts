@@ -1,6 +1,9 @@
 /** Request schemas of the operator side (zod, strict: unknown fields are rejected). */
 import { z } from 'zod';
 import { httpUrl } from '../validation';
+import { APP_STATUSES } from '../../domain/app';
+import { BINDING_STATUSES, SCENE_CODES } from '../../domain/channel';
+import { ORDER_STATUSES } from '../../domain/order';
 import { SIGN_TYPES } from '../../signature';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -47,8 +50,6 @@ export const rotateKeySchema = z.strictObject({
   graceSeconds: z.number().int().min(0).max(30 * 86_400).optional(),
 });
 
-const CHANNEL_TYPES = ['ali-pay', 'wx-pay'] as const;
-const SCENES = ['h5', 'native', 'app', 'jsapi'] as const;
 
 /** Provider secrets: flat string fields (PEM keys, APIv3 key, serials…), at most 64 KiB together. */
 const secrets = z
@@ -56,14 +57,17 @@ const secrets = z
   .refine((o) => Object.keys(o).length <= 32, 'at most 32 secret fields')
   .refine((o) => JSON.stringify(o).length <= 65_536, 'secrets too large');
 
-export const channelConfigCreateSchema = z.strictObject({
-  channelType: z.enum(CHANNEL_TYPES),
-  name: text(64),
-  mchId: text(64),
-  providerAppId: text(64),
-  gatewayUrl: httpUrl(true),
-  secrets,
-});
+/** `channelTypes`: the wallets the provider registry knows. */
+export function channelConfigCreateSchema(channelTypes: readonly string[]) {
+  return z.strictObject({
+    channelType: z.enum(channelTypes as [string, ...string[]]),
+    name: text(64),
+    mchId: text(64),
+    providerAppId: text(64),
+    gatewayUrl: httpUrl(true),
+    secrets,
+  });
+}
 
 export const channelConfigPatchSchema = z
   .strictObject({
@@ -78,7 +82,7 @@ export const channelConfigPatchSchema = z
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 
 export const channelCreateSchema = z.strictObject({
-  sceneCode: z.enum(SCENES),
+  sceneCode: z.enum(SCENE_CODES),
   channelName: text(64),
   sort: z.number().int().min(1).max(999).optional(),
 });
@@ -96,14 +100,14 @@ const pageSize = z.coerce.number().int().min(1).max(100).default(20);
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
 
 export const appListQuery = z.object({
-  status: z.preprocess(emptyToUndefined, z.enum(['PENDING', 'APPROVED', 'DISABLED']).optional()),
+  status: z.preprocess(emptyToUndefined, z.enum(APP_STATUSES).optional()),
   q: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
   page,
   pageSize,
 });
 
 export const bindingListQuery = z.object({
-  status: z.preprocess(emptyToUndefined, z.enum(['PENDING', 'APPROVED', 'REJECTED']).optional()),
+  status: z.preprocess(emptyToUndefined, z.enum(BINDING_STATUSES).optional()),
   appId: z.preprocess(emptyToUndefined, z.string().max(32).optional()),
   page,
   pageSize,
@@ -114,7 +118,7 @@ const isoDate = z.preprocess(emptyToUndefined, z.coerce.date().optional());
 export const orderSearchQuery = z
   .object({
     outTradeNo: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
-    status: z.preprocess(emptyToUndefined, z.enum(['CREATED', 'PAYING', 'SUCCESS', 'FAIL', 'CLOSED', 'FINISH']).optional()),
+    status: z.preprocess(emptyToUndefined, z.enum(ORDER_STATUSES).optional()),
     appId: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
     createdFrom: isoDate,
     createdTo: isoDate,

@@ -1,10 +1,11 @@
 /** JSON shapes of the administrator API (camelCase, ISO times, never a secret). */
-import type { AuditRow } from '../../db/queries/admin';
-import type { BindingListItem } from '../../db/queries/bindings';
-import type { AppListItem, ChannelConfigView, ChannelView, OrderListItem } from '../../db/queries/operator';
-import type { OrderRow } from '../../db/queries/orders';
-import type { PaymentState } from '../../workflows/messages';
-import { paymentWorkflowId } from '../../workflows/messages';
+import type { AuditRow } from '../../db/queries/audit-log';
+import type { BindingListItem } from '../../db/queries/app-channels';
+import type { AppListItem } from '../../db/queries/apps';
+import type { ChannelConfigView } from '../../db/queries/channel-configs';
+import type { ChannelView } from '../../db/queries/channels';
+import type { OrderListItem } from '../../db/queries/orders';
+import type { OrderDetail } from '../../app/operator';
 import type { AdminPrincipal } from './auth';
 import type { AdminSettings } from './settings';
 
@@ -111,7 +112,7 @@ export function bindingView(b: BindingListItem, settings: AdminSettings) {
 }
 
 export function orderListView(o: OrderListItem, settings: AdminSettings) {
-  const workflowId = paymentWorkflowId(o.app_id, o.out_trade_no);
+  const workflowId = o.workflow_id;
   return {
     id: o.id,
     appId: o.app_id,
@@ -129,26 +130,9 @@ export function orderListView(o: OrderListItem, settings: AdminSettings) {
   };
 }
 
-interface AttemptRow {
-  attempt: number;
-  trigger: string;
-  scheduled_at: Date;
-  started_at: Date;
-  http_status: number | null;
-  latency_ms: number;
-  acknowledged: boolean;
-  error: string | null;
-}
-
-export function orderDetailView(
-  o: OrderRow,
-  app: AppListItem | null,
-  attempts: AttemptRow[],
-  workflow: { status: string; startTime: Date; closeTime: Date | null } | null,
-  live: PaymentState | null,
-  settings: AdminSettings,
-) {
-  const workflowId = paymentWorkflowId(o.app_id, o.out_trade_no);
+export function orderDetailView(detail: OrderDetail, settings: AdminSettings) {
+  const { order: o, app, attempts, workflow, live } = detail;
+  const workflowId = o.workflow_id;
   return {
     id: o.id,
     appId: o.app_id,

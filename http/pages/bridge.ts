@@ -7,11 +7,11 @@
  *  - otherwise only when the order's WeChat channel is configured against a loopback gateway, i.e. the local
  *    sandbox (a real WeChat Pay gateway is never on 127.0.0.1, so production data cannot turn this on).
  */
-import type { WebDeps } from '../app';
-import type { GatewayInfo } from '../../web/data';
+import type { Config } from '../../config';
+import type { GatewayInfo } from '../../db/queries/channel-configs';
 import { httpOrigin, isLoopbackUrl } from './security';
 
-export function devJsBridgeUrl(config: WebDeps['config'], gateways: readonly GatewayInfo[]): string | null {
+export function devJsBridgeUrl(config: { env?: Config['env']; jsBridgeUrl?: string }, gateways: readonly GatewayInfo[]): string | null {
   if (config.env === 'production') return null;
   const explicit = config.jsBridgeUrl;
   if (explicit && httpOrigin(explicit)) return explicit;

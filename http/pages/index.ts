@@ -8,22 +8,20 @@
  *   GET /return?token=…         the final redirect to the merchant's returnUrl (a done page when it is null)
  *   GET /qr.svg?token=…&c=…     Native QR code, rendered here as SVG (no external service)
  *   GET /static/…               cashier.css and cashier.js (content-hashed URLs, cached immutably)
- * Every page carries a strict CSP (web/security.ts); unknown paths and failures render zh-CN pages.
+ * Every page carries a strict CSP (http/pages/security.ts); unknown paths and failures render zh-CN pages.
  */
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import QRCode from 'qrcode';
-import type { WebDeps } from '../app';
+import type { CashierOrderView, OrderService } from '../../app/orders';
+import type { Config } from '../../config';
+import { formatShanghai, isPaid } from '../../domain/order';
+import { CASHIER_WEB_BASE, cashierPagePath } from '../../domain/urls';
+import type { Logger } from '../../observability/logger';
 import { loadStaticAssets } from '../static-assets';
-import { loadCashierOrder, type CashierOrderView } from '../cashier';
-import { loadCredentials } from '../../db/queries/channels';
-import { fenToYuanString } from '../../domain/money';
-import { formatShanghai, isPaid, parseProviderOutTradeNo } from '../../domain/order';
-import { alipaySyncReturnVerify } from '../../providers/alipay';
 import { devJsBridgeUrl } from './bridge';
-import { channelById, gatewaysOf } from '../../web/data';
 import type { SafeHtml } from './html';
 import { formActionOrigins, httpOrigin, setBaseHeaders, setPageHeaders, type CspOptions } from './security';
-import { messagePage, pageUrl, paymentPage, processingPage, resultPage, WEB_BASE, type Assets, type OrderInfo, type ResultKind } from './views';
+import { messagePage, paymentPage, processingPage, resultPage, type Assets, type OrderInfo, type ResultKind } from './views';
 
 const TOKEN_RE = /^[0-9A-F]{32}$/;
 const OPENID_RE = /^[A-Za-z0-9_-]{1,128}$/;
@@ -58,13 +56,13 @@ function queryString(req: Request, name: string): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-export function createWebRouter(deps: WebDeps): Router {
-  const staticFiles = loadStaticAssets(__dirname, `${WEB_BASE}/static`, [
+export function createPagesRouter(deps: { orders: OrderService; config: Pick<Config, 'env' | 'jsBridgeUrl'>; log: Logger }): Router {
+  const staticFiles = loadStaticAssets(__dirname, `${CASHIER_WEB_BASE}/static`, [
     ['cashier.css', 'text/css; charset=utf-8'],
     ['cashier.js', 'application/javascript; charset=utf-8'],
   ]);
   const assets: Assets = { css: staticFiles.url('cashier.css'), js: staticFiles.url('cashier.js') };
-  const log = deps.log.child({ component: 'web' });
+  const { log } = deps;
   const web = Router();
 
   const send = (res: Response, status: number, page: SafeHtml, csp?: CspOptions) => {
@@ -76,15 +74,15 @@ export function createWebRouter(deps: WebDeps): Router {
   async function load(req: Request): Promise<CashierOrderView | null> {
     const token = queryString(req, 'token');
     if (!token || !TOKEN_RE.test(token)) return null;
-    return loadCashierOrder({ db: deps.db, payments: deps.payments }, token);
+    return deps.orders.cashierOrder(token);
   }
 
-  const returnAction = (info: OrderInfo) => (info.returnUrl ? [{ href: pageUrl('return', info.token), text: '返回商户', id: 'return-btn', primary: true }] : []);
+  const returnAction = (info: OrderInfo) => (info.returnUrl ? [{ href: cashierPagePath('return', info.token), text: '返回商户', id: 'return-btn', primary: true }] : []);
 
   function renderResult(res: Response, v: CashierOrderView, status = 200) {
     const phase = phaseOf(v);
     const kind: ResultKind = phase === 'paid' ? 'SUCCESS' : phase === 'failed' ? 'FAIL' : phase === 'closed' ? 'CLOSED' : 'PENDING';
-    const payTime = v.live?.payTime ?? v.row.pay_time?.getTime() ?? null;
+    const payTime = v.payTime;
     send(
       res,
       status,
@@ -92,9 +90,9 @@ export function createWebRouter(deps: WebDeps): Router {
         assets,
         order: orderInfo(v),
         kind,
-        channelType: v.live?.channel?.channelType ?? v.row.channel_type,
+        channelType: v.channel?.channelType ?? v.row.channel_type,
         payTime: payTime === null ? null : formatShanghai(payTime),
-        errorMsg: v.live?.errorMsg ?? v.row.result_error_msg,
+        errorMsg: v.errorMsg,
       }),
     );
   }
@@ -118,7 +116,7 @@ export function createWebRouter(deps: WebDeps): Router {
       case 'expired':
         // A trade was opened at a provider: the buyer may have paid at the last second; the result page waits for
         // the workflow's verdict (it queries the provider once more before closing).
-        if (v.status === 'PAYING') return res.redirect(303, pageUrl('result', v.row.token));
+        if (v.status === 'PAYING') return res.redirect(303, cashierPagePath('result', v.row.token));
         return send(res, 410, messagePage({ assets, kind: 'expired', order: info, actions: returnAction(info) }));
       case 'closed':
         return send(res, 410, messagePage({ assets, kind: 'expired', order: info, actions: returnAction(info) }));
@@ -126,10 +124,7 @@ export function createWebRouter(deps: WebDeps): Router {
         break;
     }
     if (v.channels.length === 0) return send(res, 503, messagePage({ assets, kind: 'no-channel', order: info, actions: returnAction(info) }));
-    const gateways = await gatewaysOf(
-      deps.db,
-      v.channels.map((c) => c.configId),
-    );
+    const gateways = await deps.orders.channelGateways(v);
     const jsapi = v.channels.some((c) => c.channelType === 'wx-pay' && c.sceneCode === 'jsapi');
     const jsBridgeUrl = jsapi ? devJsBridgeUrl(deps.config, gateways) : null;
     const bridgeOrigin = jsBridgeUrl ? httpOrigin(jsBridgeUrl) : null;
@@ -162,8 +157,8 @@ export function createWebRouter(deps: WebDeps): Router {
       const info = orderInfo(v);
       return send(res, 410, messagePage({ assets, kind: 'expired', order: info, actions: returnAction(info) }));
     }
-    if (phase !== 'open') return res.redirect(303, pageUrl('result', v.row.token));
-    send(res, 200, processingPage({ assets, order: orderInfo(v), channelType: v.live?.channel?.channelType ?? v.row.channel_type }));
+    if (phase !== 'open') return res.redirect(303, cashierPagePath('result', v.row.token));
+    send(res, 200, processingPage({ assets, order: orderInfo(v), channelType: v.channel?.channelType ?? v.row.channel_type }));
   });
 
   web.get('/result', async (req, res) => {
@@ -177,36 +172,28 @@ export function createWebRouter(deps: WebDeps): Router {
     if (!v) return notFound(res);
     // WeChat H5 returns here too (redirect_url) without parameters: then there is nothing to verify.
     if (ALIPAY_RETURN_MARKERS.some((k) => k in req.query)) {
-      const verdict = await verifyAlipayReturn(v, req.query);
+      const verdict = await verifyReturn(v, req.query);
       if (verdict !== 'ok') {
         log.warn('alipay sync return rejected', { orderId: v.row.id, reason: verdict });
         const info = orderInfo(v);
         return send(
           res,
           400,
-          messagePage({ assets, kind: 'bad-return', order: info, actions: [{ href: pageUrl('result', info.token), text: '查看订单状态', id: 'status-btn', primary: true }] }),
+          messagePage({ assets, kind: 'bad-return', order: info, actions: [{ href: cashierPagePath('result', info.token), text: '查看订单状态', id: 'status-btn', primary: true }] }),
         );
       }
     }
     renderResult(res, v);
   });
 
-  /** Checks the sync-return parameters: signed by Alipay for this order's trade, amount and channel config. */
-  async function verifyAlipayReturn(v: CashierOrderView, query: Request['query']): Promise<'ok' | string> {
+  /** Only single-valued parameters can be signed ones; anything else is refused before verification. */
+  async function verifyReturn(v: CashierOrderView, query: Request['query']): Promise<'ok' | string> {
     const params: Record<string, string> = {};
     for (const [k, val] of Object.entries(query)) {
       if (typeof val !== 'string') return `parameter ${k} is not a single string`;
       params[k] = val;
     }
-    const trade = parseProviderOutTradeNo(params.out_trade_no ?? '');
-    if (!trade || trade.orderId !== v.row.id) return 'out_trade_no is not this order';
-    const channel = await channelById(deps.db, trade.channelId);
-    if (!channel || channel.channelType !== 'ali-pay') return 'not an Alipay channel';
-    const creds = await loadCredentials(deps.db, deps.secretBox, channel.configId);
-    if (!creds) return 'channel config inactive';
-    if (!alipaySyncReturnVerify(creds, params)) return 'bad signature';
-    if (params.total_amount !== fenToYuanString(v.row.amount)) return 'amount differs from the order';
-    return 'ok';
+    return deps.orders.verifyProviderReturn(v, params);
   }
 
   web.get('/return', async (req, res) => {
@@ -239,6 +226,6 @@ export function createWebRouter(deps: WebDeps): Router {
   web.use(onError);
 
   const router = Router();
-  router.use(WEB_BASE, web);
+  router.use(CASHIER_WEB_BASE, web);
   return router;
 }

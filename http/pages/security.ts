@@ -2,7 +2,7 @@
  * Response headers of the hosted pages. The Content-Security-Policy allows scripts, styles and fetches from
  * our own origin only: no inline script, no inline event handler, no inline style attribute, images from us
  * or data: URLs. The only per-page additions are the provider gateway origins a page may submit a form to
- * and, outside production, the sandbox origin of the WeixinJSBridge stand-in (see web/bridge.ts).
+ * and, outside production, the sandbox origin of the WeixinJSBridge stand-in (see http/pages/bridge.ts).
  */
 import type { Response } from 'express';
 import { setHardeningHeaders } from '../security-headers';
@@ -34,7 +34,7 @@ export function contentSecurityPolicy(o: CspOptions = {}): string {
   return directives.join('; ');
 }
 
-/** Headers every page and asset of /cashier-desk-web carries (set here too, so web/ does not rely on the app). */
+/** Headers every page and asset of /cashier-desk-web carries (set here too, so the pages do not rely on the app). */
 export function setBaseHeaders(res: Response): void {
   setHardeningHeaders(res, 'no-referrer');
 }

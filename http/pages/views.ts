@@ -3,10 +3,9 @@
  * /cashier-desk-web/static/cashier.js, driven by data-* attributes (no inline script or event handler).
  */
 import { fenToYuanString } from '../../domain/money';
+import { cashierPagePath } from '../../domain/urls';
 import { html, raw, type SafeHtml } from './html';
 import { alipayIcon, clockIcon, lockIcon, resultIcons, shieldIcon, storeIcon, wechatIcon } from './icons';
-
-export const WEB_BASE = '/cashier-desk-web';
 
 export interface Assets {
   css: string;
@@ -35,8 +34,6 @@ export function brandOf(channelType: string | null | undefined): Brand | null {
   return (channelType && BRANDS[channelType]) || null;
 }
 
-export const tokenQuery = (token: string) => `token=${encodeURIComponent(token)}`;
-export const pageUrl = (page: string, token: string) => `${WEB_BASE}/${page}?${tokenQuery(token)}`;
 
 function yuan(fen: number): string {
   return fenToYuanString(fen);
@@ -195,7 +192,7 @@ export function processingPage(p: { assets: Assets; order: OrderInfo; channelTyp
 </section>
 <div class="actions">
   <button type="button" class="btn btn-primary brand-${b?.key ?? 'none'}" id="check-btn">我已完成支付</button>
-  <a class="btn btn-ghost" id="repay-link" href="${pageUrl('payment', p.order.token)}">重新选择支付方式</a>
+  <a class="btn btn-ghost" id="repay-link" href="${cashierPagePath('payment', p.order.token)}">重新选择支付方式</a>
 </div>`,
   });
 }
@@ -214,7 +211,7 @@ export function resultPage(p: {
 }): SafeHtml {
   const b = brandOf(p.channelType);
   const token = p.order.token;
-  const back = p.order.returnUrl ? html`<a class="btn btn-primary brand-${b?.key ?? 'none'}" id="return-btn" href="${pageUrl('return', token)}">返回商户</a>` : '';
+  const back = p.order.returnUrl ? html`<a class="btn btn-primary brand-${b?.key ?? 'none'}" id="return-btn" href="${cashierPagePath('return', token)}">返回商户</a>` : '';
   let card: SafeHtml;
   let actions: SafeHtml;
   let data: Record<string, string> = { page: 'result', token };
@@ -238,7 +235,7 @@ export function resultPage(p: {
 </section>`;
       if (p.order.returnUrl) {
         actions = html`<div class="actions">${back}<p class="redirect-note" id="redirect-note"><span id="redirect-seconds">3</span> 秒后自动返回商户</p></div>`;
-        data = { ...data, redirect: pageUrl('return', token), 'redirect-seconds': '3' };
+        data = { ...data, redirect: cashierPagePath('return', token), 'redirect-seconds': '3' };
       } else {
         actions = html`<div class="actions"><p class="done-note" id="done-note">支付已完成，您可以关闭此页面</p></div>`;
       }

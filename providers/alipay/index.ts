@@ -14,12 +14,13 @@ import {
   type PrepayRequest,
   type PrepayResult,
   type RawCallback,
+  type ReturnedTrade,
   type SceneCode,
   type TradeOutcome,
   type VerifiedNotification,
 } from '../types';
 import { alipayClient } from './client';
-import { fenToAlipayAmount, toAlipayTime, toTradeOutcome } from './format';
+import { alipayAmountToFen, fenToAlipayAmount, toAlipayTime, toTradeOutcome } from './format';
 
 export { clearAlipayClientCache } from './client';
 export { toAlipayTime, parseAlipayTime, mapTradeStatus, fenToAlipayAmount, alipayAmountToFen } from './format';
@@ -45,7 +46,18 @@ export function createAlipayProvider(): PaymentProvider {
     close,
     verifyCallback,
     callbackAck,
+    verifyReturn,
   };
+}
+
+/** The trade and amount a genuine sync return vouches for (total_amount parsed to fen here, at the edge). */
+function verifyReturn(creds: ChannelCredentials, params: Record<string, string>): ReturnedTrade | null {
+  if (!alipaySyncReturnVerify(creds, params)) return null;
+  try {
+    return { outTradeNo: params.out_trade_no, amountFen: alipayAmountToFen(params.total_amount ?? '') };
+  } catch {
+    return null;
+  }
 }
 
 /**

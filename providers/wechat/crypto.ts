@@ -1,7 +1,7 @@
 /**
  * WeChat Pay APIv3 cryptography, implemented with node:crypto instead of the SDK:
  * - wechatpay-node-v3 2.2.x `decipher_gcm` never calls `decipher.final()`, so the GCM tag is never checked
- *   and tampered ciphertext decrypts to garbage without an error (providers.md §3.6). We always check it.
+ *   and tampered ciphertext decrypts to garbage without an error. We always check it.
  * - the SDK never verifies response signatures, and its `verifySign` depends on a static process-wide
  *   certificate cache; signature checks live here and take the key explicitly.
  */
@@ -69,7 +69,7 @@ export function decryptAeadAes256Gcm(resource: EncryptedResource, apiV3Key: stri
 /**
  * The message WeChat signs for responses and notifications: `${timestamp}\n${nonce}\n${body}\n`.
  * Built from the raw body bytes: re-serialising a parsed body changes escapes/number formats and breaks
- * verification (providers.md §3.6).
+ * verification.
  */
 export function buildResponseSignatureMessage(timestamp: string, nonce: string, rawBody: Buffer | string): Buffer {
   const body = typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody;

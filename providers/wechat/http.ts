@@ -1,5 +1,6 @@
 /**
- * The HTTP layer handed to wechatpay-node-v3 through `pay.createHttp()` (providers.md §3.2).
+ * The HTTP layer handed to wechatpay-node-v3 through `pay.createHttp()` (the SDK's own layer cannot target a
+ * custom gateway and never checks answer signatures).
  *
  * Why our own instead of the SDK's superagent-based PayRequest:
  * - the SDK hard-codes https://api.mch.weixin.qq.com; the channel config decides the gateway (sandbox in

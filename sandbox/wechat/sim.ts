@@ -1,6 +1,6 @@
 /**
  * WeChat Pay APIv3 behaviour of the sandbox: merchants, request authentication, the transaction API,
- * state transitions and signed, encrypted notifications (providers.md §3.3–§3.6, §6).
+ * state transitions and signed, encrypted notifications (AES-256-GCM resource, Wechatpay-* signature headers).
  */
 import http from 'node:http';
 import https from 'node:https';

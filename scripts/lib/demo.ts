@@ -8,7 +8,9 @@ import http from 'node:http';
 import path from 'node:path';
 import type { Db } from '../../db/connection';
 import { createApp, findAppWithKeys } from '../../db/queries/apps';
-import { bindChannel, createChannel, createChannelConfig, updateChannelConfig } from '../../db/queries/channels';
+import { bindChannel } from '../../db/queries/app-channels';
+import { createChannel } from '../../db/queries/channels';
+import { createChannelConfig, findChannelConfigIdByName, updateChannelConfig } from '../../db/queries/channel-configs';
 import type { ChannelCredentials, SceneCode } from '../../providers/types';
 import { startAlipaySandbox } from '../../sandbox/alipay';
 import { startWechatSandbox } from '../../sandbox/wechat';
@@ -67,8 +69,8 @@ export async function seedDemo(db: Db, box: SecretBox, sandboxes: SandboxService
   const channelIds: number[] = [];
   for (const spec of DEMO_CHANNELS) {
     const creds = sandboxes[spec.provider];
-    const existing = await db('channel_configs').where({ name: spec.name }).first();
-    const configId = existing ? existing.id : await createChannelConfig(db, box, { ...creds, name: spec.name });
+    const existing = await findChannelConfigIdByName(db, spec.name);
+    const configId = existing ?? (await createChannelConfig(db, box, { ...creds, name: spec.name }));
     if (existing) await updateChannelConfig(db, box, configId, { ...creds });
     for (const [i, scene] of spec.scenes.entries()) {
       channelIds.push(await createChannel(db, { configId, channelType: creds.channelType, channelName: `${spec.name}${scene.toUpperCase()}`, sceneCode: scene, sort: i + 1 }));

@@ -2,11 +2,9 @@
  * The Temporal CLI dev server as a service of our own (not the SDK's ephemeral server), so it stops
  * gracefully on SIGTERM and keeps its SQLite file under .data/ between runs of `npm start`.
  */
-import { Connection } from '@temporalio/client';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../../workflows/messages';
+import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from '../../temporal/search-attributes';
 import { spawnTethered, stopChild } from './processes';
 import { waitForPort } from '../toolchain';
 
@@ -30,7 +28,7 @@ export async function startDevServer(opts: {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', namespace, '--log-level', 'error'];
   args.push(...(opts.uiPort ? ['--ui-port', String(opts.uiPort), '--ui-ip', '127.0.0.1'] : ['--headless']));
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
-  for (const sa of SEARCH_ATTRIBUTE_DEFINITIONS) args.push('--search-attribute', `${sa.name}=${sa.type}`);
+  for (const flag of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', flag);
   // Updates (the channel choice) need these on older servers; harmless on 1.29.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
   const child = spawnTethered(opts.exe, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -45,39 +43,6 @@ export async function startDevServer(opts: {
     uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : null,
     stop: () => stopChild(child),
   };
-}
-
-/**
- * An existing SQLite file ignores --search-attribute for its namespaces, so register whatever is missing
- * through the operator service (works on the dev server, the Java test server and a production cluster).
- */
-export async function ensureSearchAttributes(address: string, namespace: string): Promise<void> {
-  const connection = await Connection.connect({ address });
-  try {
-    await registerSearchAttributes(connection.operatorService, namespace);
-  } finally {
-    await connection.close();
-  }
-}
-
-export async function registerSearchAttributes(operatorService: Connection['operatorService'], namespace: string): Promise<void> {
-  const T = temporal.api.enums.v1.IndexedValueType;
-  let existing: Record<string, unknown> = {};
-  try {
-    existing = (await operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-  } catch (err) {
-    // The Java test server does not implement listing; adding (and ignoring "already exists") still works there.
-    if ((err as { code?: number }).code !== 12 /* UNIMPLEMENTED */) throw err;
-  }
-  for (const sa of SEARCH_ATTRIBUTE_DEFINITIONS) {
-    if (existing[sa.name]) continue;
-    const type = sa.type === 'Int' ? T.INDEXED_VALUE_TYPE_INT : T.INDEXED_VALUE_TYPE_KEYWORD;
-    try {
-      await operatorService.addSearchAttributes({ namespace, searchAttributes: { [sa.name]: type } });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 6 /* ALREADY_EXISTS */) throw err;
-    }
-  }
 }
 
 /** Keeps finished orders visible in the UI for 30 days instead of the dev server's 24 h. */

@@ -3,7 +3,7 @@
  * the Java time-skipping test server is resolved from Maven Central. Both land in a user-level cache outside
  * the clone (never committed), so the first run pays minutes and every later run reuses them.
  *
- * Order for the dev server (DESIGN.md §2): `temporal` on PATH, TEMPORAL_CLI_PATH, the cached `go install`
+ * Order for the dev server: `temporal` on PATH, TEMPORAL_CLI_PATH, the cached `go install`
  * build, a fresh `go install`, and only then the SDK's own download (works only where the internet is reachable).
  */
 import { execFile, spawn } from 'node:child_process';

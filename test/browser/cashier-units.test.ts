@@ -7,7 +7,8 @@ import { escapeHtml, html, raw } from '../../http/pages/html';
 import { contentSecurityPolicy, formActionOrigins } from '../../http/pages/security';
 import { formatRemaining } from '../../http/pages/views';
 
-const config = { publicBaseUrl: 'https://pay.example.com', taskQueue: 'q', orderDefaultExpireSeconds: 1800, providerPollIntervalSeconds: 60, allowPrivateNotifyUrls: false, maxBodyBytes: 65536 };
+/** No NODE_ENV given: development rules apply. */
+const config: { env?: 'development' | 'test' | 'production'; jsBridgeUrl?: string } = {};
 const sandboxGateway = { configId: 1, channelType: 'wx-pay', gatewayUrl: 'http://127.0.0.1:43121' };
 const realGateway = { configId: 2, channelType: 'wx-pay', gatewayUrl: 'https://api.mch.weixin.qq.com' };
 

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { verifySignedHeaders } from '../../signature';
-import { bindingStateQuery, bindingWorkflowId } from '../../workflows/channel-binding';
+import { WorkflowIds } from '../../temporal/workflow-ids';
+import { bindingStateQuery } from '../../workflows/channel-binding';
 import { AdminClient, signedCall } from '../support/admin-client';
 import { startTestSystem, TEST_ADMIN, waitFor, type TestSystem } from '../support/system';
 
@@ -167,7 +168,7 @@ test('channel config (secrets encrypted, never shown back) → channels → bind
     { channelId: h5Id, status: 'PENDING', autoApproveAt: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/) },
     { channelId: nativeId, status: 'PENDING', autoApproveAt: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/) },
   ]);
-  const h5Handle = sys.client.workflow.getHandle(bindingWorkflowId(app.appId, h5Id));
+  const h5Handle = sys.client.workflow.getHandle(WorkflowIds.binding(app.appId, h5Id));
   const first = await h5Handle.describe();
   expect(first.status.name).toBe('RUNNING');
   expect(await first.staticSummary()).toContain(`应用 ${app.appId}`);
@@ -217,7 +218,7 @@ test('channel config (secrets encrypted, never shown back) → channels → bind
     [h5Id, 'APPROVED'],
     [nativeId, 'PENDING'],
   ]);
-  const nativeHandle = sys.client.workflow.getHandle(bindingWorkflowId(app.appId, nativeId));
+  const nativeHandle = sys.client.workflow.getHandle(WorkflowIds.binding(app.appId, nativeId));
   expect((await nativeHandle.describe()).status.name).toBe('RUNNING');
 
   const log = await admin.get<{ items: Array<{ action: string; actor: string; targetId: string }> }>('/audit?action=binding');

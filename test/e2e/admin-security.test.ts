@@ -5,7 +5,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApiApp, type ApiDeps } from '../../http/app';
 import { createApp } from '../../db/queries/apps';
 import { createLogger } from '../../observability/logger';
 import { createDefaultProviders } from '../../providers';
@@ -13,7 +12,7 @@ import { hashPasswordSync, parsePasswordHash, verifyPassword } from '../../secur
 import { resolveAdminCredential } from '../../security/admin-credential';
 import { loadConfig } from '../../config';
 import { AdminClient, signedCall } from '../support/admin-client';
-import { startTestSystem, TEST_ADMIN, type TestSystem } from '../support/system';
+import { buildHttpApp, startTestSystem, testConfig, TEST_ADMIN, type TestSystem } from '../support/system';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -217,16 +216,8 @@ test('https public base URL: Secure cookie with the __Host- prefix', async () =>
   const server = http.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const config: ApiDeps['config'] & { admin: object } = {
-    publicBaseUrl: 'https://pay.example.com',
-    taskQueue: sys.taskQueue,
-    orderDefaultExpireSeconds: 1800,
-    providerPollIntervalSeconds: 60,
-    allowPrivateNotifyUrls: true,
-    maxBodyBytes: 65_536,
-    admin: { username: 'admin', passwordHash: hashPasswordSync('pw-for-https', { N: 1024, r: 8, p: 1 }) },
-  };
-  const { app } = createApiApp({ db: sys.t.db, secretBox: sys.t.box, temporal: sys.client, providers: createDefaultProviders(), log: createLogger({ write: () => {} }), config });
+  const config = testConfig({ PUBLIC_BASE_URL: 'https://pay.example.com', ADMIN_USERNAME: 'admin', ADMIN_PASSWORD_HASH: hashPasswordSync('pw-for-https', { N: 1024, r: 8, p: 1 }) });
+  const { app } = buildHttpApp({ t: sys.t, client: sys.client, taskQueue: sys.taskQueue, providers: createDefaultProviders(), log: createLogger({ write: () => {} }) }, config);
   server.on('request', app);
   try {
     const c = new AdminClient(`http://127.0.0.1:${port}`, 'https://pay.example.com');

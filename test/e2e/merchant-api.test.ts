@@ -7,7 +7,6 @@ import { providerOutTradeNo } from '../../domain/order';
 import { signRequestHeaders, type SignType } from '../../signature';
 import { requestHash } from '../../app/orders';
 import { insertOrFindOrder } from '../../db/queries/orders';
-import { reconcileUnstartedOrders } from '../../temporal/client';
 import { stateQuery } from '../../workflows/messages';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';
@@ -132,9 +131,8 @@ test('a crash between the order row and the workflow start heals: by the merchan
     app_id: app.appId, out_trade_no: orphanBody.outTradeNo, amount: 1, order_title: 't', goods_desc: 'g', third_party_user: 'u', notify_url: null, return_url: null,
     request_hash: 'h'.repeat(64), token: randomBytes(16).toString('hex').toUpperCase(), expire_at: new Date(Date.now() + 600_000), workflow_id: `payment:${app.appId}:${orphanBody.outTradeNo}`,
   });
-  const deps = { db: sys.t.db, temporal: sys.client, taskQueue: sys.taskQueue, pollIntervalMs: 60_000 };
-  expect(await reconcileUnstartedOrders(deps, 0)).toBeGreaterThanOrEqual(1);
-  expect(await reconcileUnstartedOrders(deps, 0)).toBe(0);
+  expect(await sys.useCases.orders.startLostWorkflows(0)).toBeGreaterThanOrEqual(1);
+  expect(await sys.useCases.orders.startLostWorkflows(0)).toBe(0);
   expect((await sys.client.workflow.getHandle(orphan.workflow_id).query(stateQuery)).orderId).toBe(orphan.id);
 });
 

@@ -9,13 +9,13 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { quietLogger } from '../support/quiet-logger';
 
 const dir = path.join(__dirname, 'histories');
 const fixtures = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort()
   .map((f) => ({ name: f, history: historyFromJSON(JSON.parse(readFileSync(path.join(dir, f), 'utf8'))) }));
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 async function* histories() {
   for (const f of fixtures) yield { workflowId: f.name, history: f.history };
@@ -26,14 +26,14 @@ test('the committed histories cover success, expiry and notification exhaustion'
 });
 
 test('every captured history replays against the current workflow code', async () => {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const results: Array<{ workflowId: string; error?: unknown }> = [];
   for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: 'current' }, histories())) results.push(r);
   expect(results.map((r) => [r.workflowId, r.error ?? null])).toEqual(fixtures.map((f) => [f.name, null]));
 });
 
 test('a deliberately non-deterministic change fails the replay', async () => {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./nondeterministic'), logger: quiet });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./nondeterministic'), logger: quietLogger });
   const results: Array<{ workflowId: string; error?: unknown }> = [];
   for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: 'nondeterministic' }, histories())) results.push(r);
   expect(results).toHaveLength(fixtures.length);

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../db/queries/apps';
-import { bindChannel, createChannel, createChannelConfig } from '../../db/queries/channels';
+import { bindChannel } from '../../db/queries/app-channels';
+import { createChannel } from '../../db/queries/channels';
+import { createChannelConfig } from '../../db/queries/channel-configs';
 import { insertOrFindOrder, type OrderRow } from '../../db/queries/orders';
 import type { ChannelCredentials, ChannelType, SceneCode } from '../../providers/types';
-import { paymentWorkflowId, type ChannelRef } from '../../workflows/messages';
+import type { ChannelRef } from '../../domain/payment';
+import { WorkflowIds } from '../../temporal/workflow-ids';
 import type { TestDb } from './db';
 
 export interface SeededApp {
@@ -49,7 +52,7 @@ export async function seedOrder(t: TestDb, opts: { appId: string; amount?: numbe
     request_hash: 'x'.repeat(64),
     token: randomBytes(16).toString('hex').toUpperCase(),
     expire_at: opts.expireAt,
-    workflow_id: paymentWorkflowId(opts.appId, outTradeNo),
+    workflow_id: WorkflowIds.payment(opts.appId, outTradeNo),
   });
   return row;
 }

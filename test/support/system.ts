@@ -9,17 +9,21 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createActivities } from '../../activities';
-import { createBindingActivities } from '../../activities/binding';
-import type { AdminConfig } from '../../config';
+import { createUseCases, type UseCases } from '../../app';
+import { loadConfig, type AdminConfig, type Config } from '../../config';
 import { hashPasswordSync } from '../../security/password';
-import { createApiApp, type ApiDeps } from '../../http/app';
+import { createHttpApp } from '../../http/app';
 import { createLogger, type Logger } from '../../observability/logger';
 import { createDefaultProviders } from '../../providers';
+import type { ProviderRegistry } from '../../providers/registry';
+import { resolveAdminCredential } from '../../security/admin-credential';
+import { createTemporalGateway } from '../../temporal/client';
 import { startAlipaySandbox, type AlipaySandboxHandle } from '../../sandbox/alipay';
 import { startWechatSandbox } from '../../sandbox/wechat';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
 import { createPaymentWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
 import { createTestDb, type TestDb } from './db';
+import { quietLogger } from './quiet-logger';
 
 export interface TestSystem {
   t: TestDb;
@@ -27,6 +31,8 @@ export interface TestSystem {
   gateway: string;
   client: Client;
   taskQueue: string;
+  /** The use-cases the HTTP app calls, for tests that act without HTTP. */
+  useCases: UseCases;
   alipay: AlipaySandboxHandle;
   wechat: WechatSandboxHandle;
   logs: string[];
@@ -36,7 +42,32 @@ export interface TestSystem {
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+/**
+ * A test configuration: parsed by the same loadConfig as production, from an environment of test values,
+ * with operator settings a test wants to tighten applied on top.
+ */
+export function testConfig(env: Record<string, string>, admin: Partial<AdminConfig> = {}): Config {
+  const config = loadConfig({ NODE_ENV: 'test', ...env });
+  return { ...config, admin: { ...config.admin, ...admin } };
+}
+
+/** The HTTP app exactly as api/main.ts builds it, over a test system's database, Temporal client and providers. */
+export function buildHttpApp(parts: { t: TestDb; client: Client; taskQueue: string; providers: ProviderRegistry; log: Logger }, config: Config) {
+  const temporal = createTemporalGateway({ client: parts.client, taskQueue: parts.taskQueue });
+  const useCases = createUseCases({ db: parts.t.db, secretBox: parts.t.box, temporal, providers: parts.providers, log: parts.log, config });
+  const app = createHttpApp({
+    config,
+    db: parts.t.db,
+    secretBox: parts.t.box,
+    providers: parts.providers,
+    useCases,
+    adminCredential: resolveAdminCredential(config, config.dataDir),
+    temporalNamespace: temporal.namespace,
+    log: parts.log,
+  });
+  return { app, useCases };
+}
 
 /** The administrator of every test system (admin/): username and password for the console and its API. */
 export const TEST_ADMIN = { username: 'admin', password: 'correct horse battery staple' } as const;
@@ -47,7 +78,7 @@ export async function startTestSystem(
 ): Promise<TestSystem> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run through jest (global setup starts the dev server)');
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const t = await createTestDb();
   const taskQueue = `e2e-${randomBytes(4).toString('hex')}`;
   const logs: string[] = [];
@@ -64,17 +95,16 @@ export async function startTestSystem(
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // Low scrypt cost keeps logins fast in tests; production hashes use DEFAULT_SCRYPT.
   testAdminHash ??= hashPasswordSync(TEST_ADMIN.password, { N: 1024, r: 8, p: 1 });
-  const config: ApiDeps['config'] & { admin: Partial<AdminConfig> } = {
-    publicBaseUrl: apiUrl,
-    taskQueue,
-    orderDefaultExpireSeconds: 1800,
-    providerPollIntervalSeconds: opts.pollIntervalSeconds ?? 60,
-    allowPrivateNotifyUrls: true,
-    maxBodyBytes: 65_536,
-    rateLimitPerMinute: opts.rateLimitPerMinute,
-    admin: { username: TEST_ADMIN.username, passwordHash: testAdminHash, ...opts.admin },
-  };
-  const { app } = createApiApp({ db: t.db, secretBox: t.box, temporal: client, providers, log, config });
+  const config = testConfig(
+    {
+      PUBLIC_BASE_URL: apiUrl,
+      PROVIDER_POLL_INTERVAL_SECONDS: String(opts.pollIntervalSeconds ?? 60),
+      ADMIN_PASSWORD_HASH: testAdminHash,
+      ...(opts.rateLimitPerMinute ? { RATE_LIMIT_PER_MINUTE: String(opts.rateLimitPerMinute) } : {}),
+    },
+    { username: TEST_ADMIN.username, ...opts.admin },
+  );
+  const { app, useCases } = buildHttpApp({ t, client, taskQueue, providers, log }, config);
   server.on('request', app);
 
   let nativeConnection: NativeConnection | undefined;
@@ -86,6 +116,7 @@ export async function startTestSystem(
     gateway: `${apiUrl}/api/cashier-desk`,
     client,
     taskQueue,
+    useCases,
     alipay,
     wechat,
     logs,
@@ -95,10 +126,7 @@ export async function startTestSystem(
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
-        activities: {
-          ...createActivities({ db: t.db, secretBox: t.box, providers, publicBaseUrl: apiUrl, notifyTimeoutMs: 5000 }),
-          ...createBindingActivities({ db: t.db }),
-        },
+        activities: createActivities({ db: t.db, secretBox: t.box, providers, publicBaseUrl: apiUrl, notifyTimeoutMs: 5000 }),
         workflowBundle: await bundle!,
       });
       running = worker.run();

@@ -4,10 +4,10 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { registerSearchAttributes } from '../../scripts/lib/temporal-dev-server';
+import { registerSearchAttributes } from '../../temporal/search-attributes';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { quietLogger } from './quiet-logger';
 
-export const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 export async function startTimeSkipping(): Promise<{ env: TestWorkflowEnvironment; bundle: WorkflowBundleWithSourceMap }> {
   const path = process.env.TEMPORAL_TEST_SERVER_PATH;

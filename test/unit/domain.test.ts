@@ -43,7 +43,7 @@ describe('order', () => {
     expect(canTransition('CLOSED', 'SUCCESS')).toBe(false);
     expect(canTransition('SUCCESS', 'FAIL')).toBe(false);
   });
-  test('merchant result codes (seed 5.1)', () => {
+  test('merchant result codes', () => {
     expect(merchantResult('PAYING').resultCode).toBe('NULL');
     expect(merchantResult('FINISH').resultCode).toBe('FINISH');
     expect(merchantResult('CLOSED')).toEqual({ resultCode: 'FAIL', resultErrorCode: 'ORDER_CLOSED', resultErrorMsg: '订单已关闭（超时未支付）' });

@@ -2,25 +2,26 @@
  * ChannelBindingWorkflow under the Java time-skipping test server with real PostgreSQL activities: the
  * auto-approval timer (方式二) fires after days of workflow time in well under a second of real time; an
  * administrator's decision before it wins (方式一); the first decision is final; only a PENDING row changes.
- * Time advances only while `env.client` awaits `handle.result()` (see reference/temporal.md §2.3).
+ * Time advances only while `env.client` awaits `handle.result()` (the Java test server skips time only while a client waits on a result).
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { createBindingActivities } from '../../activities/binding';
 import { createApp } from '../../db/queries/apps';
-import { createChannel, createChannelConfig } from '../../db/queries/channels';
-import { openApplication } from '../../db/queries/bindings';
+import { createChannel } from '../../db/queries/channels';
+import { createChannelConfig } from '../../db/queries/channel-configs';
+import { openApplication } from '../../db/queries/app-channels';
 import {
   AUTO_APPROVER,
   approveBindingSignal,
   bindingStateQuery,
-  bindingWorkflowId,
   channelBindingWorkflow,
   rejectBindingSignal,
   type BindingState,
   type ChannelBindingInput,
 } from '../../workflows/channel-binding';
+import { WorkflowIds } from '../../temporal/workflow-ids';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTimeSkipping } from '../support/time-skipping';
 
@@ -46,7 +47,7 @@ afterAll(async () => {
 async function application(): Promise<ChannelBindingInput & { workflowId: string }> {
   const configId = await createChannelConfig(t.db, t.box, { channelType: 'ali-pay', name: 'ali', mchId: 'm1', providerAppId: 'p1', gatewayUrl: 'http://127.0.0.1:9', secrets: {} });
   const channelId = await createChannel(t.db, { configId, channelType: 'ali-pay', channelName: '支付宝H5', sceneCode: 'h5' });
-  const workflowId = bindingWorkflowId(appId, channelId);
+  const workflowId = WorkflowIds.binding(appId, channelId);
   await openApplication(t.db, { appId, channelId, workflowId, autoApproveAt: new Date(Date.now() + 3 * DAY_MS) });
   return { appId, channelId, autoApproveAfterMs: 3 * DAY_MS, channelName: '支付宝H5', workflowId };
 }

@@ -11,14 +11,7 @@ import { NOTIFY_OFFSETS_MS } from '../../domain/notify-schedule';
 import { createProviderRegistry } from '../../providers/registry';
 import { verifySignedHeaders } from '../../signature';
 import { createPaymentWorker } from '../../worker/create-worker';
-import {
-  chooseChannelUpdate,
-  providerCallbackSignal,
-  renotifySignal,
-  stateQuery,
-  stopNotifySignal,
-  type PaymentWorkflowInput,
-} from '../../workflows/messages';
+import { chooseChannelUpdate, providerCallbackSignal, renotifySignal, stateQuery, stopNotifySignal, type PaymentWorkflowInput } from '../../workflows/messages';
 import { paymentWorkflow } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTimeSkipping } from '../support/time-skipping';

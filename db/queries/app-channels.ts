@@ -1,7 +1,6 @@
-/** Channel-binding applications: the app_channels rows an app applies for and an administrator decides. */
+/** app_channels: channel-binding applications an app makes and an administrator decides, and what they bind. */
 import type { Db } from '../connection';
-
-export type BindingStatus = 'PENDING' | 'APPROVED' | 'REJECTED';
+import type { BindingStatus, ChannelType, SceneCode } from '../../domain/channel';
 
 export interface BindingRow {
   id: number;
@@ -17,23 +16,6 @@ export interface BindingRow {
   workflow_id: string | null;
   created_at: Date;
   updated_at: Date;
-}
-
-/** A channel an app may apply for: exists, active, and its config active. */
-export interface ApplicableChannel {
-  id: number;
-  channel_type: string;
-  channel_name: string;
-  scene_code: string;
-  config_id: number;
-}
-
-export async function findApplicableChannels(db: Db, ids: number[]): Promise<ApplicableChannel[]> {
-  return db('channels as c')
-    .join('channel_configs as cc', 'cc.id', 'c.config_id')
-    .whereIn('c.id', ids)
-    .where({ 'c.status': 'ACTIVE', 'cc.status': 'ACTIVE' })
-    .select('c.id', 'c.channel_type', 'c.channel_name', 'c.scene_code', 'c.config_id');
 }
 
 export async function findBinding(db: Db, appId: string, channelId: number): Promise<BindingRow | null> {
@@ -130,4 +112,61 @@ export async function listBindings(
     .limit(f.pageSize)
     .offset((f.page - 1) * f.pageSize)) as BindingListItem[];
   return { items, total: Number(n) };
+}
+
+export async function bindChannel(db: Db, appId: string, channelId: number, status: 'PENDING' | 'APPROVED' = 'APPROVED', sort = 1): Promise<void> {
+  await db('app_channels')
+    .insert({ app_id: appId, channel_id: channelId, status, sort })
+    .onConflict(['app_id', 'channel_id'])
+    .merge(['status', 'sort']);
+}
+
+/** A channel bound and approved for an app, in the shape of the unified-order response's `channels`. */
+export interface AppChannel {
+  id: number;
+  appId: string;
+  appName: string;
+  channelId: number;
+  channelType: ChannelType;
+  channelName: string;
+  sceneName: string;
+  sceneCode: SceneCode;
+  configId: number;
+  mchId: string;
+  sort: number;
+}
+
+export async function listApprovedAppChannels(db: Db, appId: string): Promise<AppChannel[]> {
+  const rows = await db('app_channels as ac')
+    .join('apps as a', 'a.app_id', 'ac.app_id')
+    .join('channels as c', 'c.id', 'ac.channel_id')
+    .join('channel_configs as cc', 'cc.id', 'c.config_id')
+    .where({ 'ac.app_id': appId, 'ac.status': 'APPROVED', 'c.status': 'ACTIVE', 'cc.status': 'ACTIVE' })
+    .orderBy([{ column: 'ac.sort' }, { column: 'c.id' }])
+    .select(
+      'ac.id',
+      'ac.app_id',
+      'a.name as app_name',
+      'c.id as channel_id',
+      'c.channel_type',
+      'c.channel_name',
+      'c.scene_name',
+      'c.scene_code',
+      'c.config_id',
+      'cc.mch_id',
+      'ac.sort',
+    );
+  return rows.map((r) => ({
+    id: r.id,
+    appId: r.app_id,
+    appName: r.app_name,
+    channelId: r.channel_id,
+    channelType: r.channel_type,
+    channelName: r.channel_name,
+    sceneName: r.scene_name,
+    sceneCode: r.scene_code,
+    configId: r.config_id,
+    mchId: r.mch_id,
+    sort: r.sort,
+  }));
 }

@@ -1,0 +1,127 @@
+/**
+ * Merchant notification activities: one signed POST of the payment result per attempt, and the bookkeeping
+ * of attempts and notify status. Shared by PaymentWorkflow's schedule and renotifyWorkflow.
+ */
+import { Context } from '@temporalio/activity';
+import type { Db } from '../db/connection';
+import { findAppWithKeys } from '../db/queries/apps';
+import { nextNotifyAttemptNumber, recordNotifyAttempt } from '../db/queries/notification-attempts';
+import * as orders from '../db/queries/orders';
+import { DomainError, ErrorCode, toApplicationFailure } from '../domain/errors';
+import { formatShanghai, merchantResult, type NotifyStatus } from '../domain/order';
+import type { NotificationState, NotifyAttemptRecord, NotifyResult } from '../domain/payment';
+import type { SecretBox } from '../security/secret-box';
+import { signRequestHeaders, type SignType } from '../signature';
+import { mustFindOrder } from './orders';
+
+export interface NotifyActivityDeps {
+  db: Db;
+  secretBox: SecretBox;
+  notifyTimeoutMs: number;
+}
+
+/** Upper bound on what we read of a merchant's answer: enough for {"code":1000,...}, never a memory hazard. */
+const MAX_MERCHANT_RESPONSE_BYTES = 16 * 1024;
+
+export function createNotifyActivities(deps: NotifyActivityDeps) {
+  const { db, secretBox } = deps;
+  return {
+    async recordNotifyStatus(args: { orderId: number; notifyStatus: NotifyStatus }): Promise<void> {
+      await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
+    },
+
+    /** The order's final result and the next attempt number, for a renotify after the workflow ended. */
+    async loadNotificationState(args: { orderId: number }): Promise<{ state: NotificationState; nextAttempt: number }> {
+      const order = await mustFindOrder(db, args.orderId);
+      const channel: NotificationState['channel'] = order.channel_id && order.channel_type ? { channelId: order.channel_id, channelType: order.channel_type, mchId: order.mch_id ?? '' } : null;
+      return {
+        state: { status: order.status, channel, payTime: order.pay_time?.getTime() ?? null, errorCode: order.result_error_code, errorMsg: order.result_error_msg },
+        nextAttempt: await nextNotifyAttemptNumber(db, order.id),
+      };
+    },
+
+    async recordNotifyAttempt(args: { orderId: number; record: NotifyAttemptRecord }): Promise<void> {
+      await recordNotifyAttempt(db, args.orderId, args.record);
+    },
+
+    /**
+     * One signed POST of the payment result to the merchant. Never throws for the merchant's failures: they
+     * are the attempt's result. Redirects are not followed (a redirect is not an acknowledgement, and
+     * following it could reach hosts the notify URL validation never saw).
+     */
+    async notifyMerchant(args: { orderId: number; attempt: number; scheduledAt: number; state: NotificationState }): Promise<NotifyResult> {
+      const order = await mustFindOrder(db, args.orderId);
+      if (!order.notify_url) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: 'order has no notify URL' };
+      const app = await findAppWithKeys(db, secretBox, order.app_id);
+      if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${order.app_id} not found`));
+      const s = args.state;
+      const result = merchantResult(s.status, s.errorCode, s.errorMsg);
+      const body = JSON.stringify({
+        eventId: `PAYMENT_RESULT-${order.id}`,
+        eventType: 'PAYMENT_RESULT',
+        appId: order.app_id,
+        orderId: order.id,
+        outTradeNo: order.out_trade_no,
+        amount: order.amount,
+        channelId: s.channel?.channelId ?? null,
+        channelType: s.channel?.channelType ?? null,
+        mchId: s.channel?.mchId ?? null,
+        payTime: s.payTime === null ? null : formatShanghai(s.payTime),
+        resultCode: result.resultCode,
+        resultErrorCode: result.resultErrorCode,
+        resultErrorMsg: result.resultErrorMsg,
+        attempt: args.attempt,
+      });
+      return postSigned(order.notify_url, body, { appId: app.appId, appKey: app.keys[0], signType: app.signType }, deps.notifyTimeoutMs);
+    },
+  };
+}
+
+/** POSTs a signed JSON notification; the merchant acknowledges with HTTP 200 and JSON `code` 1000. */
+async function postSigned(notifyUrl: string, body: string, signer: { appId: string; appKey: string; signType: SignType }, timeoutMs: number): Promise<NotifyResult> {
+  const url = new URL(notifyUrl);
+  const headers = signRequestHeaders({ method: 'POST', pathWithQuery: url.pathname + url.search, ...signer, body });
+  const started = Date.now();
+  const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), Context.current().cancellationSignal]);
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'user-agent': 'CashierDesk-Notify/1' },
+      body,
+      redirect: 'manual',
+      signal,
+    });
+    const text = await readLimited(res, MAX_MERCHANT_RESPONSE_BYTES);
+    const latencyMs = Date.now() - started;
+    if (res.status !== 200) return { httpStatus: res.status, latencyMs, acknowledged: false, error: `HTTP ${res.status}` };
+    let code: unknown;
+    try {
+      code = (JSON.parse(text) as { code?: unknown }).code;
+    } catch {
+      return { httpStatus: 200, latencyMs, acknowledged: false, error: 'response is not JSON' };
+    }
+    const acknowledged = code === 1000 || code === '1000';
+    return { httpStatus: 200, latencyMs, acknowledged, error: acknowledged ? null : `response code ${JSON.stringify(code)?.slice(0, 40)}` };
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    return { httpStatus: null, latencyMs: Date.now() - started, acknowledged: false, error: (e.cause?.code ?? e.name ?? 'error') + `: ${e.message}`.slice(0, 300) };
+  }
+}
+
+async function readLimited(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      break;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

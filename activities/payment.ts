@@ -1,0 +1,90 @@
+/**
+ * PaymentWorkflow's provider and order-state activities. With the notification activities they are the only
+ * writers of an order's state in PostgreSQL (the read model every reader uses).
+ */
+import type { Db } from '../db/connection';
+import { loadCredentials } from '../db/queries/channel-configs';
+import * as orders from '../db/queries/orders';
+import { DomainError, ErrorCode, toApplicationFailure } from '../domain/errors';
+import { providerOutTradeNo } from '../domain/order';
+import type { ChannelRef, ChooseChannelRequest, PaymentResult, ProviderVerdict } from '../domain/payment';
+import { cashierPagePath, providerCallbackPath } from '../domain/urls';
+import type { ProviderRegistry } from '../providers/registry';
+import { ProviderError, type PrepayResult } from '../providers/types';
+import { verdictOf } from '../providers/verdict';
+import type { SecretBox } from '../security/secret-box';
+import { mustFindOrder } from './orders';
+
+export interface PaymentActivityDeps {
+  db: Db;
+  secretBox: SecretBox;
+  providers: ProviderRegistry;
+  /** Base URL providers call back and browsers return to. */
+  publicBaseUrl: string;
+}
+
+function providerFailure(err: unknown, what: string): never {
+  if (err instanceof ProviderError) {
+    // Provider trouble is 5030 for the consumer; the message names the provider's code, never secrets.
+    throw toApplicationFailure(new DomainError(ErrorCode.PROVIDER_UNAVAILABLE, `${what}: ${err.kind}${err.providerCode ? ` ${err.providerCode}` : ''}`));
+  }
+  throw err;
+}
+
+export function createPaymentActivities(deps: PaymentActivityDeps) {
+  const { db, secretBox, providers } = deps;
+
+  async function credentialsFor(channel: ChannelRef) {
+    const creds = await loadCredentials(db, secretBox, channel.configId);
+    if (!creds) throw toApplicationFailure(new DomainError(ErrorCode.FORBIDDEN, `channel config ${channel.configId} is not active`));
+    return creds;
+  }
+
+  return {
+    async prepay(args: { orderId: number; channel: ChooseChannelRequest; clientIp?: string; openid?: string }): Promise<PrepayResult> {
+      const order = await mustFindOrder(db, args.orderId);
+      const creds = await credentialsFor(args.channel);
+      let result: PrepayResult;
+      try {
+        result = await providers.get(args.channel.channelType).prepay(creds, {
+          sceneCode: args.channel.sceneCode,
+          outTradeNo: providerOutTradeNo(order.id, args.channel.channelId),
+          amountFen: order.amount,
+          subject: order.order_title,
+          description: order.goods_desc,
+          notifyUrl: deps.publicBaseUrl + providerCallbackPath(args.channel.channelType, args.channel.configId),
+          returnUrl: deps.publicBaseUrl + cashierPagePath('alipay-return', order.token),
+          expireAt: order.expire_at,
+          clientIp: args.clientIp,
+          openid: args.openid,
+        });
+      } catch (err) {
+        providerFailure(err, 'prepay failed');
+      }
+      await orders.markPaying(db, order.id, args.channel);
+      return result;
+    },
+
+    async queryProvider(args: { orderId: number; channel: ChannelRef }): Promise<ProviderVerdict> {
+      const creds = await credentialsFor(args.channel);
+      try {
+        return verdictOf(await providers.get(args.channel.channelType).query(creds, providerOutTradeNo(args.orderId, args.channel.channelId)));
+      } catch (err) {
+        providerFailure(err, 'query failed');
+      }
+    },
+
+    async closeAtProvider(args: { orderId: number; channel: ChannelRef }): Promise<void> {
+      const creds = await credentialsFor(args.channel);
+      try {
+        await providers.get(args.channel.channelType).close(creds, providerOutTradeNo(args.orderId, args.channel.channelId));
+      } catch (err) {
+        providerFailure(err, 'close failed');
+      }
+    },
+
+    async recordPaymentResult(r: PaymentResult): Promise<void> {
+      await orders.recordPaymentResult(db, r);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The application layer: every use-case the HTTP routers and the worker's housekeeping call, built once per
+ * process from its dependencies. Tests build it the same way and call the use-cases without HTTP.
+ */
+import type { Config } from '../config';
+import type { Db } from '../db/connection';
+import type { Logger } from '../observability/logger';
+import type { ProviderRegistry } from '../providers/registry';
+import type { SecretBox } from '../security/secret-box';
+import type { TemporalGateway } from '../temporal/client';
+import { createBindingService } from './bindings';
+import { createCallbackService } from './callbacks';
+import { createOperatorService } from './operator';
+import { createOrderService } from './orders';
+import { createRegistrationService } from './registration';
+
+export interface AppDeps {
+  db: Db;
+  secretBox: SecretBox;
+  temporal: TemporalGateway;
+  providers: ProviderRegistry;
+  log: Logger;
+  config: Pick<Config, 'publicBaseUrl' | 'orderDefaultExpireSeconds' | 'providerPollIntervalSeconds' | 'admin'>;
+}
+
+export function createUseCases(deps: AppDeps) {
+  const { db, secretBox, temporal, config } = deps;
+  const bindings = createBindingService({ db, temporal, autoApproveSeconds: config.admin.bindingAutoApproveSeconds });
+  return {
+    orders: createOrderService({ db, secretBox, providers: deps.providers, temporal, log: deps.log, config }),
+    callbacks: createCallbackService({ db, secretBox, temporal, providers: deps.providers, log: deps.log.child({ component: 'callbacks' }) }),
+    registration: createRegistrationService({ db, secretBox, bindings }),
+    operator: createOperatorService({ db, secretBox, temporal, bindings, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),
+  };
+}
+
+export type UseCases = ReturnType<typeof createUseCases>;

@@ -1,0 +1,13 @@
+/** What the sandbox's request handlers and trade operations share, passed to them explicitly. */
+import type { Notifier } from './notify';
+import type { AlipayState, FaultQueue } from './state';
+
+export interface AlipayContext {
+  readonly state: AlipayState;
+  readonly notifier: Notifier;
+  readonly faults: FaultQueue;
+  /** Base URL as seen by browsers: prefix of QR codes, cashier pages and the gatewayUrl handed out. */
+  readonly baseUrl: string;
+  /** Signed server API calls whose timestamp differs more than this from now are refused. */
+  readonly maxSkewMs: number;
+}

@@ -1,0 +1,167 @@
+/**
+ * The sandbox's stores: its "Alipay" key pair, merchants, trades, the notification delivery log and pending
+ * notification jobs, optionally persisted as one JSON file (written debounced, and at once on demand).
+ * Injected gateway faults live here too but are never persisted.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import type { SimFault, SimMerchant, SimNotificationDelivery, SimTrade } from './types';
+
+/** The persisted log keeps this many deliveries; in memory it may grow to twice as many before trimming. */
+export const MAX_LOGGED_DELIVERIES = 5000;
+
+export interface TradeRecord extends SimTrade {
+  payToken: string;
+  qrToken?: string;
+}
+
+export interface NotifyJob {
+  id: string;
+  notifyId: string;
+  appId: string;
+  outTradeNo: string;
+  tradeStatus: string;
+  url: string;
+  body: string;
+  attempts: number;
+  duplicateAfterSuccess: boolean;
+  tamperedBody?: string;
+}
+
+interface PersistedState {
+  version: 1;
+  alipayPrivateKey: string;
+  alipayPublicKey: string;
+  merchants: SimMerchant[];
+  trades: TradeRecord[];
+  deliveries: SimNotificationDelivery[];
+  jobs: NotifyJob[];
+  seq: number;
+}
+
+export function tradeKey(appId: string, outTradeNo: string): string {
+  return `${appId}\u0000${outTradeNo}`;
+}
+
+/** A trade as the control API and the handle show it: a copy without the page tokens. */
+export function publicView(t: TradeRecord): SimTrade {
+  const { payToken: _p, qrToken: _q, ...view } = t;
+  void _p;
+  void _q;
+  return structuredClone(view);
+}
+
+export class AlipayState {
+  readonly alipayPrivateKey: string;
+  /** SPKI PEM of the sandbox's "Alipay" key. */
+  readonly alipayPublicKey: string;
+  readonly merchants = new Map<string, SimMerchant>();
+  /** Keyed by tradeKey(appId, outTradeNo). */
+  readonly trades = new Map<string, TradeRecord>();
+  deliveries: SimNotificationDelivery[] = [];
+  jobs: NotifyJob[] = [];
+  /** Last delivery sequence number handed out. */
+  seq = 0;
+  /** Set once the sandbox closes: no more debounced saves, no more notification attempts. */
+  closed = false;
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly stateFile: string | undefined) {
+    const loaded = stateFile ? loadState(stateFile) : undefined;
+    if (loaded) {
+      // Reusing the persisted key matters: channel configs stored elsewhere hold its public half.
+      this.alipayPrivateKey = loaded.alipayPrivateKey;
+      this.alipayPublicKey = loaded.alipayPublicKey;
+      for (const m of loaded.merchants) this.merchants.set(m.appId, m);
+      for (const t of loaded.trades) this.trades.set(tradeKey(t.appId, t.outTradeNo), t);
+      this.deliveries = loaded.deliveries;
+      this.jobs = loaded.jobs;
+      this.seq = loaded.seq;
+    } else {
+      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      this.alipayPrivateKey = String(pair.privateKey.export({ type: 'pkcs8', format: 'pem' })).trim();
+      this.alipayPublicKey = String(pair.publicKey.export({ type: 'spki', format: 'pem' })).trim();
+    }
+  }
+
+  private snapshot(): PersistedState {
+    return {
+      version: 1,
+      alipayPrivateKey: this.alipayPrivateKey,
+      alipayPublicKey: this.alipayPublicKey,
+      merchants: [...this.merchants.values()],
+      trades: [...this.trades.values()],
+      deliveries: this.deliveries.slice(-MAX_LOGGED_DELIVERIES),
+      jobs: this.jobs,
+      seq: this.seq,
+    };
+  }
+
+  /** Writes the state file now (no-op without one), cancelling a pending debounced save. */
+  saveNow(): void {
+    if (!this.stateFile) return;
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+    }
+    fs.mkdirSync(path.dirname(this.stateFile), { recursive: true });
+    // Write-then-rename so a crash mid-write never leaves a truncated state file behind.
+    const tmp = `${this.stateFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(this.snapshot()), { mode: 0o600 });
+    fs.renameSync(tmp, this.stateFile);
+  }
+
+  /** Schedules a write 25 ms from now unless one is already pending; errors are logged, not thrown. */
+  save(): void {
+    if (!this.stateFile || this.saveTimer || this.closed) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      try {
+        this.saveNow();
+      } catch (err) {
+        console.error(`[alipay-sandbox] cannot write state file: ${(err as Error).message}`);
+      }
+    }, 25);
+  }
+}
+
+function loadState(file: string): PersistedState | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const state = JSON.parse(text) as PersistedState;
+  if (state.version !== 1 || !state.alipayPrivateKey || !state.alipayPublicKey) {
+    throw new Error(`unsupported Alipay sandbox state file ${file}`);
+  }
+  return { ...state, deliveries: state.deliveries ?? [], jobs: state.jobs ?? [], merchants: state.merchants ?? [], trades: state.trades ?? [] };
+}
+
+export type ActiveFault = Required<Omit<SimFault, 'method'>> & { method?: string };
+
+/** Injected gateway faults, consumed in order by matching server API calls. */
+export class FaultQueue {
+  list: ActiveFault[] = [];
+
+  add(fault: ActiveFault): void {
+    this.list.push(fault);
+  }
+
+  clear(): void {
+    this.list = [];
+  }
+
+  /** Uses up one count of the first fault matching `method` (or any method) and returns it. */
+  take(method: string): SimFault | undefined {
+    const i = this.list.findIndex((f) => !f.method || f.method === method);
+    if (i < 0) return undefined;
+    const f = this.list[i];
+    f.count -= 1;
+    if (f.count <= 0) this.list.splice(i, 1);
+    return f;
+  }
+}

@@ -1,0 +1,136 @@
+/** Public types of the Alipay sandbox: its handle, start options, and the trade / delivery views it exposes. */
+import type { ChannelCredentials } from '../../providers/types';
+import type { NotifyMode, SandboxHandle } from '../types';
+
+export type SimTradeStatus = 'NOT_SCANNED' | 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_FINISHED' | 'TRADE_CLOSED';
+export type SimProductCode = 'QUICK_WAP_WAY' | 'FACE_TO_FACE_PAYMENT' | 'QUICK_MSECURITY_PAY';
+
+export interface SimTrade {
+  appId: string;
+  outTradeNo: string;
+  tradeNo: string;
+  productCode: SimProductCode;
+  /** NOT_SCANNED = precreated QR nobody scanned yet: the real gateway does not know this trade yet. */
+  status: SimTradeStatus;
+  totalAmountFen: number;
+  totalAmount: string;
+  subject: string;
+  body?: string;
+  notifyUrl?: string;
+  returnUrl?: string;
+  quitUrl?: string;
+  /** Alipay `time_expire` (yyyy-MM-dd HH:mm:ss, Asia/Shanghai) if the merchant sent one. */
+  timeExpire?: string;
+  /** Native: the code to render as a QR image; GET it to "scan". */
+  qrCode?: string;
+  /** The buyer's cashier page for this trade. */
+  payUrl: string;
+  gmtCreate?: string;
+  gmtPayment?: string;
+  gmtClose?: string;
+  buyerId?: string;
+  buyerLogonId?: string;
+  /** Failed buyer payment attempts (Alipay keeps the trade WAIT_BUYER_PAY and sends no notification). */
+  failedPayments: number;
+}
+
+export interface SimMerchant {
+  appId: string;
+  sellerId: string;
+  appPublicKey: string;
+  createdAt: string;
+}
+
+export type SimDeliveryKind = 'genuine' | 'duplicate' | 'tampered' | 'lost';
+
+export interface SimNotificationDelivery {
+  seq: number;
+  notifyId: string;
+  appId: string;
+  outTradeNo: string;
+  tradeStatus: string;
+  kind: SimDeliveryKind;
+  /** 1-based attempt number of the genuine notification (0 for lost, tampered). */
+  attempt: number;
+  url: string;
+  sentAt: string;
+  /** The exact form-urlencoded body sent (replayable). */
+  body: string;
+  params: Record<string, string>;
+  httpStatus?: number;
+  /** The merchant's answer (first 4 KiB). */
+  responseBody?: string;
+  accepted: boolean;
+  error?: string;
+  latencyMs?: number;
+}
+
+export type SimFaultKind = 'http502' | 'badSignature' | 'drop';
+export interface SimFault {
+  /** http502: answer HTTP 502 without processing; badSignature: process, sign wrong bytes; drop: destroy the socket. */
+  kind: SimFaultKind;
+  /** How many matching gateway calls are affected (default 1). */
+  count?: number;
+  /** Only calls of this API method (e.g. 'alipay.trade.query'); default any server API call. */
+  method?: string;
+}
+
+export interface SimTransitionOptions {
+  /** Needed only if several merchants used the same out_trade_no. */
+  appId?: string;
+  notify?: NotifyMode;
+  /** For notify 'delayed' (default 2000 ms). */
+  delayMs?: number;
+  /** Send a correctly signed notification carrying this amount instead of the trade's (mismatch testing). */
+  amountOverrideFen?: number;
+}
+
+export interface AlipaySandboxOptions {
+  port?: number;
+  /** JSON file keeping keys, merchants, trades and pending notifications across restarts (keep it under .data/). */
+  stateFile?: string;
+  /** Base URL as seen by browsers (QR codes, cashier pages, gatewayUrl); default the listen URL. */
+  publicUrl?: string;
+  /** Delays between notification attempts; attempts = length + 1. Default 1s,2s,4s,…,64s (8 attempts). */
+  notifyRetryDelaysMs?: number[];
+  notifyTimeoutMs?: number;
+  /** Server API calls whose timestamp differs more than this from now are refused (isv.invalid-timestamp). */
+  maxTimestampSkewMs?: number;
+}
+
+export interface AlipaySandboxHandle extends SandboxHandle {
+  /** The address the server listens on (always 127.0.0.1). */
+  readonly localUrl: string;
+  /** SPKI PEM of the sandbox's "Alipay" key: the channel config's secrets.alipayPublicKey. */
+  readonly alipayPublicKey: string;
+  /**
+   * Registers an app. Without appPublicKey, generates the app key pair (returned as secrets.appPrivateKey,
+   * PKCS#1 PEM); with an existing app id, replaces its key (key rotation).
+   */
+  createMerchant(opts?: { mchId?: string; providerAppId?: string; appPublicKey?: string }): Promise<ChannelCredentials>;
+  merchant(appId: string): SimMerchant | undefined;
+  trade(outTradeNo: string, appId?: string): SimTrade | undefined;
+  trades(): SimTrade[];
+  /** The buyer scans a precreated QR code: the trade comes into existence as WAIT_BUYER_PAY. */
+  scan(outTradeNo: string, opts?: { appId?: string }): Promise<SimTrade>;
+  /** What the Alipay app does with an sdkExec order string: verify it and create the trade. */
+  appPay(orderString: string): Promise<SimTrade>;
+  /** The buyer pays (scanning first if needed): TRADE_SUCCESS + notification. */
+  pay(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
+  /** A failed payment attempt (e.g. insufficient balance): trade stays WAIT_BUYER_PAY, no notification. */
+  fail(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
+  /** Closes an unpaid trade as on timeout: TRADE_CLOSED + notification. */
+  closeTrade(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
+  /** Ends the refund period of a paid trade: TRADE_FINISHED + notification. */
+  finish(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
+  injectFault(fault: SimFault): void;
+  clearFaults(): void;
+  notifications(filter?: { outTradeNo?: string; appId?: string }): SimNotificationDelivery[];
+  /** Resolves once at least `count` (default 1) deliveries match; rejects after timeoutMs (default 15 s). */
+  waitForNotifications(
+    predicate: (d: SimNotificationDelivery) => boolean,
+    opts?: { count?: number; timeoutMs?: number },
+  ): Promise<SimNotificationDelivery[]>;
+  /** Resolves when no notification is scheduled or in flight. */
+  idle(): Promise<void>;
+}

@@ -1,0 +1,13 @@
+/**
+ * Every workflow id, built in one place. An id names the business object, so starting a workflow twice for
+ * the same object finds the one that exists instead of starting a second.
+ */
+export const WorkflowIds = {
+  payment: (appId: string, outTradeNo: string) => `payment:${appId}:${outTradeNo}`,
+  binding: (appId: string, channelId: number) => `binding:${appId}:${channelId}`,
+  /** One per extra attempt: a double click on renotify starts one attempt, not two. */
+  renotify: (appId: string, outTradeNo: string, attempt: number) => `renotify:${appId}:${outTradeNo}:${attempt}`,
+  refund: (appId: string, outRefundNo: string) => `refund:${appId}:${outRefundNo}`,
+  transfer: (appId: string, outBizNo: string) => `transfer:${appId}:${outBizNo}`,
+  reconciliation: (day: string, configId: number) => `reconciliation:${day}:${configId}`,
+} as const;
