@@ -5,11 +5,12 @@
 import { createBindingActivities } from './binding';
 import { createNotifyActivities, type NotifyActivityDeps } from './notify';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment';
+import { createRefundActivities, type RefundActivityDeps } from './refund';
 
-export type ActivityDeps = PaymentActivityDeps & NotifyActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & NotifyActivityDeps & RefundActivityDeps;
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPaymentActivities(deps), ...createNotifyActivities(deps), ...createBindingActivities(deps) };
+  return { ...createPaymentActivities(deps), ...createNotifyActivities(deps), ...createBindingActivities(deps), ...createRefundActivities(deps) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

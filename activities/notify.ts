@@ -1,15 +1,18 @@
 /**
- * Merchant notification activities: one signed POST of the payment result per attempt, and the bookkeeping
- * of attempts and notify status. Shared by PaymentWorkflow's schedule and renotifyWorkflow.
+ * Merchant notification activities: one signed POST of a payment or refund result per attempt, and the
+ * bookkeeping of attempts and notify status. Shared by PaymentWorkflow's and RefundWorkflow's schedules and
+ * renotifyWorkflow; the event type only decides the body and the notify URL.
  */
 import { Context } from '@temporalio/activity';
 import type { Db } from '../db/connection';
 import { findAppWithKeys } from '../db/queries/apps';
 import { nextNotifyAttemptNumber, recordNotifyAttempt } from '../db/queries/notification-attempts';
 import * as orders from '../db/queries/orders';
+import { findRefundById, setRefundNotifyStatus } from '../db/queries/refunds';
 import { DomainError, ErrorCode, toApplicationFailure } from '../domain/errors';
 import { formatShanghai, merchantResult, type NotifyStatus } from '../domain/order';
 import type { NotificationState, NotifyAttemptRecord, NotifyResult } from '../domain/payment';
+import type { RefundResult } from '../domain/refund';
 import type { SecretBox } from '../security/secret-box';
 import { signRequestHeaders, type SignType } from '../signature';
 import { mustFindOrder } from './orders';
@@ -26,8 +29,10 @@ const MAX_MERCHANT_RESPONSE_BYTES = 16 * 1024;
 export function createNotifyActivities(deps: NotifyActivityDeps) {
   const { db, secretBox } = deps;
   return {
-    async recordNotifyStatus(args: { orderId: number; notifyStatus: NotifyStatus }): Promise<void> {
-      await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
+    /** With refundId: the refund's notify status; without: the order's. */
+    async recordNotifyStatus(args: { orderId: number; refundId?: number; notifyStatus: NotifyStatus }): Promise<void> {
+      if (args.refundId !== undefined) await setRefundNotifyStatus(db, args.refundId, args.notifyStatus);
+      else await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
     },
 
     /** The order's final result and the next attempt number, for a renotify after the workflow ended. */
@@ -36,12 +41,12 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
       const channel: NotificationState['channel'] = order.channel_id && order.channel_type ? { channelId: order.channel_id, channelType: order.channel_type, mchId: order.mch_id ?? '' } : null;
       return {
         state: { status: order.status, channel, payTime: order.pay_time?.getTime() ?? null, errorCode: order.result_error_code, errorMsg: order.result_error_msg },
-        nextAttempt: await nextNotifyAttemptNumber(db, order.id),
+        nextAttempt: await nextNotifyAttemptNumber(db, { orderId: order.id }),
       };
     },
 
-    async recordNotifyAttempt(args: { orderId: number; record: NotifyAttemptRecord }): Promise<void> {
-      await recordNotifyAttempt(db, args.orderId, args.record);
+    async recordNotifyAttempt(args: { orderId: number; refundId?: number; record: NotifyAttemptRecord }): Promise<void> {
+      await recordNotifyAttempt(db, { orderId: args.orderId, refundId: args.refundId }, args.record);
     },
 
     /**
@@ -49,11 +54,34 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
      * are the attempt's result. Redirects are not followed (a redirect is not an acknowledgement, and
      * following it could reach hosts the notify URL validation never saw).
      */
-    async notifyMerchant(args: { orderId: number; attempt: number; scheduledAt: number; state: NotificationState }): Promise<NotifyResult> {
+    async notifyMerchant(args: PaymentNotifyArgs | RefundNotifyArgs): Promise<NotifyResult> {
       const order = await mustFindOrder(db, args.orderId);
-      if (!order.notify_url) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: 'order has no notify URL' };
       const app = await findAppWithKeys(db, secretBox, order.app_id);
       if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${order.app_id} not found`));
+      const signer = { appId: app.appId, appKey: app.keys[0], signType: app.signType };
+      if ('refundId' in args) {
+        const refund = await findRefundById(db, args.refundId);
+        if (!refund) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `refund ${args.refundId} not found`));
+        if (!refund.notify_url) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: 'refund has no notify URL' };
+        const r = args.refund;
+        const body = JSON.stringify({
+          eventId: `REFUND_RESULT-${refund.id}`,
+          eventType: 'REFUND_RESULT',
+          appId: refund.app_id,
+          refundId: refund.id,
+          outRefundNo: refund.out_refund_no,
+          outTradeNo: order.out_trade_no,
+          orderId: order.id,
+          amount: refund.amount,
+          refundTime: r.refundTime === null ? null : formatShanghai(r.refundTime),
+          resultCode: r.status === 'SUCCESS' ? 'SUCCESS' : 'FAIL',
+          resultErrorCode: r.status === 'SUCCESS' ? null : r.errorCode,
+          resultErrorMsg: r.status === 'SUCCESS' ? null : r.errorMsg,
+          attempt: args.attempt,
+        });
+        return postSigned(refund.notify_url, body, signer, deps.notifyTimeoutMs);
+      }
+      if (!order.notify_url) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: 'order has no notify URL' };
       const s = args.state;
       const result = merchantResult(s.status, s.errorCode, s.errorMsg);
       const body = JSON.stringify({
@@ -72,9 +100,26 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
         resultErrorMsg: result.resultErrorMsg,
         attempt: args.attempt,
       });
-      return postSigned(order.notify_url, body, { appId: app.appId, appKey: app.keys[0], signType: app.signType }, deps.notifyTimeoutMs);
+      return postSigned(order.notify_url, body, signer, deps.notifyTimeoutMs);
     },
   };
+}
+
+/** One attempt of an order's PAYMENT_RESULT notification. */
+export interface PaymentNotifyArgs {
+  orderId: number;
+  attempt: number;
+  scheduledAt: number;
+  state: NotificationState;
+}
+
+/** One attempt of a refund's REFUND_RESULT notification. */
+export interface RefundNotifyArgs {
+  orderId: number;
+  refundId: number;
+  attempt: number;
+  scheduledAt: number;
+  refund: RefundResult;
 }
 
 /** POSTs a signed JSON notification; the merchant acknowledges with HTTP 200 and JSON `code` 1000. */

@@ -8,6 +8,7 @@ import * as orders from '../db/queries/orders';
 import { DomainError, ErrorCode, toApplicationFailure } from '../domain/errors';
 import { providerOutTradeNo } from '../domain/order';
 import type { ChannelRef, ChooseChannelRequest, PaymentResult, ProviderVerdict } from '../domain/payment';
+import type { DetectedPaymentException } from '../domain/refund';
 import { cashierPagePath, providerCallbackPath } from '../domain/urls';
 import type { ProviderRegistry } from '../providers/registry';
 import { ProviderError, type PrepayResult } from '../providers/types';
@@ -15,7 +16,13 @@ import { verdictOf } from '../providers/verdict';
 import type { SecretBox } from '../security/secret-box';
 import { mustFindOrder } from './orders';
 
+/** Records money that arrived where no payment was wanted and applies the refund policy (app/payment-exceptions.ts). */
+export interface PaymentExceptionRecorder {
+  record(d: DetectedPaymentException): Promise<unknown>;
+}
+
 export interface PaymentActivityDeps {
+  exceptions: PaymentExceptionRecorder;
   db: Db;
   secretBox: SecretBox;
   providers: ProviderRegistry;
@@ -85,6 +92,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
     async recordPaymentResult(r: PaymentResult): Promise<void> {
       await orders.recordPaymentResult(db, r);
+    },
+
+    /** Idempotent per provider trade and kind, so the store retry policy may run it again. */
+    async recordPaymentException(d: DetectedPaymentException): Promise<void> {
+      await deps.exceptions.record(d);
     },
   };
 }

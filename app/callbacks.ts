@@ -2,19 +2,23 @@
  * A provider's asynchronous payment notification: verified with the keys of the channel config its URL
  * names, matched to our order and channel, and handed to the order's workflow as a signal. The provider is
  * acknowledged only when the result is safe with us (signal accepted, or nothing left to apply); anything
- * else answers "retry". Every verified or rejected callback is recorded as evidence.
+ * else answers "retry". Every verified or rejected callback is recorded as evidence. Money that arrives where
+ * no payment is wanted becomes a payment exception (app/payment-exceptions.ts).
  */
 import type { Db } from '../db/connection';
+import type { OrderStatus } from '../domain/order';
 import { loadCredentials } from '../db/queries/channel-configs';
 import { findAppChannelInConfig } from '../db/queries/channels';
-import { findOrderById, recordFinishAfterWorkflowEnded } from '../db/queries/orders';
+import { findOrderById, recordFinish } from '../db/queries/orders';
 import { recordProviderCallback } from '../db/queries/provider-callbacks';
-import { parseProviderOutTradeNo } from '../domain/order';
-import { paidAmountMismatch } from '../domain/payment';
+import { findRefundById } from '../db/queries/refunds';
+import { isPaid, parseProviderOutTradeNo } from '../domain/order';
+import { paidAmountMismatch, type ChannelRef, type ProviderVerdict } from '../domain/payment';
+import { parseProviderOutRefundNo, type DetectedPaymentException } from '../domain/refund';
 import type { Logger } from '../observability/logger';
 import type { ProviderRegistry } from '../providers/registry';
 import { ProviderError, type CallbackAck, type RawCallback } from '../providers/types';
-import { verdictOf } from '../providers/verdict';
+import { refundVerdictOf, verdictOf } from '../providers/verdict';
 import type { SecretBox } from '../security/secret-box';
 import type { TemporalGateway } from '../temporal/client';
 
@@ -23,6 +27,7 @@ export interface CallbackServiceDeps {
   secretBox: SecretBox;
   providers: ProviderRegistry;
   temporal: TemporalGateway;
+  exceptions: { record(d: DetectedPaymentException): Promise<unknown> };
   log: Logger;
 }
 
@@ -46,7 +51,7 @@ export function createCallbackService(deps: CallbackServiceDeps) {
         n = await provider.verifyCallback(creds, cb);
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err;
-        await recordProviderCallback(db, { orderId: null, configId, channelType, eventId: null, outTradeNo: null, outcome: null, result: 'REJECTED', detail: err.message });
+        await recordProviderCallback(db, { orderId: null, configId, channelType, kind: 'PAYMENT', eventId: null, outTradeNo: null, outcome: null, result: 'REJECTED', detail: err.message });
         log.warn('callback rejected', { reason: err.message });
         return provider.callbackAck(false, 'verification failed');
       }
@@ -55,29 +60,29 @@ export function createCallbackService(deps: CallbackServiceDeps) {
       const channel = ids && order ? await findAppChannelInConfig(db, { channelId: ids.channelId, configId, appId: order.app_id }) : null;
       const verdict = verdictOf(n.outcome);
       const record = (result: 'ACCEPTED' | 'MISMATCH', detail?: string) =>
-        recordProviderCallback(db, { orderId: order?.id ?? null, configId, channelType, eventId: n.eventId, outTradeNo: n.outTradeNo, outcome: n.outcome.status, result, detail });
+        recordProviderCallback(db, { orderId: order?.id ?? null, configId, channelType, kind: 'PAYMENT', eventId: n.eventId, outTradeNo: n.outTradeNo, outcome: n.outcome.status, result, detail });
       if (!order || !channel) {
         // Genuine (signed) but not ours to apply: acknowledge so the provider stops, and keep the evidence.
         await record('MISMATCH', 'unknown order or channel');
         log.error('verified callback for an unknown order or channel', { outTradeNo: n.outTradeNo, eventId: n.eventId });
         return provider.callbackAck(true);
       }
+      const channelRef: ChannelRef = { channelId: channel.id, channelType, sceneCode: channel.scene_code, configId, mchId: creds.mchId };
+      const detectedBy = `callback ${n.eventId}`;
       const reported = paidAmountMismatch(verdict, order.amount);
-      if (reported !== null) {
+      if (reported !== null && (verdict.status === 'SUCCESS' || verdict.status === 'FINISH')) {
+        // Never applied to the order; recorded as an exception for a person to look at.
+        await deps.exceptions.record({ orderId: order.id, kind: 'AMOUNT_MISMATCH', channel: channelRef, providerTradeNo: verdict.providerTradeNo, amount: reported, orderStatus: order.status, detectedBy });
         await record('MISMATCH', `amount ${reported} != order ${order.amount}`);
         log.error('callback amount does not match the order; ignored', { orderId: order.id, expected: order.amount, reported });
         return provider.callbackAck(true);
       }
-      const channelRef = { channelId: channel.id, channelType, sceneCode: channel.scene_code, configId, mchId: creds.mchId };
+      // TRADE_FINISHED (no more refunds) is written at once, also while the workflow is still notifying: a refund
+      // accepted in between would be refused by the provider.
+      if (verdict.status === 'FINISH' && order.status === 'SUCCESS' && order.channel_id === channel.id) await recordFinish(db, order.id);
       const delivered = await deps.temporal.signalProviderCallback(order.workflow_id, { appId: order.app_id, eventId: n.eventId, verdict, channel: channelRef });
-      if (!delivered) {
-        // The workflow has finished (e.g. Alipay's TRADE_FINISHED weeks after the payment).
-        if (verdict.status === 'FINISH' && order.status === 'SUCCESS') {
-          await recordFinishAfterWorkflowEnded(db, order.id);
-        } else if (verdict.status === 'SUCCESS' && order.status !== 'SUCCESS' && order.status !== 'FINISH') {
-          log.error('payment reported for a closed order; needs a refund', { orderId: order.id, status: order.status });
-        }
-      }
+      // A running workflow judges late and duplicate payments itself; once it has ended, this is the only judge.
+      if (!delivered) await judgeAfterWorkflowEnded(order, channelRef, verdict, detectedBy);
       await record('ACCEPTED');
       return provider.callbackAck(true);
     } catch (err) {
@@ -86,7 +91,60 @@ export function createCallbackService(deps: CallbackServiceDeps) {
     }
   }
 
-  return { handle };
+  /** Money that arrived after the workflow ended: a late payment (order not paid) or a second channel's. */
+  async function judgeAfterWorkflowEnded(order: { id: number; status: OrderStatus; channel_id: number | null }, channel: ChannelRef, verdict: ProviderVerdict, detectedBy: string): Promise<void> {
+    if (verdict.status !== 'SUCCESS' && verdict.status !== 'FINISH') return;
+    const kind = !isPaid(order.status) ? 'LATE_PAYMENT' : order.channel_id !== channel.channelId ? 'DUPLICATE_PAYMENT' : null;
+    if (!kind) return;
+    await deps.exceptions.record({ orderId: order.id, kind, channel, providerTradeNo: verdict.providerTradeNo, amount: verdict.amount, orderStatus: order.status, detectedBy });
+  }
+
+  /**
+   * A provider's refund notification (WeChat REFUND.*): verified, matched to our refund by its request number
+   * and channel config, and handed to the RefundWorkflow. Acknowledged once safe with us, like payments.
+   */
+  async function handleRefund(channelType: string, configIdParam: string, cb: RawCallback): Promise<CallbackAck | null> {
+    if (!deps.providers.has(channelType)) return null;
+    const provider = deps.providers.get(channelType);
+    if (!provider.verifyRefundCallback) return null;
+    const configId = Number(configIdParam);
+    const log = deps.log.child({ channelType, configId, kind: 'refund' });
+    const evidence = (r: { orderId: number | null; eventId: string | null; outTradeNo: string | null; outRefundNo: string | null; outcome: string | null; result: 'ACCEPTED' | 'REJECTED' | 'MISMATCH'; detail?: string }) =>
+      recordProviderCallback(db, { ...r, configId, channelType, kind: 'REFUND' });
+    try {
+      const creds = Number.isSafeInteger(configId) ? await loadCredentials(db, deps.secretBox, configId, { anyStatus: true }) : null;
+      if (!creds || creds.channelType !== channelType) {
+        log.warn('refund callback for an unknown channel config');
+        return provider.callbackAck(false, 'unknown channel config');
+      }
+      let n;
+      try {
+        n = await provider.verifyRefundCallback(creds, cb);
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err;
+        await evidence({ orderId: null, eventId: null, outTradeNo: null, outRefundNo: null, outcome: null, result: 'REJECTED', detail: err.message });
+        log.warn('refund callback rejected', { reason: err.message });
+        return provider.callbackAck(false, 'verification failed');
+      }
+      const refundId = parseProviderOutRefundNo(n.outRefundNo);
+      const refund = refundId === null ? null : await findRefundById(db, refundId);
+      const base = { eventId: n.eventId, outTradeNo: n.outTradeNo, outRefundNo: n.outRefundNo, outcome: n.outcome.status };
+      if (!refund || refund.config_id !== configId || refund.provider_out_trade_no !== n.outTradeNo) {
+        await evidence({ ...base, orderId: refund?.order_id ?? null, result: 'MISMATCH', detail: 'unknown refund, or another config or trade' });
+        log.error('verified refund callback for an unknown refund', { outRefundNo: n.outRefundNo, eventId: n.eventId });
+        return provider.callbackAck(true);
+      }
+      // Delivered or not (an ended workflow already has its final result), the notification is safe with us.
+      await deps.temporal.signalRefundCallback(refund.workflow_id, { eventId: n.eventId, verdict: refundVerdictOf(n.outcome) });
+      await evidence({ ...base, orderId: refund.order_id, result: 'ACCEPTED' });
+      return provider.callbackAck(true);
+    } catch (err) {
+      log.error('refund callback handling failed; provider will retry', { error: (err as Error).message });
+      return provider.callbackAck(false, 'temporary failure');
+    }
+  }
+
+  return { handle, handleRefund };
 }
 
 export type CallbackService = ReturnType<typeof createCallbackService>;

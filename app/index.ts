@@ -12,6 +12,8 @@ import { createBindingService } from './bindings';
 import { createCallbackService } from './callbacks';
 import { createOperatorService } from './operator';
 import { createOrderService } from './orders';
+import { createPaymentExceptionService } from './payment-exceptions';
+import { createRefundService } from './refunds';
 import { createRegistrationService } from './registration';
 
 export interface AppDeps {
@@ -20,17 +22,21 @@ export interface AppDeps {
   temporal: TemporalGateway;
   providers: ProviderRegistry;
   log: Logger;
-  config: Pick<Config, 'publicBaseUrl' | 'orderDefaultExpireSeconds' | 'providerPollIntervalSeconds' | 'admin'>;
+  config: Pick<Config, 'publicBaseUrl' | 'orderDefaultExpireSeconds' | 'providerPollIntervalSeconds' | 'admin' | 'exceptionAutoRefund'>;
 }
 
 export function createUseCases(deps: AppDeps) {
   const { db, secretBox, temporal, config } = deps;
   const bindings = createBindingService({ db, temporal, autoApproveSeconds: config.admin.bindingAutoApproveSeconds });
+  const refunds = createRefundService({ db, temporal, log: deps.log.child({ component: 'refunds' }), config });
+  const exceptions = createPaymentExceptionService({ db, refunds, log: deps.log.child({ component: 'payment-exceptions' }), autoRefund: config.exceptionAutoRefund });
   return {
+    refunds,
+    exceptions,
     orders: createOrderService({ db, secretBox, providers: deps.providers, temporal, log: deps.log, config }),
-    callbacks: createCallbackService({ db, secretBox, temporal, providers: deps.providers, log: deps.log.child({ component: 'callbacks' }) }),
+    callbacks: createCallbackService({ db, secretBox, temporal, providers: deps.providers, exceptions, log: deps.log.child({ component: 'callbacks' }) }),
     registration: createRegistrationService({ db, secretBox, bindings }),
-    operator: createOperatorService({ db, secretBox, temporal, bindings, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),
+    operator: createOperatorService({ db, secretBox, temporal, bindings, refunds, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),
   };
 }
 

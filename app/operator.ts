@@ -13,19 +13,23 @@ import * as channels from '../db/queries/channels';
 import { listNotifyAttempts, nextNotifyAttemptNumber, type NotifyAttemptRow } from '../db/queries/notification-attempts';
 import * as orders from '../db/queries/orders';
 import { countOverview } from '../db/queries/overview';
+import { listPaymentExceptionsOfOrder, searchPaymentExceptions, type PaymentExceptionRow, type PaymentExceptionSearch } from '../db/queries/payment-exceptions';
+import { findRefundById, listRefundsOfOrder, refundedAmountOfOrder, searchRefunds, type RefundRow, type RefundSearch } from '../db/queries/refunds';
 import { SCENE_NAMES, type SceneCode } from '../domain/channel';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { isFinal } from '../domain/order';
 import type { SecretBox } from '../security/secret-box';
 import type { TemporalGateway, WorkflowDescription } from '../temporal/client';
-import type { PaymentState } from '../workflows/messages';
+import type { PaymentState, RefundState } from '../workflows/messages';
 import type { BindingService } from './bindings';
+import type { RefundService } from './refunds';
 
 export interface OperatorDeps {
   db: Db;
   secretBox: SecretBox;
   temporal: TemporalGateway;
   bindings: BindingService;
+  refunds: RefundService;
   keyRotationGraceSeconds: number;
 }
 
@@ -57,6 +61,21 @@ export interface OrderDetail {
   workflow: WorkflowDescription | null;
   /** Asked only while the workflow still knows more than the row: the order is open or still notifying. */
   live: PaymentState | null;
+  refunds: RefundRow[];
+  /** Fen refunded successfully from the order's own payment. */
+  refundedAmount: number;
+  /** Fen still refundable (paid, minus SUCCESS and PROCESSING refunds); 0 unless the order is SUCCESS. */
+  refundable: number;
+  exceptions: PaymentExceptionRow[];
+}
+
+export interface RefundDetail {
+  refund: RefundRow;
+  order: orders.OrderRow;
+  attempts: NotifyAttemptRow[];
+  workflow: WorkflowDescription | null;
+  /** The workflow's live view while the refund is processing or still notifying. */
+  live: RefundState | null;
 }
 
 export function createOperatorService(deps: OperatorDeps) {
@@ -185,10 +204,31 @@ export function createOperatorService(deps: OperatorDeps) {
 
     async orderDetail(id: number): Promise<OrderDetail> {
       const order = await mustFindOrder(id);
-      const [attempts, app, workflow] = await Promise.all([listNotifyAttempts(db, order.id), apps.getApp(db, order.app_id), temporal.describe(order.workflow_id)]);
+      const [attempts, app, workflow] = await Promise.all([listNotifyAttempts(db, { orderId: order.id }), apps.getApp(db, order.app_id), temporal.describe(order.workflow_id)]);
       const workflowKnowsMore = !isFinal(order.status) || order.notify_status === 'PENDING';
       const live = workflow?.status === 'RUNNING' && workflowKnowsMore ? await temporal.paymentState(order.workflow_id, 3000) : null;
-      return { order, app, attempts, workflow, live };
+      const [refunds, refundedAmount, exceptions] = await Promise.all([listRefundsOfOrder(db, order.id), refundedAmountOfOrder(db, order.id), listPaymentExceptionsOfOrder(db, order.id)]);
+      const refundable = order.status === 'SUCCESS' ? order.amount - order.refund_reserved : 0;
+      return { order, app, attempts, workflow, live, refunds, refundedAmount, refundable, exceptions };
+    },
+
+    /** An administrator's refund of an order (same invariant as the merchant's; audited by the refund service). */
+    refundOrder: (actor: Actor, orderId: number, a: { amount: number; reason: string; requestId?: string }) => deps.refunds.adminRefund(actor, orderId, a),
+
+    /** Refunds a payment exception's money in full (e.g. an amount mismatch after review; audited). */
+    refundPaymentException: (actor: Actor, exceptionId: number) => deps.refunds.refundPaymentException(exceptionId, actor),
+
+    listRefunds: (f: RefundSearch) => searchRefunds(db, f),
+    listPaymentExceptions: (f: PaymentExceptionSearch) => searchPaymentExceptions(db, f),
+
+    async refundDetail(id: number): Promise<RefundDetail> {
+      const refund = await findRefundById(db, id);
+      if (!refund) throw new DomainError(ErrorCode.NOT_FOUND, '退款不存在');
+      const order = await mustFindOrder(refund.order_id);
+      const [attempts, workflow] = await Promise.all([listNotifyAttempts(db, { orderId: order.id, refundId: refund.id }), temporal.describe(refund.workflow_id)]);
+      const knowsMore = refund.status === 'PROCESSING' || refund.notify_status === 'PENDING';
+      const live = workflow?.status === 'RUNNING' && knowsMore ? await temporal.refundState(refund.workflow_id, 3000) : null;
+      return { refund, order, attempts, workflow, live };
     },
 
     /** One extra notification attempt now: refused while there is no result or nowhere to send it. */
@@ -196,7 +236,7 @@ export function createOperatorService(deps: OperatorDeps) {
       const order = await mustFindOrder(id);
       if (!isFinal(order.status)) throw new DomainError(ErrorCode.CONFLICT, '订单尚无支付结果，无需通知');
       if (!order.notify_url) throw new DomainError(ErrorCode.CONFLICT, '订单没有通知地址');
-      const { workflowId, signalled } = await temporal.renotify({ orderId: order.id, appId: order.app_id, outTradeNo: order.out_trade_no }, () => nextNotifyAttemptNumber(db, order.id));
+      const { workflowId, signalled } = await temporal.renotify({ orderId: order.id, appId: order.app_id, outTradeNo: order.out_trade_no }, () => nextNotifyAttemptNumber(db, { orderId: order.id }));
       await record(actor, { action: 'order.renotify', targetType: 'order', targetId: order.id, detail: { appId: order.app_id, outTradeNo: order.out_trade_no, workflowId } });
       return { id: order.id, workflowId, signalled };
     },

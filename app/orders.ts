@@ -10,6 +10,7 @@ import type { AppWithKeys } from '../db/queries/apps';
 import { gatewaysOf, loadCredentials, type GatewayInfo } from '../db/queries/channel-configs';
 import { channelById } from '../db/queries/channels';
 import * as orders from '../db/queries/orders';
+import { refundedAmountOfOrder } from '../db/queries/refunds';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { formatShanghai, isFinal, merchantResult, parseProviderOutTradeNo } from '../domain/order';
 import { cashierPagePath, payWithChannelPath } from '../domain/urls';
@@ -154,6 +155,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         mchId: v.channel?.mchId ?? null,
         payTime: v.payTime === null ? null : formatShanghai(v.payTime),
         ...merchantResult(v.status, v.errorCode, v.errorMsg),
+        refundedAmount: await refundedAmountOfOrder(db, row.id),
       };
     },
 

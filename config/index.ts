@@ -29,6 +29,7 @@ const schema = z.object({
   NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
   /** Allow notify URLs on loopback/private networks. Defaults to true outside production. */
   ALLOW_PRIVATE_NOTIFY_URLS: bool.optional(),
+  EXCEPTION_AUTO_REFUND: bool.default(true),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
   /** Merchant API requests per client IP and app per minute. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
@@ -77,6 +78,8 @@ export interface Config {
   providerPollIntervalSeconds: number;
   notifyTimeoutMs: number;
   allowPrivateNotifyUrls: boolean;
+  /** Refund late and duplicate payments in full automatically (payment exceptions). */
+  exceptionAutoRefund: boolean;
   maxBodyBytes: number;
   rateLimitPerMinute: number;
   dataDir: string;
@@ -139,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providerPollIntervalSeconds: e.PROVIDER_POLL_INTERVAL_SECONDS,
     notifyTimeoutMs: e.NOTIFY_TIMEOUT_MS,
     allowPrivateNotifyUrls: e.ALLOW_PRIVATE_NOTIFY_URLS ?? e.NODE_ENV !== 'production',
+    exceptionAutoRefund: e.EXCEPTION_AUTO_REFUND,
     maxBodyBytes: e.MAX_BODY_BYTES,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     dataDir: path.resolve(e.CASHIER_DATA_DIR ?? path.join(__dirname, '..', '.data')),

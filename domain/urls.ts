@@ -16,5 +16,8 @@ export const cashierPagePath = (page: CashierPage, token: string) => `${CASHIER_
 /** Where a provider posts its notifications for one channel config (the id selects the verifying keys). */
 export const providerCallbackPath = (channelType: string, configId: number | string) => `${MERCHANT_API_BASE}/callbacks/${channelType}/${configId}`;
 
+/** Where a provider posts its refund notifications for one channel config (no query string: WeChat forbids it). */
+export const providerRefundCallbackPath = (channelType: string, configId: number | string) => `${providerCallbackPath(channelType, configId)}/refunds`;
+
 /** The endpoint the cashier page calls to pay with a channel's scene. */
 export const payWithChannelPath = (channelType: string, sceneCode: string) => `${MERCHANT_API_BASE}/${channelType}/${sceneCode}`;

@@ -1,15 +1,17 @@
-/** Merchant API: unified order, payment list, query pay result. Every route is signed both ways. */
+/** Merchant API: unified order, payment list, query pay result, refunds. Every route is signed both ways. */
 import { Router, type RequestHandler } from 'express';
 import type { OrderService } from '../app/orders';
+import type { RefundService } from '../app/refunds';
 import { signOrder } from '../signature';
 import { envelope, route } from './envelope';
 import { sendSigned, signedContext } from './signed';
-import { parse, paymentListSchema, unifiedOrderSchema } from './validation';
+import { outRefundNoParam, parse, paymentListSchema, refundSchema, unifiedOrderSchema } from './validation';
 
-export function merchantRouter(deps: { orders: OrderService; signed: RequestHandler[]; allowPrivateNotifyUrls: boolean }): Router {
+export function merchantRouter(deps: { orders: OrderService; refunds: RefundService; signed: RequestHandler[]; allowPrivateNotifyUrls: boolean }): Router {
   const r = Router();
   const { signed } = deps;
   const orderSchema = unifiedOrderSchema(deps.allowPrivateNotifyUrls);
+  const refundBody = refundSchema(deps.allowPrivateNotifyUrls);
 
   r.post(
     '/unified/orders',
@@ -39,6 +41,24 @@ export function merchantRouter(deps: { orders: OrderService; signed: RequestHand
     route(async (req, res) => {
       const ctx = signedContext(res);
       sendSigned(res, envelope(await deps.orders.payResult(ctx.app, String(req.params.outTradeNo))));
+    }),
+  );
+  r.post(
+    '/refunds',
+    ...signed,
+    route(async (_req, res) => {
+      const ctx = signedContext(res);
+      const { refundId, outRefundNo, outTradeNo, amount, status } = await deps.refunds.merchantRefund(ctx.app, parse(refundBody, ctx.body));
+      sendSigned(res, envelope({ refundId, outRefundNo, outTradeNo, amount, status }));
+    }),
+  );
+
+  r.get(
+    '/refunds/:outRefundNo',
+    ...signed,
+    route(async (req, res) => {
+      const ctx = signedContext(res);
+      sendSigned(res, envelope(await deps.refunds.merchantRefundView(ctx.app, parse(outRefundNoParam, String(req.params.outRefundNo)))));
     }),
   );
   return r;

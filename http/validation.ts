@@ -34,14 +34,16 @@ export function httpUrl(allowPrivate: boolean) {
 }
 
 /** Fields the cashier desk owns: naming them gets a precise message instead of a generic "unknown field". */
-const SERVER_OWNED = ['orderId', 'token', 'status', 'appId', 'payTime', 'channelId', 'channelType', 'mchId', 'resultCode', 'signature', 'channels'];
+const SERVER_OWNED = ['orderId', 'token', 'status', 'appId', 'payTime', 'channelId', 'channelType', 'mchId', 'resultCode', 'signature', 'channels', 'refundId', 'refundTime'];
+
+const merchantNo = (field: string) => z.string().regex(/^[A-Za-z0-9_\-|*.]{1,64}$/, `${field} must be 1-64 characters of [A-Za-z0-9_-|*.]`);
 
 export function unifiedOrderSchema(allowPrivateUrls: boolean) {
   return z.strictObject({
     amount: z.number().int('amount must be an integer number of fen').min(MIN_AMOUNT_FEN).max(MAX_AMOUNT_FEN),
     goodsDesc: z.string().trim().min(1).max(256),
     orderTitle: z.string().trim().min(1).max(128),
-    outTradeNo: z.string().regex(/^[A-Za-z0-9_\-|*.]{1,64}$/, 'outTradeNo must be 1-64 characters of [A-Za-z0-9_-|*.]'),
+    outTradeNo: merchantNo('outTradeNo'),
     thirdPartyUser: z.string().min(1).max(64),
     notifyUrl: httpUrl(allowPrivateUrls).optional(),
     returnUrl: httpUrl(true).nullable().optional(),
@@ -49,6 +51,19 @@ export function unifiedOrderSchema(allowPrivateUrls: boolean) {
   });
 }
 export type UnifiedOrderRequest = z.infer<ReturnType<typeof unifiedOrderSchema>>;
+
+export function refundSchema(allowPrivateUrls: boolean) {
+  return z.strictObject({
+    outTradeNo: merchantNo('outTradeNo'),
+    outRefundNo: merchantNo('outRefundNo'),
+    amount: z.number().int('amount must be an integer number of fen').min(MIN_AMOUNT_FEN).max(MAX_AMOUNT_FEN),
+    reason: z.string().trim().min(1).max(128).optional(),
+    notifyUrl: httpUrl(allowPrivateUrls).optional(),
+  });
+}
+
+/** The path parameter of GET /refunds/{outRefundNo}. */
+export const outRefundNoParam = merchantNo('outRefundNo');
 
 export const paymentListSchema = z.strictObject({
   token: z.string().regex(/^[0-9A-F]{32}$/, 'token must be the 32-character token of the unified order'),

@@ -67,6 +67,41 @@ export interface VerifiedNotification {
   outcome: TradeOutcome;
 }
 
+/** A refund at the provider of (part of) a paid trade. */
+export interface RefundRequest {
+  /** The paid trade's out_trade_no at the provider. */
+  outTradeNo: string;
+  /**
+   * Our stable request number for this refund (Alipay `out_request_no`, WeChat `out_refund_no`). Sending the
+   * same number again never refunds twice: the provider answers with the refund it already has.
+   */
+  outRefundNo: string;
+  amountFen: number;
+  /** The trade's paid total (WeChat requires it with every refund). */
+  totalFen: number;
+  reason?: string;
+  /** Where the provider reports the refund's result (WeChat's REFUND.* notifications). */
+  notifyUrl: string;
+}
+
+/** Normalized state of one refund at the provider. */
+export type RefundOutcome =
+  | { status: 'SUCCESS'; amountFen: number; providerRefundNo: string | null; refundTime: Date; raw?: unknown }
+  | { status: 'PROCESSING'; providerRefundNo: string | null; raw?: unknown }
+  /** Final refusal or failure (provider's own code, e.g. ACQ.REFUND_AMT_NOT_EQUAL_TOTAL, NOT_ENOUGH, ABNORMAL, CLOSED). */
+  | { status: 'FAIL'; errorCode: string; errorMsg: string; raw?: unknown }
+  /** The provider knows no refund with this request number (never arrived, or not applied). */
+  | { status: 'NOT_FOUND'; raw?: unknown };
+
+/** A provider refund notification after its signature was verified and its body decrypted. */
+export interface VerifiedRefundNotification {
+  outTradeNo: string;
+  outRefundNo: string;
+  eventId: string;
+  mchId: string;
+  outcome: RefundOutcome;
+}
+
 /** Raw HTTP callback as received: the exact body bytes and the lower-cased headers. */
 export interface RawCallback {
   headers: Record<string, string | undefined>;
@@ -91,6 +126,19 @@ export interface PaymentProvider {
   verifyCallback(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedNotification>;
   /** The provider-specific answer for an accepted (ok=true) or rejected callback. */
   callbackAck(ok: boolean, message?: string): CallbackAck;
+  /**
+   * Refunds (part of) a paid trade. A business refusal resolves as a FAIL outcome carrying the provider's code;
+   * a network error, 5xx or "system busy" throws ProviderError UNAVAILABLE (retry with the same outRefundNo);
+   * an unverifiable answer throws BAD_RESPONSE.
+   */
+  refund(creds: ChannelCredentials, req: RefundRequest): Promise<RefundOutcome>;
+  /** The refund's current state at the provider (NOT_FOUND when it never arrived). Throws like refund(). */
+  queryRefund(creds: ChannelCredentials, q: { outTradeNo: string; outRefundNo: string }): Promise<RefundOutcome>;
+  /**
+   * Verifies (and decrypts) an asynchronous refund notification; throws ProviderError('BAD_CALLBACK') if invalid.
+   * Providers that report refunds synchronously only (Alipay) leave this out.
+   */
+  verifyRefundCallback?(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedRefundNotification>;
   /**
    * Verifies the parameters a provider appends when it sends the browser back to our return page (Alipay's
    * sync return). Returns the trade and amount they vouch for, or null when they are not genuine. Providers

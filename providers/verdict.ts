@@ -1,6 +1,7 @@
-/** Turns a provider's normalized trade outcome into the verdict the workflow applies. Pure. */
+/** Turns a provider's normalized trade and refund outcomes into the verdicts the workflows apply. Pure. */
 import type { ProviderVerdict } from '../domain/payment';
-import type { TradeOutcome } from './types';
+import type { RefundVerdict } from '../domain/refund';
+import type { RefundOutcome, TradeOutcome } from './types';
 
 export function verdictOf(outcome: TradeOutcome): ProviderVerdict {
   switch (outcome.status) {
@@ -11,5 +12,18 @@ export function verdictOf(outcome: TradeOutcome): ProviderVerdict {
       return { status: 'FAIL', errorCode: outcome.errorCode, errorMsg: outcome.errorMsg };
     default:
       return { status: outcome.status };
+  }
+}
+
+export function refundVerdictOf(o: RefundOutcome): RefundVerdict {
+  switch (o.status) {
+    case 'SUCCESS':
+      return { status: 'SUCCESS', amount: o.amountFen, providerRefundId: o.providerRefundNo, refundTime: o.refundTime.getTime() };
+    case 'PROCESSING':
+      return { status: 'PROCESSING', providerRefundId: o.providerRefundNo };
+    case 'FAIL':
+      return { status: 'FAIL', errorCode: o.errorCode, errorMsg: o.errorMsg };
+    default:
+      return { status: 'NOT_FOUND' };
   }
 }

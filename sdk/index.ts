@@ -107,6 +107,41 @@ export interface QueryPayResultData {
   resultCode: ResultCode;
   resultErrorCode: string | null;
   resultErrorMsg: string | null;
+  /** fen refunded successfully so far (partial refunds add up). */
+  refundedAmount: number;
+}
+
+/** `POST /refunds`: refund (part of) a paid order. */
+export interface RefundRequest {
+  outTradeNo: string;
+  /** Your refund number, unique per app: 1-64 of `[A-Za-z0-9_-|*.]`. Sending the same request again returns the same refund. */
+  outRefundNo: string;
+  /** fen, ≥ 1, at most what is still refundable. */
+  amount: number;
+  /** ≤ 128 characters. */
+  reason?: string;
+  /** Where REFUND_RESULT notifications go; default the order's notify URL. */
+  notifyUrl?: string;
+}
+
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'FAIL';
+
+/** `data` of `POST /refunds`. */
+export interface RefundData {
+  refundId: number;
+  outRefundNo: string;
+  outTradeNo: string;
+  amount: number;
+  status: RefundStatus;
+}
+
+/** `data` of `GET /refunds/{outRefundNo}`. */
+export interface RefundQueryData extends RefundData {
+  /** `yyyy-MM-dd HH:mm:ss`, Asia/Shanghai; null until refunded. */
+  refundTime: string | null;
+  channelType: ChannelType;
+  resultErrorCode: string | null;
+  resultErrorMsg: string | null;
 }
 
 /** The JSON body of a payment-result notification POSTed to the merchant's notify URL. */
@@ -129,6 +164,28 @@ export interface PaymentNotification {
   /** 1-based delivery attempt. */
   attempt: number;
 }
+
+/** The JSON body of a refund-result notification (same signature, same schedule, same acknowledgement). */
+export interface RefundNotification {
+  /** `REFUND_RESULT-{refundId}`: stable per refund, use it to deduplicate. */
+  eventId: string;
+  eventType: 'REFUND_RESULT';
+  appId: string;
+  refundId: number;
+  outRefundNo: string;
+  outTradeNo: string;
+  orderId: number | string;
+  /** fen */
+  amount: number;
+  refundTime: string | null;
+  resultCode: 'SUCCESS' | 'FAIL';
+  resultErrorCode: string | null;
+  resultErrorMsg: string | null;
+  attempt: number;
+}
+
+/** Every notification the cashier desk sends; narrow on `eventType`. */
+export type CashierDeskNotification = PaymentNotification | RefundNotification;
 
 // ───────────────────────────── errors ─────────────────────────────
 
@@ -363,6 +420,30 @@ export class PaySdk {
   }
 
   /**
+   * 退款: `POST /refunds`. Partial and repeated refunds are allowed up to the paid amount; the answer is
+   * usually PROCESSING, the result arrives as a REFUND_RESULT notification (or query it with {@link queryRefund}).
+   * @throws {@link CashierDeskError} 4090 for an unpaid / FINISH order, an amount above what is refundable, or
+   *   an outRefundNo already used for a different request; 4040 for an unknown order.
+   */
+  async refund(req: RefundRequest): Promise<RefundData> {
+    requireText('outTradeNo', req.outTradeNo);
+    requireText('outRefundNo', req.outRefundNo);
+    if (!Number.isSafeInteger(req.amount) || req.amount < 1) throw new TypeError('amount must be a positive integer number of fen');
+    const data = await this.call<RefundData>('POST', '/refunds', req);
+    if (!isObject(data) || typeof data.refundId !== 'number') throw new CashierDeskProtocolError('refund response has no refundId');
+    return data;
+  }
+
+  /** 退款查询: `GET /refunds/{outRefundNo}`. */
+  async queryRefund(outRefundNo: string): Promise<RefundQueryData> {
+    requireText('outRefundNo', outRefundNo);
+    if (outRefundNo === '.' || outRefundNo === '..') throw new TypeError('outRefundNo cannot be "." or ".."');
+    const data = await this.call<RefundQueryData>('GET', `/refunds/${encodeURIComponent(outRefundNo)}`);
+    if (!isObject(data) || typeof data.status !== 'string') throw new CashierDeskProtocolError('refund query response has no status');
+    return data;
+  }
+
+  /**
    * Checks the `signature` block of a unified-order response (ORDER string, this SDK's appId, key and
    * sign type). Does not check the block's age. The merchant back end may hand the block to its front end
    * as proof that the token came from the cashier desk.
@@ -407,7 +488,7 @@ export class PaySdk {
    * @throws {@link SignatureVerificationError} (reason: MISSING_HEADER, BAD_SIGNATURE, STALE_TIMESTAMP, REPLAYED_NONCE, …)
    * @throws {@link CashierDeskProtocolError} when the verified body is not a notification of this app
    */
-  async verifyNotification(headers: HeadersLike, rawBody: Buffer | string, opts: VerifyNotificationOptions = {}): Promise<PaymentNotification> {
+  async verifyNotification(headers: HeadersLike, rawBody: Buffer | string, opts: VerifyNotificationOptions = {}): Promise<CashierDeskNotification> {
     const path = opts.path ?? this.notifyUrl;
     if (path === undefined) throw new TypeError('verifyNotification needs opts.path (the notify URL path) or the notifyUrl SDK option');
     const result = await verifySignedMessage({
@@ -429,12 +510,17 @@ export class PaySdk {
       throw new CashierDeskProtocolError('notification body is not JSON');
     }
     if (!isObject(parsed) || typeof parsed.outTradeNo !== 'string' || typeof parsed.resultCode !== 'string') {
-      throw new CashierDeskProtocolError('notification body is not a payment result');
+      throw new CashierDeskProtocolError('notification body is not a payment or refund result');
+    }
+    // Payment results predate eventType on some deployments; a refund result always names itself.
+    const eventType = parsed.eventType ?? 'PAYMENT_RESULT';
+    if (eventType === 'REFUND_RESULT' ? typeof parsed.outRefundNo !== 'string' : eventType !== 'PAYMENT_RESULT') {
+      throw new CashierDeskProtocolError('notification body is not a payment or refund result');
     }
     if (parsed.appId !== undefined && String(parsed.appId) !== this.appId) {
       throw new CashierDeskProtocolError('notification is for another app');
     }
-    return parsed as unknown as PaymentNotification;
+    return parsed as unknown as CashierDeskNotification;
   }
 
   /**
@@ -451,7 +537,7 @@ export class PaySdk {
    * when a proxy rewrites it. Make `onNotification` idempotent (deduplicate on `eventId`/`outTradeNo`).
    */
   notificationHandler(
-    onNotification: (notification: PaymentNotification) => Promise<void> | void,
+    onNotification: (notification: CashierDeskNotification) => Promise<void> | void,
     opts: NotificationHandlerOptions = {},
   ): (req: IncomingMessage, res: ServerResponse) => void {
     const maxBytes = opts.maxBodyBytes ?? 1024 * 1024;
@@ -474,7 +560,7 @@ export class PaySdk {
         report(err);
         return answer(500, 5000, '无法读取原始请求体');
       }
-      let notification: PaymentNotification;
+      let notification: CashierDeskNotification;
       try {
         notification = await this.verifyNotification(req.headers, raw, { ...opts, path });
       } catch (err) {

@@ -16,7 +16,21 @@ import {
   type ChannelBindingInput,
   type channelBindingWorkflow,
 } from '../workflows/channel-binding';
-import { chooseChannelUpdate, providerCallbackSignal, renotifySignal, stateQuery, type PaymentState, type PaymentWorkflowInput, type ProviderCallback } from '../workflows/messages';
+import {
+  chooseChannelUpdate,
+  providerCallbackSignal,
+  refundCallbackSignal,
+  refundStateQuery,
+  renotifySignal,
+  stateQuery,
+  type PaymentState,
+  type PaymentWorkflowInput,
+  type ProviderCallback,
+  type RefundState,
+  type RefundWorkflowInput,
+} from '../workflows/messages';
+import type { RefundVerdict } from '../domain/refund';
+import type { refundWorkflow } from '../workflows/refund';
 import type { paymentWorkflow } from '../workflows/payment';
 import type { renotifyWorkflow } from '../workflows/renotify';
 import { SA } from '../workflows/search-attributes';
@@ -176,6 +190,51 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
         staticSummary: `重新通知 ${order.outTradeNo} · 应用 ${order.appId}`,
       });
       return { workflowId, signalled: false };
+    },
+
+    /**
+     * Starts (or finds) a refund's RefundWorkflow; idempotent like startPayment, so healing a lost start or a
+     * retried request never runs a refund twice.
+     */
+    async startRefund(input: RefundWorkflowInput, display: { reason: string | null; source: string }): Promise<void> {
+      try {
+        await client.workflow.start<typeof refundWorkflow>('refundWorkflow', {
+          workflowId: WorkflowIds.refund(input.appId, input.outRefundNo),
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: SA.OutTradeNo, value: input.outTradeNo },
+            { key: SA.AppId, value: input.appId },
+            { key: SA.OutRefundNo, value: input.outRefundNo },
+            { key: SA.RefundStatus, value: 'PROCESSING' },
+          ],
+          staticSummary: `退款 ${input.outRefundNo} · ¥${fenToYuanString(input.amount)} · 订单 ${input.outTradeNo} · 应用 ${input.appId}`,
+          staticDetails:
+            `**退款 ${input.outRefundNo}**（${display.source}）\n\n- refundId: ${input.refundId}\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n` +
+            `- amount: ${input.amount} fen` +
+            (display.reason ? `\n- reason: ${display.reason}` : ''),
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
+
+    /** Delivers a verified refund notification; `false` when the refund's workflow has already ended. */
+    async signalRefundCallback(workflowId: string, cb: { eventId: string; verdict: RefundVerdict }): Promise<boolean> {
+      try {
+        await client.workflow.getHandle(workflowId).signal(refundCallbackSignal, cb);
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
+
+    /** The RefundWorkflow's live view (provider calls, notification attempts); null when unreachable. */
+    async refundState(workflowId: string, timeoutMs = 5000): Promise<RefundState | null> {
+      return within(client.workflow.getHandle(workflowId).query(refundStateQuery), timeoutMs, null);
     },
 
     /** Starts an application's ChannelBindingWorkflow unless it runs already (heals a lost start). */

@@ -26,18 +26,22 @@ async function main() {
   await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
   const providers = createDefaultProviders();
 
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const activities = createActivities({ db, secretBox, providers, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs });
-  const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities });
-
-  // Heals orders whose workflow start was lost to a crash between the insert and the start.
+  // The worker is also a Temporal client: exception refunds start RefundWorkflows, and the reconciler heals lost starts.
   const client = await connectTemporal(config.temporal);
   const temporal = createTemporalGateway({ client: client.client, taskQueue: config.temporal.taskQueue });
-  const { orders } = createUseCases({ db, secretBox, temporal, providers, log, config });
+  const { orders, refunds, exceptions } = createUseCases({ db, secretBox, temporal, providers, log, config });
+
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const activities = createActivities({ db, secretBox, providers, exceptions, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs });
+  const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities });
+
+  // Heals orders and refunds whose workflow start was lost to a crash between the insert and the start.
   const reconcile = async () => {
     try {
       const n = await orders.startLostWorkflows();
       if (n) log.warn('started workflows for orders that had none', { count: n });
+      const r = await refunds.startLostWorkflows();
+      if (r) log.warn('started workflows for refunds that had none', { count: r });
     } catch (err) {
       log.error('reconciler failed', { error: (err as Error).message });
     }

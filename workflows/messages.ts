@@ -1,9 +1,10 @@
 /**
- * Messages of PaymentWorkflow, shared by the workflow and its clients (temporal/client.ts, tests). Pure definitions only.
+ * Messages of PaymentWorkflow and RefundWorkflow, shared by the workflow and its clients (temporal/client.ts, tests). Pure definitions only.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { NotifyStatus, OrderStatus } from '../domain/order';
 import type { ChannelRef, ChooseChannelRequest, NotifyAttemptRecord, ProviderVerdict } from '../domain/payment';
+import type { RefundStatus, RefundVerdict } from '../domain/refund';
 import type { PrepayResult } from '../providers/types';
 
 export interface PaymentWorkflowInput {
@@ -49,3 +50,37 @@ export const renotifySignal = defineSignal('renotify');
 export const stopNotifySignal = defineSignal('stopNotify');
 export const stateQuery = defineQuery<PaymentState>('state');
 export const chooseChannelUpdate = defineUpdate<PrepayResult, [ChooseChannelRequest]>('chooseChannel');
+
+/** RefundWorkflow's input: the refund row (created with its reservation) carries everything else. */
+export interface RefundWorkflowInput {
+  refundId: number;
+  orderId: number;
+  appId: string;
+  outRefundNo: string;
+  outTradeNo: string;
+  amount: number; // fen
+  /** Whether the merchant gets REFUND_RESULT notifications (the refund has a notify URL). */
+  notify: boolean;
+  /** First gap between refund queries while the provider reports PROCESSING; it doubles up to an hour. */
+  pollIntervalMs: number;
+}
+
+export interface RefundState {
+  refundId: number;
+  outRefundNo: string;
+  amount: number;
+  status: RefundStatus;
+  refundTime: number | null;
+  providerRefundId: string | null;
+  errorCode: string | null;
+  errorMsg: string | null;
+  /** Provider refund requests and queries made (each refund request reuses the same request number). */
+  providerCalls: number;
+  notifyStatus: NotifyStatus;
+  notifyAttempts: NotifyAttemptRecord[];
+  nextNotifyAt: number | null;
+}
+
+/** A refund notification the API verified (WeChat REFUND.*): a final verdict ends the polling at once. */
+export const refundCallbackSignal = defineSignal<[{ eventId: string; verdict: RefundVerdict }]>('refundCallback');
+export const refundStateQuery = defineQuery<RefundState>('refundState');

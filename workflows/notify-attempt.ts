@@ -1,10 +1,15 @@
 /**
- * One merchant notification attempt as a workflow step, shared by PaymentWorkflow's schedule and the
- * one-shot renotifyWorkflow, and the activity options both use. Deterministic code only.
+ * Merchant notifications as workflow steps, shared by PaymentWorkflow, RefundWorkflow and the one-shot
+ * renotifyWorkflow: one attempt, and the whole anchored 16-attempt schedule with ops' renotify/stop. The event
+ * (payment or refund result) only decides what the activity posts. Deterministic code only.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { condition, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { NotificationState, NotifyAttemptRecord } from '../domain/payment';
+import type { PaymentNotifyArgs, RefundNotifyArgs } from '../activities/notify';
+import { MAX_SCHEDULED_NOTIFY_ATTEMPTS, scheduledAttemptAt } from '../domain/notify-schedule';
+import type { NotifyStatus } from '../domain/order';
+import type { NotifyAttemptRecord } from '../domain/payment';
+import { SA } from './search-attributes';
 
 /** Database writes must land: retry until they do (every store activity is idempotent). */
 export const store = proxyActivities<Activities>({
@@ -18,22 +23,85 @@ const notify = proxyActivities<Activities>({
   retry: { maximumAttempts: 1 },
 });
 
+/** The notification an attempt sends, without its attempt number and schedule. */
+export type NotifyEvent = Omit<PaymentNotifyArgs, 'attempt' | 'scheduledAt'> | Omit<RefundNotifyArgs, 'attempt' | 'scheduledAt'>;
+
 /**
  * Runs attempt `attempt` and returns its record. Never throws: an activity failure (worker lost, timeout) is
  * a failed attempt like a merchant's 500, so the schedule goes on.
  */
-export async function notifyAttempt(args: {
-  orderId: number;
-  attempt: number;
-  trigger: NotifyAttemptRecord['trigger'];
-  scheduledAt: number;
-  state: NotificationState;
-}): Promise<NotifyAttemptRecord> {
-  const { orderId, attempt, trigger, scheduledAt, state } = args;
+export async function notifyAttempt(args: NotifyEvent & { attempt: number; trigger: NotifyAttemptRecord['trigger']; scheduledAt: number }): Promise<NotifyAttemptRecord> {
+  const { trigger, ...call } = args;
+  const { attempt, scheduledAt } = args;
   try {
-    const r = await notify.notifyMerchant({ orderId, attempt, scheduledAt, state });
+    const r = await notify.notifyMerchant(call);
     return { attempt, trigger, scheduledAt, ...r };
   } catch (err) {
     return { attempt, trigger, scheduledAt, httpStatus: null, latencyMs: 0, acknowledged: false, error: `activity failed: ${(err as Error).message}`.slice(0, 500) };
   }
+}
+
+/** The notification progress a workflow exposes in its state query. */
+export interface NotifyProgress {
+  notifyStatus: NotifyStatus;
+  notifyAttempts: NotifyAttemptRecord[];
+  nextNotifyAt: number | null;
+}
+
+/** Ops' requests, set by the workflow's renotify / stop signal handlers. */
+export interface NotifyRequests {
+  renotify: boolean;
+  stop: boolean;
+}
+
+/**
+ * Notifies on the anchored schedule (offsets from the first attempt, so a slow merchant does not push the
+ * schedule back) until the merchant acknowledges, ops stop it, or every scheduled attempt was made. A renotify
+ * request makes an extra attempt at once; the schedule keeps its offsets. Returns the final notify status.
+ */
+export async function runNotifySchedule(args: {
+  event: () => NotifyEvent;
+  progress: NotifyProgress;
+  requests: NotifyRequests;
+  /** Called after every change a Web UI summary shows. */
+  describe: () => void;
+}): Promise<NotifyStatus> {
+  const { progress, requests } = args;
+  const subject = subjectOf(args.event());
+  progress.notifyStatus = 'PENDING';
+  await store.recordNotifyStatus({ ...subject, notifyStatus: 'PENDING' });
+  const anchor = Date.now();
+  let scheduled = 0;
+  while (scheduled < MAX_SCHEDULED_NOTIFY_ATTEMPTS && progress.notifyStatus === 'PENDING') {
+    const at = scheduledAttemptAt(anchor, scheduled)!;
+    progress.nextNotifyAt = at;
+    const wait = at - Date.now();
+    if (wait > 0) await condition(() => requests.renotify || requests.stop, wait);
+    if (requests.stop) break;
+    if (requests.renotify) {
+      requests.renotify = false;
+      await attempt('RENOTIFY', Date.now());
+      continue; // an extra attempt; the schedule keeps its anchored offsets
+    }
+    await attempt('SCHEDULE', at);
+    scheduled++;
+  }
+  progress.nextNotifyAt = null;
+  if (progress.notifyStatus === 'PENDING') progress.notifyStatus = requests.stop ? 'STOPPED' : 'NOTIFY_EXHAUSTED';
+  await store.recordNotifyStatus({ ...subject, notifyStatus: progress.notifyStatus });
+  args.describe();
+  return progress.notifyStatus;
+
+  async function attempt(trigger: NotifyAttemptRecord['trigger'], scheduledAt: number): Promise<void> {
+    const record = await notifyAttempt({ ...args.event(), attempt: progress.notifyAttempts.length + 1, trigger, scheduledAt });
+    progress.notifyAttempts.push(record);
+    upsertSearchAttributes([{ key: SA.NotifyAttempts, value: progress.notifyAttempts.length }]);
+    await store.recordNotifyAttempt({ ...subject, record });
+    if (record.acknowledged) progress.notifyStatus = 'ACKED';
+    args.describe();
+  }
+}
+
+function subjectOf(event: NotifyEvent): { orderId: number; refundId?: number } {
+  return 'refundId' in event ? { orderId: event.orderId, refundId: event.refundId } : { orderId: event.orderId };
 }

@@ -5,6 +5,7 @@
 import {
   condition,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -14,9 +15,9 @@ import type { Activities } from '../activities';
 import { DomainError, ErrorCode, failureType, toApplicationFailure } from '../domain/errors';
 import { fenToYuanString } from '../domain/money';
 import { canTransition, isFinal, isPaid, type OrderStatus } from '../domain/order';
-import { MAX_SCHEDULED_NOTIFY_ATTEMPTS, scheduledAttemptAt } from '../domain/notify-schedule';
-import { paidAmountMismatch, type ChannelRef, type ChooseChannelRequest, type NotifyAttemptRecord, type ProviderVerdict } from '../domain/payment';
-import { notifyAttempt, store } from './notify-attempt';
+import { paidAmountMismatch, type ChannelRef, type ChooseChannelRequest, type ProviderVerdict } from '../domain/payment';
+import type { DetectedPaymentException } from '../domain/refund';
+import { runNotifySchedule, store, type NotifyRequests } from './notify-attempt';
 import { SA } from './search-attributes';
 import { chooseChannelUpdate, providerCallbackSignal, renotifySignal, stateQuery, stopNotifySignal, type PaymentState, type PaymentWorkflowInput, type ProviderCallback } from './messages';
 
@@ -30,6 +31,12 @@ const prepayActivity = proxyActivities<Activities>({
   startToCloseTimeout: '15s',
   retry: { maximumAttempts: 2, initialInterval: '500ms', nonRetryableErrorTypes: [ErrorCode.VALIDATION, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND, ErrorCode.CONFLICT].map(failureType) },
 }).prepay;
+
+/**
+ * Patch: payment exceptions (late, duplicate, mismatched payments) are recorded through an activity, which
+ * refunds them under the exception policy. Histories from before only logged them.
+ */
+const PAYMENT_EXCEPTIONS_PATCH = 'payment-exceptions-v1';
 
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
   const state: PaymentState = {
@@ -50,8 +57,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   };
   /** Channels at which a trade may exist (prepay started or done): queried while waiting, closed at the end. */
   const openChannels = new Map<number, ChannelRef>();
-  let renotifyRequested = false;
-  let stopRequested = false;
+  const notifyRequests: NotifyRequests = { renotify: false, stop: false };
+  /** Exception records in flight; the workflow does not end before they are stored. */
+  const exceptionReports: Array<Promise<void>> = [];
 
   const setStatus = (next: OrderStatus) => {
     if (next === state.status) return;
@@ -74,12 +82,14 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         log.error('provider reported a paid amount that does not match the order; ignored', {
           source, outTradeNo: state.outTradeNo, expected: state.amount, reported, channelId: channel.channelId,
         });
+        reportException('AMOUNT_MISMATCH', channel, verdict, source);
         return;
       }
       if (isPaid(state.status)) {
         if (state.channel && state.channel.channelId !== channel.channelId) {
           // Paid twice through two channels: keep the first, surface the second for a refund.
           log.error('order paid again through a second channel; needs a refund', { outTradeNo: state.outTradeNo, channelId: channel.channelId });
+          reportException('DUPLICATE_PAYMENT', channel, verdict, source);
           return;
         }
         if (verdict.status === 'FINISH' && state.status === 'SUCCESS') setStatus('FINISH');
@@ -88,6 +98,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       if (!canTransition(state.status, 'SUCCESS')) {
         // The provider took money after we declared the order FAIL/CLOSED: never flip a final result, flag it.
         log.error('payment reported for an order that is already final; needs a refund', { outTradeNo: state.outTradeNo, status: state.status, channelId: channel.channelId });
+        reportException('LATE_PAYMENT', channel, verdict, source);
         return;
       }
       state.channel = channel;
@@ -119,8 +130,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   setHandler(stateQuery, () => state, { description: 'Order status, channel, payment and every notification attempt' });
   // Applied at once, so an update or query handled in the same activation already sees the result.
   setHandler(providerCallbackSignal, onCallback, { description: 'A provider callback whose signature the API verified' });
-  setHandler(renotifySignal, () => void (renotifyRequested = true), { description: 'Ops: notify the merchant now' });
-  setHandler(stopNotifySignal, () => void (stopRequested = true), { description: 'Ops: stop notifying the merchant' });
+  setHandler(renotifySignal, () => void (notifyRequests.renotify = true), { description: 'Ops: notify the merchant now' });
+  setHandler(stopNotifySignal, () => void (notifyRequests.stop = true), { description: 'Ops: stop notifying the merchant' });
   setHandler(
     chooseChannelUpdate,
     async (req) => {
@@ -178,32 +189,33 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   // Phase 2: notify the merchant on the anchored schedule.
   if (input.notifyUrl) {
-    state.notifyStatus = 'PENDING';
-    await store.recordNotifyStatus({ orderId: input.orderId, notifyStatus: 'PENDING' });
-    const anchor = Date.now();
-    let scheduled = 0;
-    while (scheduled < MAX_SCHEDULED_NOTIFY_ATTEMPTS && state.notifyStatus === 'PENDING') {
-      const at = scheduledAttemptAt(anchor, scheduled)!;
-      state.nextNotifyAt = at;
-      const wait = at - Date.now();
-      if (wait > 0) await condition(() => renotifyRequested || stopRequested, wait);
-      if (stopRequested) break;
-      if (renotifyRequested) {
-        renotifyRequested = false;
-        await attempt('RENOTIFY', Date.now());
-        continue; // an extra attempt; the schedule keeps its anchored offsets
-      }
-      await attempt('SCHEDULE', at);
-      scheduled++;
-    }
-    state.nextNotifyAt = null;
-    if (state.notifyStatus === 'PENDING') state.notifyStatus = stopRequested ? 'STOPPED' : 'NOTIFY_EXHAUSTED';
-    await store.recordNotifyStatus({ orderId: input.orderId, notifyStatus: state.notifyStatus });
-    describe();
+    await runNotifySchedule({
+      event: () => ({ orderId: input.orderId, state: notificationState() }),
+      progress: state,
+      requests: notifyRequests,
+      describe,
+    });
   }
   // A FINISH that arrived while notifying must reach the database too.
   if (state.status === 'FINISH') await store.recordPaymentResult(resultRecord());
+  while (exceptionReports.length > 0) await exceptionReports.shift();
   return state;
+
+  /** Records money that must go back to the buyer (the order's own result stays as it is). */
+  function reportException(kind: DetectedPaymentException['kind'], channel: ChannelRef, verdict: ProviderVerdict & { status: 'SUCCESS' | 'FINISH' }, source: string): void {
+    if (!patched(PAYMENT_EXCEPTIONS_PATCH)) return;
+    exceptionReports.push(
+      store.recordPaymentException({
+        orderId: input.orderId,
+        kind,
+        channel,
+        providerTradeNo: verdict.providerTradeNo,
+        amount: verdict.amount,
+        orderStatus: state.status,
+        detectedBy: source,
+      }),
+    );
+  }
 
   async function queryOpenChannels(): Promise<void> {
     for (const ch of openChannels.values()) {
@@ -236,15 +248,6 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       errorCode: state.errorCode,
       errorMsg: state.errorMsg,
     };
-  }
-
-  async function attempt(trigger: NotifyAttemptRecord['trigger'], scheduledAt: number): Promise<void> {
-    const record = await notifyAttempt({ orderId: input.orderId, attempt: state.notifyAttempts.length + 1, trigger, scheduledAt, state: notificationState() });
-    state.notifyAttempts.push(record);
-    upsertSearchAttributes([{ key: SA.NotifyAttempts, value: state.notifyAttempts.length }]);
-    await store.recordNotifyAttempt({ orderId: input.orderId, record });
-    if (record.acknowledged) state.notifyStatus = 'ACKED';
-    describe();
   }
 
   function notificationState() {

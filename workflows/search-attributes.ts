@@ -10,6 +10,8 @@ export const SA = {
   PaymentStatus: defineSearchAttributeKey('PaymentStatus', 'KEYWORD'),
   ChannelType: defineSearchAttributeKey('ChannelType', 'KEYWORD'),
   NotifyAttempts: defineSearchAttributeKey('NotifyAttempts', 'INT'),
+  OutRefundNo: defineSearchAttributeKey('OutRefundNo', 'KEYWORD'),
+  RefundStatus: defineSearchAttributeKey('RefundStatus', 'KEYWORD'),
 } as const;
 
 export const SEARCH_ATTRIBUTE_KEYS = Object.values(SA);

@@ -37,8 +37,12 @@ export async function updateChannelConfig(db: Db, box: SecretBox, id: number, in
   await db('channel_configs').where({ id }).update(patch);
 }
 
-export async function loadCredentials(db: Db, box: SecretBox, configId: number): Promise<ChannelCredentials | null> {
-  const row = await db('channel_configs').where({ id: configId, status: 'ACTIVE' }).first();
+/**
+ * The decrypted credentials of an ACTIVE channel config. `anyStatus` also loads a disabled one: refunds of
+ * payments taken through it must still reach the provider after the config stopped taking new payments.
+ */
+export async function loadCredentials(db: Db, box: SecretBox, configId: number, opts: { anyStatus?: boolean } = {}): Promise<ChannelCredentials | null> {
+  const row = await db('channel_configs').where({ id: configId, ...(opts.anyStatus ? {} : { status: 'ACTIVE' }) }).first();
   if (!row) return null;
   return {
     channelType: row.channel_type,

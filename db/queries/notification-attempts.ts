@@ -2,11 +2,21 @@
 import type { Db } from '../connection';
 import type { NotifyAttemptRecord } from '../../domain/payment';
 
-/** Idempotent per (order, attempt): an activity retried after a crash writes the attempt once. */
-export async function recordNotifyAttempt(db: Db, orderId: number, r: NotifyAttemptRecord, startedAt = new Date()): Promise<void> {
+/**
+ * Whose notification an attempt belongs to: an order's payment result, or one of its refunds' results
+ * (refundId set). Attempts are numbered per subject.
+ */
+export interface NotifySubject {
+  orderId: number;
+  refundId?: number | null;
+}
+
+/** Idempotent per (subject, attempt): an activity retried after a crash writes the attempt once. */
+export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: NotifyAttemptRecord, startedAt = new Date()): Promise<void> {
   await db('notification_attempts')
     .insert({
-      order_id: orderId,
+      order_id: subject.orderId,
+      refund_id: subject.refundId ?? null,
       attempt: r.attempt,
       trigger: r.trigger,
       scheduled_at: new Date(r.scheduledAt),
@@ -16,7 +26,7 @@ export async function recordNotifyAttempt(db: Db, orderId: number, r: NotifyAtte
       acknowledged: r.acknowledged,
       error: r.error?.slice(0, 500) ?? null,
     })
-    .onConflict(['order_id', 'attempt'])
+    .onConflict(['order_id', 'refund_id', 'attempt'])
     .ignore();
 }
 
@@ -31,12 +41,12 @@ export interface NotifyAttemptRow {
   error: string | null;
 }
 
-export async function listNotifyAttempts(db: Db, orderId: number): Promise<NotifyAttemptRow[]> {
-  return db('notification_attempts').where({ order_id: orderId }).orderBy('attempt');
+export async function listNotifyAttempts(db: Db, subject: NotifySubject): Promise<NotifyAttemptRow[]> {
+  return db('notification_attempts').where({ order_id: subject.orderId, refund_id: subject.refundId ?? null }).orderBy('attempt');
 }
 
-/** The number the next attempt of this order gets: one more than the highest stored (attempts are never deleted). */
-export async function nextNotifyAttemptNumber(db: Db, orderId: number): Promise<number> {
-  const last = await db('notification_attempts').where({ order_id: orderId }).max({ n: 'attempt' }).first();
+/** The number the next attempt of this subject gets: one more than the highest stored (attempts are never deleted). */
+export async function nextNotifyAttemptNumber(db: Db, subject: NotifySubject): Promise<number> {
+  const last = await db('notification_attempts').where({ order_id: subject.orderId, refund_id: subject.refundId ?? null }).max({ n: 'attempt' }).first();
   return Number(last?.n ?? 0) + 1;
 }

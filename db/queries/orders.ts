@@ -28,6 +28,8 @@ export interface OrderRow {
   notify_status: NotifyStatus;
   workflow_id: string;
   workflow_started_at: Date | null;
+  /** Fen of SUCCESS + PROCESSING refunds of the order's own payment (db/queries/refunds.ts keeps it). */
+  refund_reserved: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -82,11 +84,14 @@ export async function markPaying(db: Db, id: number, channel: ChannelRef): Promi
     .update({ status: 'PAYING', channel_id: channel.channelId, channel_type: channel.channelType, mch_id: channel.mchId, updated_at: db.fn.now() });
 }
 
-/** Idempotent: writing the same result twice leaves the same row. */
+/**
+ * Idempotent: writing the same result twice leaves the same row. A SUCCESS never overwrites a FINISH that the
+ * callback use-case recorded in the meantime (recordFinish).
+ */
 export async function recordPaymentResult(db: Db, r: PaymentResult): Promise<void> {
-  await db('orders')
-    .where({ id: r.orderId })
-    .update({
+  const q = db('orders').where({ id: r.orderId });
+  if (r.status === 'SUCCESS') q.whereNot({ status: 'FINISH' });
+  await q.update({
       status: r.status,
       channel_id: r.channel?.channelId ?? null,
       channel_type: r.channel?.channelType ?? null,
@@ -146,9 +151,10 @@ export async function searchOrders(db: Db, f: OrderSearch): Promise<{ items: Ord
 
 /**
  * The one write of order state outside the workflow's activities. Alipay reports TRADE_FINISHED (no more
- * refunds) when its refund window closes, weeks after the PaymentWorkflow ended; there is no workflow left
- * to apply it, so the callback use-case records it here. Only a SUCCESS order moves, and only to FINISH.
+ * refunds) when its refund window closes, often after the PaymentWorkflow ended, or while it still notifies the
+ * merchant; the callback use-case records it here at once so refunds are refused from then on. Only a SUCCESS
+ * order moves, and only to FINISH.
  */
-export async function recordFinishAfterWorkflowEnded(db: Db, orderId: number): Promise<boolean> {
+export async function recordFinish(db: Db, orderId: number): Promise<boolean> {
   return (await db('orders').where({ id: orderId, status: 'SUCCESS' }).update({ status: 'FINISH', updated_at: db.fn.now() })) === 1;
 }

@@ -2,9 +2,22 @@ import type { Db } from '../connection';
 
 export async function recordProviderCallback(
   db: Db,
-  r: { orderId: number | null; configId: number; channelType: string; eventId: string | null; outTradeNo: string | null; outcome: string | null; result: 'ACCEPTED' | 'REJECTED' | 'MISMATCH'; detail?: string },
+  r: {
+    orderId: number | null;
+    configId: number;
+    channelType: string;
+    kind: 'PAYMENT' | 'REFUND';
+    eventId: string | null;
+    outTradeNo: string | null;
+    outRefundNo?: string | null;
+    outcome: string | null;
+    result: 'ACCEPTED' | 'REJECTED' | 'MISMATCH';
+    detail?: string;
+  },
 ): Promise<void> {
   await db('provider_callbacks').insert({
+    kind: r.kind,
+    out_refund_no: r.outRefundNo ?? null,
     order_id: r.orderId,
     config_id: r.configId,
     channel_type: r.channelType,

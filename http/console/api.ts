@@ -239,6 +239,46 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     }),
   );
 
+  r.post(
+    '/orders/:id/refunds',
+    route(async (req, res) => {
+      res.json(envelope(await operator.refundOrder(actor(req, res), intParam(req, 'id'), parse(s.adminRefundSchema, req.body ?? {}))));
+    }),
+  );
+
+  // ---- refunds and payment exceptions ----------------------------------------------------------------------
+  r.get(
+    '/refunds',
+    route(async (req, res) => {
+      const f = parse(s.refundListQuery, req.query);
+      const { items, total } = await operator.listRefunds(f);
+      res.json(envelope({ items: items.map((x) => v.refundListView(x, settings)), total, page: f.page, pageSize: f.pageSize }));
+    }),
+  );
+
+  r.get(
+    '/refunds/:id',
+    route(async (req, res) => {
+      res.json(envelope(v.refundDetailView(await operator.refundDetail(intParam(req, 'id')), settings)));
+    }),
+  );
+
+  r.get(
+    '/payment-exceptions',
+    route(async (req, res) => {
+      const f = parse(s.exceptionListQuery, req.query);
+      const { items, total } = await operator.listPaymentExceptions(f);
+      res.json(envelope({ items: items.map(v.paymentExceptionView), total, page: f.page, pageSize: f.pageSize }));
+    }),
+  );
+
+  r.post(
+    '/payment-exceptions/:id/refund',
+    route(async (req, res) => {
+      res.json(envelope(await operator.refundPaymentException(actor(req, res), intParam(req, 'id'))));
+    }),
+  );
+
   // ---- audit log -----------------------------------------------------------------------------------------
   r.get(
     '/audit',

@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { httpUrl } from '../validation';
 import { APP_STATUSES } from '../../domain/app';
 import { BINDING_STATUSES, SCENE_CODES } from '../../domain/channel';
+import { MAX_AMOUNT_FEN, MIN_AMOUNT_FEN } from '../../domain/money';
 import { ORDER_STATUSES } from '../../domain/order';
+import { PAYMENT_EXCEPTION_KINDS, PAYMENT_EXCEPTION_STATUSES, REFUND_SOURCES, REFUND_STATUSES } from '../../domain/refund';
 import { SIGN_TYPES } from '../../signature';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -134,4 +136,30 @@ export const auditListQuery = z.object({
   targetId: z.preprocess(emptyToUndefined, z.string().trim().max(128).optional()),
   page,
   pageSize,
+});
+
+export const refundListQuery = z.object({
+  outRefundNo: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
+  outTradeNo: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
+  status: z.preprocess(emptyToUndefined, z.enum(REFUND_STATUSES).optional()),
+  source: z.preprocess(emptyToUndefined, z.enum(REFUND_SOURCES).optional()),
+  appId: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
+  page,
+  pageSize,
+});
+
+export const exceptionListQuery = z.object({
+  kind: z.preprocess(emptyToUndefined, z.enum(PAYMENT_EXCEPTION_KINDS).optional()),
+  status: z.preprocess(emptyToUndefined, z.enum(PAYMENT_EXCEPTION_STATUSES).optional()),
+  appId: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
+  outTradeNo: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
+  page,
+  pageSize,
+});
+
+/** An administrator's refund of an order: amount in fen, a reason for the audit log, and the form's request id. */
+export const adminRefundSchema = z.strictObject({
+  amount: z.number().int('amount must be an integer number of fen').min(MIN_AMOUNT_FEN).max(MAX_AMOUNT_FEN),
+  reason: z.string().trim().min(1).max(128),
+  requestId: z.string().regex(/^[A-Za-z0-9_-]{8,40}$/, 'requestId must be 8-40 characters of [A-Za-z0-9_-]').optional(),
 });

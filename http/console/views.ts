@@ -4,8 +4,11 @@ import type { BindingListItem } from '../../db/queries/app-channels';
 import type { AppListItem } from '../../db/queries/apps';
 import type { ChannelConfigView } from '../../db/queries/channel-configs';
 import type { ChannelView } from '../../db/queries/channels';
+import type { NotifyAttemptRow } from '../../db/queries/notification-attempts';
 import type { OrderListItem } from '../../db/queries/orders';
-import type { OrderDetail } from '../../app/operator';
+import type { PaymentExceptionRow } from '../../db/queries/payment-exceptions';
+import type { RefundListItem, RefundRow } from '../../db/queries/refunds';
+import type { OrderDetail, RefundDetail } from '../../app/operator';
 import type { AdminPrincipal } from './auth';
 import type { AdminSettings } from './settings';
 
@@ -156,16 +159,7 @@ export function orderDetailView(detail: OrderDetail, settings: AdminSettings) {
     expireAt: iso(o.expire_at),
     createdAt: iso(o.created_at),
     updatedAt: iso(o.updated_at),
-    attempts: attempts.map((a) => ({
-      attempt: a.attempt,
-      trigger: a.trigger,
-      scheduledAt: iso(a.scheduled_at),
-      startedAt: iso(a.started_at),
-      httpStatus: a.http_status,
-      latencyMs: a.latency_ms,
-      acknowledged: a.acknowledged,
-      error: a.error,
-    })),
+    attempts: attempts.map(attemptView),
     workflow: {
       id: workflowId,
       url: workflowUrl(settings, workflowId),
@@ -176,6 +170,110 @@ export function orderDetailView(detail: OrderDetail, settings: AdminSettings) {
       notifyStatus: live?.notifyStatus ?? null,
     },
     canRenotify: !!o.notify_url && ['SUCCESS', 'FAIL', 'CLOSED', 'FINISH'].includes(o.status),
+    refundedAmount: detail.refundedAmount,
+    refundable: detail.refundable,
+    refunds: detail.refunds.map((r) => refundView(r, settings)),
+    exceptions: detail.exceptions.map(paymentExceptionView),
+  };
+}
+
+function attemptView(a: NotifyAttemptRow) {
+  return {
+    attempt: a.attempt,
+    trigger: a.trigger,
+    scheduledAt: iso(a.scheduled_at),
+    startedAt: iso(a.started_at),
+    httpStatus: a.http_status,
+    latencyMs: a.latency_ms,
+    acknowledged: a.acknowledged,
+    error: a.error,
+  };
+}
+
+export function refundView(r: RefundRow, settings: AdminSettings) {
+  return {
+    id: r.id,
+    appId: r.app_id,
+    outRefundNo: r.out_refund_no,
+    orderId: r.order_id,
+    paymentExceptionId: r.payment_exception_id,
+    source: r.source,
+    createdBy: r.created_by,
+    amount: r.amount,
+    reason: r.reason,
+    status: r.status,
+    channelType: r.channel_type,
+    providerOutTradeNo: r.provider_out_trade_no,
+    providerRefundId: r.provider_refund_id,
+    refundTime: iso(r.refund_time),
+    resultErrorCode: r.result_error_code,
+    resultErrorMsg: r.result_error_msg,
+    notifyUrl: r.notify_url,
+    notifyStatus: r.notify_status,
+    createdAt: iso(r.created_at),
+    workflowId: r.workflow_id,
+    workflowUrl: workflowUrl(settings, r.workflow_id),
+  };
+}
+
+export function refundListView(r: RefundListItem, settings: AdminSettings) {
+  return {
+    id: r.id,
+    appId: r.app_id,
+    appName: r.app_name,
+    outRefundNo: r.out_refund_no,
+    orderId: r.order_id,
+    outTradeNo: r.out_trade_no,
+    source: r.source,
+    amount: r.amount,
+    status: r.status,
+    channelType: r.channel_type,
+    refundTime: iso(r.refund_time),
+    resultErrorCode: r.result_error_code,
+    notifyStatus: r.notify_status,
+    createdAt: iso(r.created_at),
+    workflowId: r.workflow_id,
+    workflowUrl: workflowUrl(settings, r.workflow_id),
+  };
+}
+
+export function refundDetailView(d: RefundDetail, settings: AdminSettings) {
+  return {
+    ...refundView(d.refund, settings),
+    outTradeNo: d.order.out_trade_no,
+    attempts: d.attempts.map(attemptView),
+    workflow: {
+      id: d.refund.workflow_id,
+      url: workflowUrl(settings, d.refund.workflow_id),
+      status: d.workflow?.status ?? null,
+      startTime: iso(d.workflow?.startTime),
+      closeTime: iso(d.workflow?.closeTime),
+      providerCalls: d.live?.providerCalls ?? null,
+      nextNotifyAt: d.live?.nextNotifyAt ? new Date(d.live.nextNotifyAt).toISOString() : null,
+    },
+  };
+}
+
+export function paymentExceptionView(e: PaymentExceptionRow & { out_trade_no?: string; app_name?: string }) {
+  return {
+    id: e.id,
+    kind: e.kind,
+    status: e.status,
+    orderId: e.order_id,
+    outTradeNo: e.out_trade_no ?? null,
+    appId: e.app_id,
+    appName: e.app_name ?? null,
+    channelId: e.channel_id,
+    channelType: e.channel_type,
+    providerOutTradeNo: e.provider_out_trade_no,
+    providerTradeNo: e.provider_trade_no,
+    amount: e.amount,
+    orderStatus: e.order_status,
+    detectedBy: e.detected_by,
+    refundReserved: e.refund_reserved,
+    createdAt: iso(e.created_at),
+    // Amount mismatches wait for a person; an exception whose refund failed may be tried again.
+    canRefund: e.status === 'OPEN' || e.status === 'REFUND_FAILED',
   };
 }
 

@@ -3,9 +3,10 @@
  * (public-key mode). Amounts cross the PaymentProvider interface as integer fen; yuan strings exist only here.
  *
  * Scenes: h5 → alipay.trade.wap.pay (signed GET URL), native → alipay.trade.precreate (QR code),
- * app → alipay.trade.app.pay (order string for the Alipay client SDK).
+ * app → alipay.trade.app.pay (order string for the Alipay client SDK). Refunds: refund.ts; gateway
+ * plumbing shared by all server calls: gateway.ts.
  */
-import { AlipayRequestError, type AlipaySdk, type AlipaySdkCommonResult, type IRequestParams } from 'alipay-sdk';
+import type { AlipaySdk, IRequestParams } from 'alipay-sdk';
 import {
   ProviderError,
   type CallbackAck,
@@ -21,21 +22,20 @@ import {
 } from '../types';
 import { alipayClient } from './client';
 import { alipayAmountToFen, fenToAlipayAmount, toAlipayTime, toTradeOutcome } from './format';
+import { ensureSameTrade, ensureSuccess, gatewayCall, isTradeNotExist, str, SUCCESS_CODE } from './gateway';
+import { queryRefund, refund } from './refund';
 
 export { clearAlipayClientCache } from './client';
+export { mapSdkError } from './gateway';
 export { toAlipayTime, parseAlipayTime, mapTradeStatus, fenToAlipayAmount, alipayAmountToFen } from './format';
 
 const SCENES: readonly SceneCode[] = ['h5', 'native', 'app'];
-const SUCCESS_CODE = '10000';
-const TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST';
 /** Exact acknowledgement Alipay expects; anything else (even with whitespace) makes it redeliver. */
 const ACK_SUCCESS = 'success';
 const ACK_FAIL = 'fail';
 /** Alipay's documented limits for subject / body (characters). */
 const MAX_SUBJECT = 256;
 const MAX_BODY = 128;
-
-type GatewayResult = AlipaySdkCommonResult;
 
 export function createAlipayProvider(): PaymentProvider {
   return {
@@ -47,6 +47,8 @@ export function createAlipayProvider(): PaymentProvider {
     verifyCallback,
     callbackAck,
     verifyReturn,
+    refund,
+    queryRefund,
   };
 }
 
@@ -300,72 +302,6 @@ async function verifyCallback(creds: ChannelCredentials, cb: RawCallback): Promi
 function callbackAck(ok: boolean): CallbackAck {
   // Alipay looks only at the body: exactly `success` stops redelivery, anything else schedules a retry.
   return { status: 200, contentType: 'text/plain; charset=utf-8', body: ok ? ACK_SUCCESS : ACK_FAIL };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// gateway plumbing
-
-async function gatewayCall(sdk: AlipaySdk, method: string, params: IRequestParams): Promise<GatewayResult> {
-  try {
-    // validateSign: without it the SDK accepts any response body, including a forged "TRADE_SUCCESS".
-    return await sdk.exec(method, params, { validateSign: true });
-  } catch (err) {
-    throw mapSdkError(method, err);
-  }
-}
-
-/** Classifies alipay-sdk exceptions (src/alipay.ts exec/#formatExecHttpResponse/checkResponseSign). */
-export function mapSdkError(method: string, err: unknown): ProviderError {
-  if (err instanceof ProviderError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  const isSdkError = err instanceof AlipayRequestError || (err instanceof Error && err.name === 'AlipayRequestError');
-  if (isSdkError) {
-    if (message.startsWith('HttpClient Request error')) {
-      // Connection refused/reset, DNS, timeout: nothing reached Alipay or the answer was lost. Retryable.
-      const cause = (err as Error & { cause?: unknown }).cause;
-      const detail = cause instanceof Error ? cause.message : message;
-      return new ProviderError('UNAVAILABLE', `${method}: network error: ${detail}`);
-    }
-    if (message.startsWith('HTTP 请求错误')) {
-      return new ProviderError('UNAVAILABLE', `${method}: gateway answered HTTP ${httpStatusOf(message)}`);
-    }
-    if (message.startsWith('验签失败')) {
-      // Do not echo the SDK message: it quotes the whole response body.
-      return new ProviderError('BAD_RESPONSE', `${method}: response signature verification failed`);
-    }
-    return new ProviderError('BAD_RESPONSE', `${method}: unparsable gateway response`);
-  }
-  // e.g. a TypeError from node:crypto when a response carries no sign at all.
-  return new ProviderError('BAD_RESPONSE', `${method}: response could not be verified (${err instanceof Error ? err.name : 'error'})`);
-}
-
-function httpStatusOf(message: string): string {
-  return /status: (\d+)/.exec(message)?.[1] ?? '?';
-}
-
-function isTradeNotExist(res: GatewayResult): boolean {
-  return res.code === '40004' && res.sub_code === TRADE_NOT_EXIST;
-}
-
-function ensureSuccess(method: string, res: GatewayResult): void {
-  if (res.code === SUCCESS_CODE) return;
-  const detail = `${method}: ${res.code} ${res.msg ?? ''}${res.sub_code ? ` ${res.sub_code}` : ''}${res.sub_msg ? ` (${res.sub_msg})` : ''}`;
-  // 20000 = service unavailable, ACQ.SYSTEM_ERROR = "系统错误，请重试": Alipay asks callers to retry these.
-  if (res.code === '20000' || res.sub_code === 'ACQ.SYSTEM_ERROR') {
-    throw new ProviderError('UNAVAILABLE', detail, res.sub_code ?? res.code);
-  }
-  throw new ProviderError('REJECTED', detail, res.sub_code ?? res.code);
-}
-
-function ensureSameTrade(method: string, res: GatewayResult, outTradeNo: string): void {
-  // A signed answer about a different trade (proxy/cache mix-up) must not settle this order.
-  if (res.out_trade_no !== undefined && res.out_trade_no !== outTradeNo) {
-    throw new ProviderError('BAD_RESPONSE', `${method}: response is for out_trade_no ${String(res.out_trade_no)}, expected ${outTradeNo}`);
-  }
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 function withoutSignature(params: Record<string, string>): Record<string, string> {

@@ -140,6 +140,14 @@ export interface ErrorDetail {
   signed: boolean;
 }
 
+/**
+ * True when a non-2xx answer carried a verified WeChat signature. Only such answers may support a conclusion
+ * ("no such order", "refund refused"): an unsigned 4xx could come from a proxy or anyone on the path.
+ */
+export function isSignedError(out: Output): boolean {
+  return Boolean((out.errRaw as ErrorDetail | undefined)?.signed);
+}
+
 export class VerifyingPayRequest implements IPayRequest {
   constructor(
     private readonly transport: WechatTransport,

@@ -5,6 +5,8 @@
  * - response signatures (VerifyingPayRequest, installed with pay.createHttp) — the SDK never verifies them;
  * - notification signatures and AES-256-GCM decryption with the tag checked — the SDK's decipher_gcm skips it;
  * - HTTP status handling — SDK calls resolve {status, data, error} and never throw on HTTP errors.
+ * Refunds (refunds / find_refunds / REFUND.* notifications) are in refund.ts; the notification envelope
+ * checks both kinds of notification share are in notification.ts.
  */
 import type { Ih5 } from 'wechatpay-node-v3/dist/lib/interface';
 import type { Output } from 'wechatpay-node-v3/dist/define';
@@ -16,15 +18,18 @@ import {
   type PrepayRequest,
   type PrepayResult,
   type RawCallback,
+  type RefundOutcome,
+  type RefundRequest,
   type SceneCode,
   type TradeOutcome,
   type VerifiedNotification,
+  type VerifiedRefundNotification,
 } from '../types';
-import { WechatClientCache, type WechatClient } from './client';
-import { decryptAeadAes256Gcm, DecryptionError } from './crypto';
-import type { ErrorDetail } from './http';
+import { WechatClientCache } from './client';
+import { isSignedError } from './http';
 import {
   assertFen,
+  assertNotifyUrl,
   assertOutTradeNo,
   errorForStatus,
   formatRfc3339Shanghai,
@@ -33,6 +38,8 @@ import {
   truncateCodePoints,
   type WechatTransaction,
 } from './mapping';
+import { openNotification } from './notification';
+import { applyRefund, findRefund, verifyRefundNotification } from './refund';
 
 export type { WechatSecrets } from './client';
 
@@ -48,19 +55,6 @@ const SCENES: readonly SceneCode[] = ['h5', 'native', 'app', 'jsapi'];
 
 /** WeChat caps description at 127 characters. */
 const MAX_DESCRIPTION = 127;
-
-function validateNotifyUrl(notifyUrl: string): void {
-  let url: URL;
-  try {
-    url = new URL(notifyUrl);
-  } catch {
-    throw new ProviderError('REJECTED', 'notify_url is not an absolute URL', 'PARAM_ERROR');
-  }
-  // WeChat: notify_url must be reachable, http(s), ≤ 255 characters and carry no query parameters.
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || notifyUrl.length > 255) {
-    throw new ProviderError('REJECTED', 'notify_url must be an http(s) URL without query string, at most 255 characters', 'PARAM_ERROR');
-  }
-}
 
 function appendQuery(url: string, key: string, value: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
@@ -84,10 +78,6 @@ function isSuccess(out: Output): boolean {
   return out.status === 200 || out.status === 204;
 }
 
-function isSignedError(out: Output): boolean {
-  return Boolean((out.errRaw as ErrorDetail | undefined)?.signed);
-}
-
 export function createWechatProvider(options: WechatProviderOptions = {}): PaymentProvider {
   const clients = new WechatClientCache({
     httpTimeoutMs: options.httpTimeoutMs ?? 10_000,
@@ -99,7 +89,7 @@ export function createWechatProvider(options: WechatProviderOptions = {}): Payme
     const client = clients.get(creds);
     assertOutTradeNo(req.outTradeNo);
     const total = assertFen(req.amountFen);
-    validateNotifyUrl(req.notifyUrl);
+    assertNotifyUrl(req.notifyUrl);
     const description = truncateCodePoints((req.subject || req.description || '').trim(), MAX_DESCRIPTION);
     if (!description) throw new ProviderError('REJECTED', 'subject/description is required', 'PARAM_ERROR');
     const common = {
@@ -182,58 +172,22 @@ export function createWechatProvider(options: WechatProviderOptions = {}): Payme
   }
 
   async function verifyCallback(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedNotification> {
-    const client: WechatClient = clients.get(creds);
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(cb.headers)) headers[k.toLowerCase()] = v;
-    const rawBody = Buffer.isBuffer(cb.rawBody) ? cb.rawBody : Buffer.from(String(cb.rawBody ?? ''), 'utf8');
+    // Signature, envelope, event type and tag-checked decryption: shared with verifyRefundCallback. Only
+    // TRANSACTION.* events are payment outcomes; REFUND.* events are refused here (verifyRefundCallback).
+    const opened = await openNotification(clients.get(creds), cb, {
+      acceptsEventType: (t) => t.startsWith('TRANSACTION.'),
+      originalType: 'transaction',
+    });
+    const tx = opened.resource as WechatTransaction;
 
-    // 1. Signature over the raw bytes (re-serialised JSON would not match), fresh timestamp, known serial.
-    await client.certificates.verifySigned({ headers, body: rawBody }, 'BAD_CALLBACK');
-
-    // 2. Envelope.
-    let envelope: {
-      id?: unknown;
-      event_type?: unknown;
-      resource_type?: unknown;
-      resource?: { algorithm?: unknown; ciphertext?: unknown; associated_data?: unknown; nonce?: unknown; original_type?: unknown };
-    };
-    try {
-      envelope = JSON.parse(rawBody.toString('utf8')) as typeof envelope;
-    } catch {
-      throw new ProviderError('BAD_CALLBACK', 'callback body is not JSON');
-    }
-    const r = envelope?.resource;
-    if (typeof envelope?.id !== 'string' || !envelope.id || !r || typeof r.ciphertext !== 'string' || typeof r.nonce !== 'string') {
-      throw new ProviderError('BAD_CALLBACK', 'callback lacks id or resource');
-    }
-    if (envelope.resource_type !== 'encrypt-resource' || r.algorithm !== 'AEAD_AES_256_GCM') {
-      throw new ProviderError('BAD_CALLBACK', 'callback resource is not AEAD_AES_256_GCM encrypted');
-    }
-    if (typeof envelope.event_type !== 'string' || !envelope.event_type.startsWith('TRANSACTION.') || r.original_type !== 'transaction') {
-      // Refund notifications (REFUND.*) are not payment outcomes; they need their own handler (roadmap).
-      throw new ProviderError('BAD_CALLBACK', `unsupported event_type ${String(envelope.event_type).slice(0, 40)}`);
-    }
-
-    // 3. Decrypt with the GCM tag checked.
-    let tx: WechatTransaction;
-    try {
-      const plain = decryptAeadAes256Gcm(
-        { algorithm: 'AEAD_AES_256_GCM', ciphertext: r.ciphertext, nonce: r.nonce, associated_data: typeof r.associated_data === 'string' ? r.associated_data : '' },
-        client.apiV3Key,
-      );
-      tx = JSON.parse(plain.toString('utf8')) as WechatTransaction;
-    } catch (err) {
-      throw new ProviderError('BAD_CALLBACK', err instanceof DecryptionError ? `callback resource: ${err.message}` : 'callback resource is not JSON');
-    }
-
-    // 4. It must be about this channel's merchant and app (a shared APIv3 key must not mix merchants).
+    // It must be about this channel's merchant and app (a shared APIv3 key must not mix merchants).
     if (tx.mchid !== creds.mchId) throw new ProviderError('BAD_CALLBACK', 'callback mchid does not match the channel config');
     if (tx.appid !== creds.providerAppId) throw new ProviderError('BAD_CALLBACK', 'callback appid does not match the channel config');
     if (typeof tx.out_trade_no !== 'string' || !tx.out_trade_no) throw new ProviderError('BAD_CALLBACK', 'callback lacks out_trade_no');
 
     return {
       outTradeNo: tx.out_trade_no,
-      eventId: envelope.id,
+      eventId: opened.eventId,
       providerAppId: tx.appid,
       mchId: tx.mchid,
       outcome: mapTransaction(tx, 'BAD_CALLBACK'),
@@ -250,5 +204,23 @@ export function createWechatProvider(options: WechatProviderOptions = {}): Payme
     };
   }
 
-  return { channelType: 'wx-pay', scenes: SCENES, prepay, query, close, verifyCallback, callbackAck };
+  // Refunds live in refund.ts; they share this adapter's client cache (and so its platform certificates).
+  const refund = async (creds: ChannelCredentials, req: RefundRequest): Promise<RefundOutcome> => applyRefund(clients.get(creds), req);
+  const queryRefund = async (creds: ChannelCredentials, q: { outTradeNo: string; outRefundNo: string }): Promise<RefundOutcome> =>
+    findRefund(clients.get(creds), q);
+  const verifyRefundCallback = async (creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedRefundNotification> =>
+    verifyRefundNotification(clients.get(creds), creds, cb);
+
+  return {
+    channelType: 'wx-pay',
+    scenes: SCENES,
+    prepay,
+    query,
+    close,
+    verifyCallback,
+    callbackAck,
+    refund,
+    queryRefund,
+    verifyRefundCallback,
+  };
 }

@@ -16,6 +16,29 @@ export function assertOutTradeNo(outTradeNo: string): void {
   }
 }
 
+/** WeChat out_refund_no rule: 1-64 of digits, letters, _ - | * @ (like out_trade_no, it goes into the URL path). */
+export const OUT_REFUND_NO_PATTERN = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+
+export function assertOutRefundNo(outRefundNo: string): void {
+  if (typeof outRefundNo !== 'string' || !OUT_REFUND_NO_PATTERN.test(outRefundNo)) {
+    // find_refunds pastes it into the URL unencoded: '/', '?' or '#' would address another resource.
+    throw new ProviderError('REJECTED', 'out_refund_no must be 1-64 characters of [0-9A-Za-z_-|*@]', 'PARAM_ERROR');
+  }
+}
+
+/** WeChat: notify_url must be reachable, http(s), at most 255 characters and carry no query parameters. */
+export function assertNotifyUrl(notifyUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(notifyUrl);
+  } catch {
+    throw new ProviderError('REJECTED', 'notify_url is not an absolute URL', 'PARAM_ERROR');
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || notifyUrl.length > 255) {
+    throw new ProviderError('REJECTED', 'notify_url must be an http(s) URL without query string, at most 255 characters', 'PARAM_ERROR');
+  }
+}
+
 /**
  * WeChat amount.total is integer fen. Refuse anything else before it goes on the wire: a float such as
  * 0.1+0.2 or a string would otherwise be rejected at best and charged wrongly at worst.

@@ -1,7 +1,9 @@
 /**
- * POST /gateway.do, the server API: alipay.trade.precreate / query / close. Requests are authenticated by
- * the app's signature and every answer is signed with the sandbox's "Alipay" key; injected faults apply
- * here. alipay.trade.wap.pay on the same endpoint is the browser's cashier entry (see cashier.ts).
+ * /gateway.do. Page methods (alipay.trade.wap.pay; alipay.trade.page.pay is not simulated) are the browser's
+ * cashier entry and render pages (see cashier.ts). Every other method is the server API: alipay.trade.precreate
+ * / query / close / refund / fastpay.refund.query, served over GET (query string) and POST (query + form) alike,
+ * as the real gateway does. API requests are authenticated by the app's signature and every answer is signed
+ * with the sandbox's "Alipay" key; injected faults apply here.
  */
 import type http from 'node:http';
 import { handleWapPay } from './cashier';
@@ -10,30 +12,26 @@ import { AlipayFailure, business, invalid, missing, type ApiPayload } from './er
 import { send, sendHtml } from './http';
 import { errorPage } from './pages';
 import * as wire from './protocol';
-import { authenticate, bizString, mergedParams, parseBiz } from './request';
-import { tradeKey, type TradeRecord } from './state';
-import { closeUnpaid, expireIfDue, openTrade } from './trades';
-import type { SimMerchant } from './types';
+import { apiRefund, apiRefundQuery } from './refunds';
+import { authenticate, mergedParams, parseBiz } from './request';
+import { closeUnpaid, lookupForApi, openTrade } from './trades';
+import type { SimFault, SimMerchant } from './types';
 
-const SUPPORTED_API = new Set(['alipay.trade.precreate', 'alipay.trade.query', 'alipay.trade.close']);
+/** Methods whose answer is a page for the buyer's browser rather than signed JSON for a server. */
+const PAGE_METHODS = new Set(['alipay.trade.wap.pay', 'alipay.trade.page.pay']);
+const SUPPORTED_API = new Set([
+  'alipay.trade.precreate',
+  'alipay.trade.query',
+  'alipay.trade.close',
+  'alipay.trade.refund',
+  'alipay.trade.fastpay.refund.query',
+]);
+const BAD_GATEWAY_HTML = '<html><body><h1>502 Bad Gateway</h1></body></html>';
 
 function apiPrecreate(ctx: AlipayContext, merchant: SimMerchant, params: Record<string, string>, biz: Record<string, unknown>): ApiPayload {
   // Not created until scanned: query/close in between answer ACQ.TRADE_NOT_EXIST, as the real gateway does.
   const t = openTrade(ctx, merchant, params, biz, 'FACE_TO_FACE_PAYMENT', false);
   return { code: '10000', msg: 'Success', out_trade_no: t.outTradeNo, qr_code: t.qrCode ?? '' };
-}
-
-function lookupForApi(ctx: AlipayContext, merchant: SimMerchant, biz: Record<string, unknown>): TradeRecord {
-  const trades = ctx.state.trades;
-  const outTradeNo = bizString(biz, 'out_trade_no');
-  const tradeNo = bizString(biz, 'trade_no');
-  if (!outTradeNo && !tradeNo) throw missing('isv.missing-parameter', 'out_trade_no 和 trade_no 不能同时为空');
-  const t = outTradeNo
-    ? trades.get(tradeKey(merchant.appId, outTradeNo))
-    : [...trades.values()].find((x) => x.appId === merchant.appId && x.tradeNo === tradeNo);
-  if (!t || t.status === 'NOT_SCANNED') throw business('ACQ.TRADE_NOT_EXIST', '交易不存在', 404);
-  expireIfDue(ctx, t);
-  return t;
 }
 
 function apiQuery(ctx: AlipayContext, merchant: SimMerchant, biz: Record<string, unknown>): ApiPayload {
@@ -72,21 +70,42 @@ function apiClose(ctx: AlipayContext, merchant: SimMerchant, params: Record<stri
   return { code: '10000', msg: 'Success', trade_no: t.tradeNo, out_trade_no: t.outTradeNo };
 }
 
+function dispatch(ctx: AlipayContext, apiMethod: string, params: Record<string, string>, fault: SimFault | undefined): ApiPayload {
+  try {
+    const merchant = authenticate(ctx, params, true);
+    const biz = parseBiz(params);
+    switch (apiMethod) {
+      case 'alipay.trade.precreate':
+        return apiPrecreate(ctx, merchant, params, biz);
+      case 'alipay.trade.query':
+        return apiQuery(ctx, merchant, biz);
+      case 'alipay.trade.close':
+        return apiClose(ctx, merchant, params, biz);
+      case 'alipay.trade.refund':
+        return apiRefund(ctx, merchant, biz, { sellerBalanceNotEnough: fault?.kind === 'sellerBalanceNotEnough' });
+      default:
+        return apiRefundQuery(ctx, merchant, biz);
+    }
+  } catch (err) {
+    if (!(err instanceof AlipayFailure)) throw err;
+    return err.payload();
+  }
+}
+
 export function handleGateway(ctx: AlipayContext, req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): void {
   const params = mergedParams(url, body);
   const apiMethod = params.method ?? '';
 
+  // Dispatch by method, not by HTTP verb: a browser may POST a page form and a server may GET an API method.
   if (apiMethod === 'alipay.trade.wap.pay') return handleWapPay(ctx, res, params);
-  if (req.method !== 'POST') {
-    return sendHtml(res, 400, errorPage('isv.invalid-method', `不支持通过浏览器调用 ${apiMethod || '（缺少 method）'}`));
-  }
+  if (PAGE_METHODS.has(apiMethod)) return sendHtml(res, 400, errorPage('isv.invalid-method', `本地沙箱不支持 ${apiMethod}`));
 
   const fault = ctx.faults.take(apiMethod);
   if (fault?.kind === 'drop') {
     req.socket.destroy();
     return;
   }
-  if (fault?.kind === 'http502') return sendHtml(res, 502, '<html><body><h1>502 Bad Gateway</h1></body></html>');
+  if (fault?.kind === 'http502') return sendHtml(res, 502, BAD_GATEWAY_HTML);
 
   const traceHeaders = { trace_id: wire.newTraceId() };
   const jsonType = 'application/json; charset=utf-8';
@@ -97,19 +116,13 @@ export function handleGateway(ctx: AlipayContext, req: http.IncomingMessage, res
     return send(res, 200, jsonType, wire.errorEnvelope(invalid('isv.invalid-method', '不存在的方法名').payload()), traceHeaders);
   }
 
-  let payload: ApiPayload;
-  try {
-    const merchant = authenticate(ctx, params, true);
-    const biz = parseBiz(params);
-    payload =
-      apiMethod === 'alipay.trade.precreate'
-        ? apiPrecreate(ctx, merchant, params, biz)
-        : apiMethod === 'alipay.trade.query'
-          ? apiQuery(ctx, merchant, biz)
-          : apiClose(ctx, merchant, params, biz);
-  } catch (err) {
-    if (!(err instanceof AlipayFailure)) throw err;
-    payload = err.payload();
+  const payload = dispatch(ctx, apiMethod, params, fault);
+  // The call took effect (a refund is applied); only its answer is lost on the way back. This is what makes a
+  // client retry with the same out_request_no necessary, and what must never refund twice.
+  if (fault?.kind === 'http502AfterProcessing') return sendHtml(res, 502, BAD_GATEWAY_HTML);
+  if (fault?.kind === 'dropAfterProcessing') {
+    req.socket.destroy();
+    return;
   }
   // Like the real gateway: HTTP 200 for business answers, all signed with the Alipay key.
   send(res, 200, jsonType, wire.signedEnvelope(apiMethod, payload, ctx.state.alipayPrivateKey, fault?.kind === 'badSignature'), traceHeaders);

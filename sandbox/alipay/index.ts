@@ -3,17 +3,20 @@
  *
  * Browser/app side: wap.pay cashier page (GET/POST /gateway.do), QR "scan" page (/qr/<code>), app pay
  * (/__sim/app-pay with the sdkExec order string), buyer pay/cancel buttons (/cashier/<token>/…).
- * Server side: POST /gateway.do with alipay.trade.precreate / query / close, verifying the app's signature and
- * signing every answer with the sandbox's own "Alipay" key. Outbound: real signed trade_status_sync
- * notifications with retries. Control API: /__sim/* (loopback only, JSON) and the typed handle.
+ * Server side: /gateway.do (GET or POST) with alipay.trade.precreate / query / close / refund /
+ * fastpay.refund.query, verifying the app's signature and signing every answer with the sandbox's own
+ * "Alipay" key. Outbound: real signed trade_status_sync notifications (payments, closes, refunds) with
+ * retries. Control API: /__sim/* (loopback only, JSON) and the typed handle.
  *
  * Deliberately modelled traps of the real gateway: a precreate trade does not exist until the QR is scanned
  * (query/close → ACQ.TRADE_NOT_EXIST); empty parameter values are dropped before verifying the signature;
- * responses escape `/`; notifications need the exact body `success`.
+ * responses escape `/`; notifications need the exact body `success`; a refund's answer can be lost after
+ * the refund was applied (faults http502AfterProcessing / dropAfterProcessing).
  *
  * Modules: state.ts (stores, persistence, faults), notify.ts (notifications), trades.ts (trade lifecycle),
- * request.ts (signed-request checks), gateway.ts (server API), cashier.ts (browser/app pages), sim.ts
- * (control API and handle methods). This file starts the server and wires them together.
+ * refunds.ts (refund, refund query), request.ts (signed-request checks), gateway.ts (server API), cashier.ts
+ * (browser/app pages), sim.ts (control API and handle methods). This file starts the server and wires them
+ * together.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -56,11 +56,14 @@ export class Notifier {
     this.inflight.clear();
   }
 
-  /** Notifies the trade's current status as `o.notify` says (default: normal delivery with retries). */
-  enqueue(t: TradeRecord, o: SimTransitionOptions): void {
+  /**
+   * Notifies the trade's current status as `o.notify` says (default: normal delivery with retries). `extra`
+   * adds event fields to the signed parameters (a refund's refund_fee, gmt_refund, out_biz_no).
+   */
+  enqueue(t: TradeRecord, o: SimTransitionOptions, extra: Record<string, string> = {}): void {
     // No notify_url in the request → Alipay has nowhere to send and sends nothing.
     if (!t.notifyUrl) return;
-    const params = this.notificationParams(t, o.amountOverrideFen);
+    const params = this.notificationParams(t, o.amountOverrideFen, extra);
     const body = new URLSearchParams(params).toString();
     const mode: NotifyMode = o.notify ?? 'normal';
     const base = { notifyId: params.notify_id, appId: t.appId, outTradeNo: t.outTradeNo, tradeStatus: t.status, url: t.notifyUrl };
@@ -87,9 +90,10 @@ export class Notifier {
     this.schedule(job, mode === 'delayed' ? (o.delayMs ?? 2000) : 0);
   }
 
-  private notificationParams(t: TradeRecord, amountOverrideFen?: number): Record<string, string> {
+  private notificationParams(t: TradeRecord, amountOverrideFen: number | undefined, extra: Record<string, string>): Record<string, string> {
     const amount = amountOverrideFen !== undefined ? fenToYuanString(amountOverrideFen) : t.totalAmount;
-    const paid = t.status === 'TRADE_SUCCESS' || t.status === 'TRADE_FINISHED';
+    // Was ever paid: a trade closed by a full refund still reports what the buyer paid, unlike an unpaid close.
+    const paid = t.gmtPayment !== undefined;
     const merchant = this.state.merchants.get(t.appId);
     const candidate: Record<string, string | undefined> = {
       notify_time: wire.shanghaiTime(),
@@ -117,6 +121,7 @@ export class Notifier {
       gmt_payment: t.gmtPayment,
       gmt_close: t.gmtClose,
       fund_bill_list: paid ? JSON.stringify([{ amount, fundChannel: 'ALIPAYACCOUNT' }]) : undefined,
+      ...extra,
     };
     // Alipay omits absent fields entirely; an empty value would also change the sign string.
     const params: Record<string, string> = {};

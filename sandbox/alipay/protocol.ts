@@ -69,6 +69,11 @@ export function shanghaiTime(date: Date = new Date()): string {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
 }
 
+/** `yyyy-MM-dd HH:mm:ss.SSS` in Asia/Shanghai: the millisecond form Alipay uses for gmt_refund in notifications. */
+export function shanghaiTimeMillis(date: Date = new Date()): string {
+  return `${shanghaiTime(date)}.${String(date.getUTCMilliseconds()).padStart(3, '0')}`;
+}
+
 /** Parses `yyyy-MM-dd HH:mm:ss` as Asia/Shanghai; undefined if malformed or impossible (e.g. 02-30). */
 export function parseShanghaiTime(text: string | undefined): Date | undefined {
   if (!text || !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text)) return undefined;

@@ -1,6 +1,7 @@
 /**
  * The control side of the sandbox: the loopback-only JSON API under /__sim/ and the typed handle methods
- * that drive the same operations (merchants, buyer transitions, app pay, faults, the notification log).
+ * that drive the same operations (merchants, buyer transitions, app pay, faults, the refund record, the
+ * notification log).
  */
 import type http from 'node:http';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
@@ -13,7 +14,7 @@ import { sendJson } from './http';
 import * as wire from './protocol';
 import { publicView, type TradeRecord } from './state';
 import { buyerFail, buyerPay, closeUnpaid, findTrade, finishPaid, markCreated } from './trades';
-import type { AlipaySandboxHandle, SimFault, SimFaultKind, SimNotificationDelivery, SimTrade, SimTransitionOptions } from './types';
+import type { AlipaySandboxHandle, SimFault, SimFaultKind, SimNotificationDelivery, SimRefund, SimTrade, SimTransitionOptions } from './types';
 
 /** The handle's methods; index.ts adds url, localUrl, alipayPublicKey and close. */
 export type SimHandleMethods = Omit<AlipaySandboxHandle, 'url' | 'localUrl' | 'alipayPublicKey' | 'close'>;
@@ -51,11 +52,23 @@ async function createMerchant(
   return { channelType: 'ali-pay', mchId: appId, providerAppId: appId, gatewayUrl: ctx.baseUrl, secrets };
 }
 
+const FAULT_KINDS: readonly SimFaultKind[] = ['http502', 'badSignature', 'drop', 'http502AfterProcessing', 'dropAfterProcessing', 'sellerBalanceNotEnough'];
+
 function injectFault(ctx: AlipayContext, f: SimFault): void {
-  if (!['http502', 'badSignature', 'drop'].includes(f.kind)) throw new SimError(400, `unknown fault kind ${String(f.kind)}`);
+  if (!FAULT_KINDS.includes(f.kind)) throw new SimError(400, `unknown fault kind ${String(f.kind)}`);
   const count = f.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new SimError(400, 'count must be a positive integer');
-  ctx.faults.add({ kind: f.kind, count, method: f.method });
+  let method = f.method;
+  if (f.kind === 'sellerBalanceNotEnough') {
+    // A balance refusal only exists for refunds; bound to the method so no other call can use it up.
+    if (method && method !== 'alipay.trade.refund') throw new SimError(400, 'sellerBalanceNotEnough applies to alipay.trade.refund only');
+    method = 'alipay.trade.refund';
+  }
+  ctx.faults.add({ kind: f.kind, count, method });
+}
+
+function refunds(ctx: AlipayContext, outTradeNo: string, appId?: string): SimRefund[] {
+  return structuredClone(ctx.state.refunds.filter((r) => r.outTradeNo === outTradeNo && (!appId || r.appId === appId)));
 }
 
 function notifications(ctx: AlipayContext, filter: { outTradeNo?: string; appId?: string } = {}): SimNotificationDelivery[] {
@@ -150,6 +163,12 @@ export async function handleControl(ctx: AlipayContext, res: http.ServerResponse
     const appId = url.searchParams.get('app_id') ?? url.searchParams.get('appId') ?? undefined;
     return sendJson(res, 200, publicView(findTrade(ctx.state, decodeURIComponent(m[1]), appId)));
   }
+  if (method === 'GET' && (m = /^\/__sim\/trades\/([^/]+)\/refunds$/.exec(p))) {
+    const appId = url.searchParams.get('app_id') ?? url.searchParams.get('appId') ?? undefined;
+    // 404 for an unknown trade (as /__sim/trades/{no}), [] for a trade without refunds.
+    const t = findTrade(ctx.state, decodeURIComponent(m[1]), appId);
+    return sendJson(res, 200, refunds(ctx, t.outTradeNo, t.appId));
+  }
   if (method === 'POST' && (m = /^\/__sim\/trades\/([^/]+)\/(scan|pay|fail|close|finish)$/.exec(p))) {
     const o = transitionOptions({ ...json(), ...(url.searchParams.get('app_id') ? { appId: url.searchParams.get('app_id') } : {}) });
     const no = decodeURIComponent(m[1]);
@@ -209,6 +228,7 @@ export function simHandleMethods(ctx: AlipayContext): SimHandleMethods {
     fail: (no, o) => fail(ctx, no, o),
     closeTrade: (no, o) => closeTrade(ctx, no, o),
     finish: (no, o) => finish(ctx, no, o),
+    refunds: (no, appId) => refunds(ctx, no, appId),
     injectFault: (f) => injectFault(ctx, f),
     clearFaults: () => ctx.faults.clear(),
     notifications: (filter) => notifications(ctx, filter),

@@ -1,12 +1,12 @@
 /**
- * The sandbox's stores: its "Alipay" key pair, merchants, trades, the notification delivery log and pending
- * notification jobs, optionally persisted as one JSON file (written debounced, and at once on demand).
+ * The sandbox's stores: its "Alipay" key pair, merchants, trades, refunds, the notification delivery log and
+ * pending notification jobs, optionally persisted as one JSON file (written debounced, and at once on demand).
  * Injected gateway faults live here too but are never persisted.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import type { SimFault, SimMerchant, SimNotificationDelivery, SimTrade } from './types';
+import type { SimFault, SimMerchant, SimNotificationDelivery, SimRefund, SimTrade } from './types';
 
 /** The persisted log keeps this many deliveries; in memory it may grow to twice as many before trimming. */
 export const MAX_LOGGED_DELIVERIES = 5000;
@@ -35,6 +35,8 @@ interface PersistedState {
   alipayPublicKey: string;
   merchants: SimMerchant[];
   trades: TradeRecord[];
+  /** Absent in files written before refunds existed. */
+  refunds?: SimRefund[];
   deliveries: SimNotificationDelivery[];
   jobs: NotifyJob[];
   seq: number;
@@ -59,6 +61,8 @@ export class AlipayState {
   readonly merchants = new Map<string, SimMerchant>();
   /** Keyed by tradeKey(appId, outTradeNo). */
   readonly trades = new Map<string, TradeRecord>();
+  /** Every applied refund, oldest first. Persisted: a restarted sandbox must still refuse a second refund. */
+  refunds: SimRefund[] = [];
   deliveries: SimNotificationDelivery[] = [];
   jobs: NotifyJob[] = [];
   /** Last delivery sequence number handed out. */
@@ -74,7 +78,9 @@ export class AlipayState {
       this.alipayPrivateKey = loaded.alipayPrivateKey;
       this.alipayPublicKey = loaded.alipayPublicKey;
       for (const m of loaded.merchants) this.merchants.set(m.appId, m);
-      for (const t of loaded.trades) this.trades.set(tradeKey(t.appId, t.outTradeNo), t);
+      // Trades saved before refunds existed have no refundedFen.
+      for (const t of loaded.trades) this.trades.set(tradeKey(t.appId, t.outTradeNo), { ...t, refundedFen: t.refundedFen ?? 0 });
+      this.refunds = loaded.refunds ?? [];
       this.deliveries = loaded.deliveries;
       this.jobs = loaded.jobs;
       this.seq = loaded.seq;
@@ -92,10 +98,16 @@ export class AlipayState {
       alipayPublicKey: this.alipayPublicKey,
       merchants: [...this.merchants.values()],
       trades: [...this.trades.values()],
+      refunds: this.refunds,
       deliveries: this.deliveries.slice(-MAX_LOGGED_DELIVERIES),
       jobs: this.jobs,
       seq: this.seq,
     };
+  }
+
+  /** The refund a trade already has under this request number, if any. */
+  refundOf(t: SimTrade, outRequestNo: string): SimRefund | undefined {
+    return this.refunds.find((r) => r.appId === t.appId && r.outTradeNo === t.outTradeNo && r.outRequestNo === outRequestNo);
   }
 
   /** Writes the state file now (no-op without one), cancelling a pending debounced save. */
@@ -138,7 +150,14 @@ function loadState(file: string): PersistedState | undefined {
   if (state.version !== 1 || !state.alipayPrivateKey || !state.alipayPublicKey) {
     throw new Error(`unsupported Alipay sandbox state file ${file}`);
   }
-  return { ...state, deliveries: state.deliveries ?? [], jobs: state.jobs ?? [], merchants: state.merchants ?? [], trades: state.trades ?? [] };
+  return {
+    ...state,
+    deliveries: state.deliveries ?? [],
+    jobs: state.jobs ?? [],
+    merchants: state.merchants ?? [],
+    trades: state.trades ?? [],
+    refunds: state.refunds ?? [],
+  };
 }
 
 export type ActiveFault = Required<Omit<SimFault, 'method'>> & { method?: string };

@@ -96,6 +96,7 @@ export function openTrade(
     payToken,
     payUrl: `${baseUrl}/cashier/${payToken}`,
     failedPayments: 0,
+    refundedFen: 0,
   };
   if (productCode === 'FACE_TO_FACE_PAYMENT') {
     t.qrToken = wire.newToken();
@@ -114,6 +115,23 @@ export function markCreated(t: TradeRecord): void {
   t.gmtCreate = wire.shanghaiTime();
   t.buyerId = wire.newPartnerId();
   t.buyerLogonId = `138****${String(Math.floor(Math.random() * 10000)).padStart(4, '0')}`;
+}
+
+/**
+ * Server-API lookup by out_trade_no or trade_no within the calling app. A trade Alipay does not know yet
+ * (precreated, never scanned) is as absent as an unknown one.
+ */
+export function lookupForApi(ctx: AlipayContext, merchant: SimMerchant, biz: Record<string, unknown>): TradeRecord {
+  const trades = ctx.state.trades;
+  const outTradeNo = bizString(biz, 'out_trade_no');
+  const tradeNo = bizString(biz, 'trade_no');
+  if (!outTradeNo && !tradeNo) throw missing('isv.missing-parameter', 'out_trade_no 和 trade_no 不能同时为空');
+  const t = outTradeNo
+    ? trades.get(tradeKey(merchant.appId, outTradeNo))
+    : [...trades.values()].find((x) => x.appId === merchant.appId && x.tradeNo === tradeNo);
+  if (!t || t.status === 'NOT_SCANNED') throw business('ACQ.TRADE_NOT_EXIST', '交易不存在', 404);
+  expireIfDue(ctx, t);
+  return t;
 }
 
 /** Control-side lookup by out_trade_no; appId is needed only when several apps used the same number. */

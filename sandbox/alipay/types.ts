@@ -32,6 +32,23 @@ export interface SimTrade {
   buyerLogonId?: string;
   /** Failed buyer payment attempts (Alipay keeps the trade WAIT_BUYER_PAY and sends no notification). */
   failedPayments: number;
+  /** Sum of the trade's successful refunds; reaching totalAmountFen closes the trade (TRADE_CLOSED). */
+  refundedFen: number;
+}
+
+/** One successful alipay.trade.refund, as the sandbox recorded it (a repeated request adds no record). */
+export interface SimRefund {
+  appId: string;
+  outTradeNo: string;
+  tradeNo: string;
+  /** The request number the merchant sent, or the out_trade_no when it sent none (Alipay's rule). */
+  outRequestNo: string;
+  refundAmountFen: number;
+  /** The same amount as Alipay's yuan string. */
+  refundAmount: string;
+  /** yyyy-MM-dd HH:mm:ss (Asia/Shanghai). */
+  gmtRefundPay: string;
+  reason?: string;
 }
 
 export interface SimMerchant {
@@ -65,9 +82,16 @@ export interface SimNotificationDelivery {
   latencyMs?: number;
 }
 
-export type SimFaultKind = 'http502' | 'badSignature' | 'drop';
+export type SimFaultKind = 'http502' | 'badSignature' | 'drop' | 'http502AfterProcessing' | 'dropAfterProcessing' | 'sellerBalanceNotEnough';
 export interface SimFault {
-  /** http502: answer HTTP 502 without processing; badSignature: process, sign wrong bytes; drop: destroy the socket. */
+  /**
+   * http502: answer HTTP 502 without processing; badSignature: process, sign wrong bytes; drop: destroy the
+   * socket without processing. http502AfterProcessing / dropAfterProcessing: process the call (a refund is
+   * applied) and then lose the answer (HTTP 502 / destroyed socket), as when a proxy or the network fails on
+   * the way back. sellerBalanceNotEnough: only alipay.trade.refund (its default method); the next refund call
+   * answers ACQ.SELLER_BALANCE_NOT_ENOUGH and refunds nothing, unless it repeats a refund already applied
+   * (Alipay answers those with the refund it has).
+   */
   kind: SimFaultKind;
   /** How many matching gateway calls are affected (default 1). */
   count?: number;
@@ -123,6 +147,8 @@ export interface AlipaySandboxHandle extends SandboxHandle {
   closeTrade(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
   /** Ends the refund period of a paid trade: TRADE_FINISHED + notification. */
   finish(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
+  /** Every refund the sandbox applied to the trade, oldest first ([] for an unknown trade). */
+  refunds(outTradeNo: string, appId?: string): SimRefund[];
   injectFault(fault: SimFault): void;
   clearFaults(): void;
   notifications(filter?: { outTradeNo?: string; appId?: string }): SimNotificationDelivery[];

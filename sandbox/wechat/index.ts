@@ -2,6 +2,9 @@
  * WeChat Pay APIv3 sandbox: a protocol-faithful local stand-in for https://api.mch.weixin.qq.com that the
  * real wechatpay-node-v3 SDK talks to (through the adapter's gatewayUrl), plus the consumer-side pages a
  * browser test needs in place of the WeChat app, and a control API (/__sim) to drive payments and faults.
+ * Refunds (POST /v3/refund/domestic/refunds, GET …/refunds/{out_refund_no}) are asynchronous as at WeChat:
+ * PROCESSING first, then SUCCESS/ABNORMAL/CLOSED by themselves (refundDelayMs, setRefundBehaviour) or on
+ * completeRefund(), each with a signed, encrypted REFUND.* notification to the refund's notify_url.
  *
  * Listens on 127.0.0.1 only. Keys and certificates are generated at start (or restored from stateFile).
  */
@@ -10,11 +13,24 @@ import { randomUUID } from 'node:crypto';
 import { SandboxState } from './state';
 import { createInitialPki, SimError, WechatSim, type ApiAnswer } from './sim';
 import { errorPage, jsBridgeScript, paymentSheet, resultPage } from './pages';
-import type { PayOptions, WechatFault, WechatNotifyOptions, WechatSandboxHandle, WechatSandboxOptions } from './types';
+import type {
+  CompleteRefundOptions,
+  NotificationFilter,
+  PayOptions,
+  WechatFault,
+  WechatNotifyOptions,
+  WechatRefundBehaviour,
+  WechatRefundOutcome,
+  WechatSandboxHandle,
+  WechatSandboxOptions,
+} from './types';
 
 export type * from './types';
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** 申请退款 (POST); the query is GET on `${REFUNDS_PATH}/{out_refund_no}`. */
+const REFUNDS_PATH = '/v3/refund/domestic/refunds';
+const SYSTEM_ERROR: ApiAnswer = { status: 500, body: { code: 'SYSTEM_ERROR', message: '系统错误' } };
 
 class BodyTooLarge extends Error {}
 
@@ -71,6 +87,7 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
   const sim = new WechatSim(state, {
     notifyRetryDelaysMs: opts.notifyRetryDelaysMs ?? [1000, 2000, 4000, 8000, 16000, 32000, 64000],
     notifyTimeoutMs: opts.notifyTimeoutMs ?? 5000,
+    refundDelayMs: opts.refundDelayMs === undefined ? 1000 : opts.refundDelayMs,
   });
 
   // ───────────── /v3 API: authenticate, maybe inject a fault, answer, sign ─────────────
@@ -85,10 +102,14 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     if ('status' in auth) {
       answer = auth;
     } else {
-      const fault = sim.takeFault(auth.mchid);
+      const fault = sim.takeFault(auth.mchid, { refundApplication: method === 'POST' && url.pathname === REFUNDS_PATH });
       broken = fault === 'badSignature';
-      if (fault === 'http500') answer = { status: 500, body: { code: 'SYSTEM_ERROR', message: '系统错误' } };
+      if (fault === 'http500') answer = SYSTEM_ERROR;
+      // As WeChat answers a refund the merchant's balance cannot cover; nothing is created.
+      else if (fault === 'notEnough') answer = { status: 403, body: { code: 'NOT_ENOUGH', message: '基本账户余额不足，请充值后重新发起' } };
       else answer = route(method, url, auth.mchid, rawBody);
+      // The call took effect, only its answer is lost: a retry must find what the first call did.
+      if (fault === 'http500AfterProcessing') answer = SYSTEM_ERROR;
     }
     const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
     const headers: Record<string, string> = { ...sim.signHeaders(text, { broken }), 'Request-ID': randomUUID() };
@@ -108,6 +129,8 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     if (method === 'POST' && (m = /^\/v3\/pay\/transactions\/out-trade-no\/([^/]+)\/close$/.exec(p))) {
       return sim.closeAnswer(mchid, decodeURIComponent(m[1]), rawBody);
     }
+    if (method === 'POST' && p === REFUNDS_PATH) return sim.createRefund(mchid, rawBody);
+    if (method === 'GET' && (m = /^\/v3\/refund\/domestic\/refunds\/([^/]+)$/.exec(p))) return sim.queryRefundAnswer(mchid, decodeURIComponent(m[1]));
     return { status: 404, body: { code: 'NOT_FOUND', message: `沙箱未实现 ${method} ${p}` } };
   }
 
@@ -218,8 +241,32 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
         return sendJson(res, 200, { faults: [] });
       }
     }
+    if (method === 'GET' && p === '/refunds') {
+      return sendJson(res, 200, { refunds: sim.listRefunds({ outTradeNo: q.get('out_trade_no') ?? undefined, mchid: q.get('mchid') ?? undefined }) });
+    }
+    if ((m = /^\/refunds\/([^/]+)(?:\/(complete))?$/.exec(p))) {
+      const outRefundNo = decodeURIComponent(m[1]);
+      const mchid = str(body.mchid) ?? q.get('mchid') ?? undefined;
+      if (method === 'GET' && !m[2]) {
+        const r = sim.findRefund(outRefundNo, mchid);
+        return r ? sendJson(res, 200, r) : sendJson(res, 404, { error: { code: 'RESOURCE_NOT_EXISTS', message: `no refund ${outRefundNo}` } });
+      }
+      if (method === 'POST' && m[2] === 'complete') {
+        const status = body.status as WechatRefundOutcome | undefined;
+        return sendJson(res, 200, sim.completeRefund(outRefundNo, { mchid, status, notify: body.notify as WechatNotifyOptions | undefined }));
+      }
+    }
+    if (p === '/refund-behaviour') {
+      if (method === 'GET') return sendJson(res, 200, sim.getRefundBehaviour());
+      if (method === 'POST') return sendJson(res, 200, sim.setRefundBehaviour(body as Partial<WechatRefundBehaviour>));
+    }
     if (method === 'GET' && p === '/notifications') {
-      const filter = { outTradeNo: q.get('out_trade_no') ?? undefined, mchid: q.get('mchid') ?? undefined, eventId: q.get('event_id') ?? undefined };
+      const filter: NotificationFilter = {
+        outTradeNo: q.get('out_trade_no') ?? undefined,
+        mchid: q.get('mchid') ?? undefined,
+        eventId: q.get('event_id') ?? undefined,
+        outRefundNo: q.get('out_refund_no') ?? undefined,
+      };
       return sendJson(res, 200, { notifications: sim.notificationLog(filter) });
     }
     if (method === 'POST' && (m = /^\/notifications\/([^/]+)\/resend$/.exec(p))) {
@@ -277,6 +324,8 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
   if (!address || typeof address === 'string') throw new Error('WeChat sandbox: no TCP address');
   sim.url = `http://127.0.0.1:${address.port}`;
   state.save(); // persist freshly generated keys at once, so a crash right after start keeps them
+  // Refunds that were due to complete while a persisted sandbox was down complete now (they were accepted).
+  sim.resumePendingRefunds();
 
   // Handle methods reject (never throw synchronously), like the same operations over HTTP would.
   const wrap =
@@ -306,10 +355,17 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     setUserPaying: wrap((outTradeNo: string, o?: { mchid?: string }) => sim.setUserPaying(outTradeNo, o ?? {})),
     injectFault: wrap((f: WechatFault) => sim.injectFault(f)),
     clearFaults: wrap(() => sim.clearFaults()),
-    notifications: wrap((filter?: { outTradeNo?: string; mchid?: string; eventId?: string }) => sim.notificationLog(filter)),
+    notifications: wrap((filter?: NotificationFilter) => sim.notificationLog(filter)),
     resendNotification: wrap((eventId: string, notify?: WechatNotifyOptions) => sim.resend(eventId, notify)),
     rotatePlatformCertificate: () => sim.rotatePlatformCertificate(),
     whenNotificationsIdle: () => sim.whenIdle(),
+    refunds: wrap((outTradeNo?: string, o?: { mchid?: string }) => sim.listRefunds({ outTradeNo, mchid: o?.mchid })),
+    getRefund: wrap((outRefundNo: string, mchid?: string) => {
+      const r = sim.findRefund(outRefundNo, mchid);
+      return r ? structuredClone(r) : undefined;
+    }),
+    completeRefund: wrap((outRefundNo: string, o?: CompleteRefundOptions) => sim.completeRefund(outRefundNo, o ?? {})),
+    setRefundBehaviour: wrap((b: Partial<WechatRefundBehaviour>) => sim.setRefundBehaviour(b ?? {})),
     async close() {
       if (closed) return;
       closed = true;

@@ -19,13 +19,19 @@ import {
   signSha256WithRsa,
   verifySha256WithRsa,
 } from './crypto';
-import { SandboxState, tradeKey, type KeyedCertificate, type MerchantRecord, type StoredEvent } from './state';
+import { refundKey, SandboxState, tradeKey, type KeyedCertificate, type MerchantRecord, type StoredEvent } from './state';
 import type {
+  CompleteRefundOptions,
   NotificationAttempt,
+  NotificationFilter,
   PayResult,
+  RefundCompletion,
+  SimRefund,
   SimTrade,
   WechatFault,
   WechatNotifyOptions,
+  WechatRefundBehaviour,
+  WechatRefundOutcome,
   WechatTradeType,
 } from './types';
 
@@ -103,16 +109,40 @@ interface PrepayBody {
   payer?: { openid?: unknown };
 }
 
+/** The refund application fields the sandbox reads; everything is unknown until checked. */
+interface RefundBody {
+  transaction_id?: unknown;
+  out_trade_no?: unknown;
+  out_refund_no?: unknown;
+  reason?: unknown;
+  notify_url?: unknown;
+  funds_account?: unknown;
+  amount?: { refund?: unknown; total?: unknown; currency?: unknown };
+}
+
 const OUT_TRADE_NO = /^[0-9A-Za-z_\-|*]{6,32}$/;
+/** WeChat: 商户退款单号, 1-64 of digits, letters and _-|*@. */
+const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
 const TRADE_TYPE_BY_PATH: Record<string, WechatTradeType> = { h5: 'MWEB', native: 'NATIVE', app: 'APP', jsapi: 'JSAPI' };
+const FAULT_KINDS: WechatFault['kind'][] = ['http500', 'http500AfterProcessing', 'badSignature', 'notEnough'];
+const REFUND_OUTCOMES: WechatRefundOutcome[] = ['SUCCESS', 'ABNORMAL', 'CLOSED'];
+/** Envelope event_type and summary of each refund notification. */
+const REFUND_EVENT: Record<WechatRefundOutcome, { eventType: string; summary: string }> = {
+  SUCCESS: { eventType: 'REFUND.SUCCESS', summary: '退款成功' },
+  ABNORMAL: { eventType: 'REFUND.ABNORMAL', summary: '退款异常' },
+  CLOSED: { eventType: 'REFUND.CLOSED', summary: '退款关闭' },
+};
 
 export interface SimOptions {
   notifyRetryDelaysMs: number[];
   notifyTimeoutMs: number;
+  /** Initial automatic refund completion delay; null = manual completion only. */
+  refundDelayMs: number | null;
 }
 
 export class WechatSim {
   private faults: { kind: WechatFault['kind']; count: number; mchid?: string }[] = [];
+  private refundBehaviour: WechatRefundBehaviour;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inflight = new Set<http.ClientRequest>();
   private pendingDeliveries = 0;
@@ -124,7 +154,9 @@ export class WechatSim {
   constructor(
     readonly state: SandboxState,
     private readonly opts: SimOptions,
-  ) {}
+  ) {
+    this.refundBehaviour = { autoCompleteAfterMs: opts.refundDelayMs, outcome: 'SUCCESS' };
+  }
 
   // ───────────────────────── merchants ─────────────────────────
 
@@ -177,7 +209,7 @@ export class WechatSim {
   // ───────────────────────── faults ─────────────────────────
 
   injectFault(f: WechatFault): void {
-    if (f.kind !== 'http500' && f.kind !== 'badSignature') throw new SimError(400, 'PARAM_ERROR', 'kind must be http500 or badSignature');
+    if (!FAULT_KINDS.includes(f.kind)) throw new SimError(400, 'PARAM_ERROR', `kind must be one of ${FAULT_KINDS.join(', ')}`);
     const count = f.count ?? 1;
     if (!Number.isSafeInteger(count) || count < 1) throw new SimError(400, 'PARAM_ERROR', 'count must be a positive integer');
     this.faults.push({ kind: f.kind, count, mchid: f.mchid });
@@ -191,9 +223,12 @@ export class WechatSim {
     return this.faults.map((f) => ({ ...f }));
   }
 
-  /** Consumes one matching fault for an authenticated API call of `mchid`. */
-  takeFault(mchid: string): WechatFault['kind'] | undefined {
-    const f = this.faults.find((x) => !x.mchid || x.mchid === mchid);
+  /**
+   * Consumes one matching fault for an authenticated API call of `mchid`. 'notEnough' only matches refund
+   * applications: a query or certificate download in between must not use it up.
+   */
+  takeFault(mchid: string, call: { refundApplication: boolean }): WechatFault['kind'] | undefined {
+    const f = this.faults.find((x) => (!x.mchid || x.mchid === mchid) && (x.kind !== 'notEnough' || call.refundApplication));
     if (!f) return undefined;
     f.count -= 1;
     if (f.count <= 0) this.faults.splice(this.faults.indexOf(f), 1);
@@ -357,6 +392,193 @@ export class WechatSim {
     return { status: 204 };
   }
 
+  // ───────────────────────── refunds (/v3/refund/domestic) ─────────────────────────
+
+  /**
+   * 申请退款. Checks in WeChat's order: the request's format (400 PARAM_ERROR), the order (404
+   * RESOURCE_NOT_EXISTS), then out_refund_no idempotency (the same number answers the refund it already
+   * made, never a second one), then the business rules (400 INVALID_REQUEST).
+   */
+  createRefund(mchid: string, rawBody: string): ApiAnswer {
+    let body: RefundBody;
+    try {
+      body = JSON.parse(rawBody) as RefundBody;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    } catch {
+      return wxError(400, 'PARAM_ERROR', '请求体不是合法的JSON');
+    }
+    const { transaction_id: transactionId, out_trade_no: outTradeNo, out_refund_no: outRefundNo, reason, notify_url: notifyUrl } = body;
+    if (typeof outRefundNo !== 'string' || !OUT_REFUND_NO.test(outRefundNo)) {
+      return wxError(400, 'PARAM_ERROR', 'out_refund_no 须为1-64位数字、大小写字母或_-|*@');
+    }
+    if (transactionId === undefined && outTradeNo === undefined) return wxError(400, 'PARAM_ERROR', 'transaction_id 和 out_trade_no 必须二选一');
+    if (transactionId !== undefined && (typeof transactionId !== 'string' || !transactionId)) return wxError(400, 'PARAM_ERROR', 'transaction_id 格式错误');
+    if (outTradeNo !== undefined && (typeof outTradeNo !== 'string' || !OUT_TRADE_NO.test(outTradeNo))) {
+      return wxError(400, 'PARAM_ERROR', 'out_trade_no 须为6-32位数字、大小写字母或_-|*');
+    }
+    const refund = body.amount?.refund;
+    const total = body.amount?.total;
+    // Integer fen, like amount.total of a payment: 0.5 or "50" is the classic integration bug.
+    if (typeof refund !== 'number' || !Number.isSafeInteger(refund) || refund < 1) {
+      return wxError(400, 'PARAM_ERROR', '输入源"/body/amount/refund"映射到值字段"退款金额"字符串规则校验失败，值必须为正整数（单位：分）');
+    }
+    if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 1) {
+      return wxError(400, 'PARAM_ERROR', '输入源"/body/amount/total"映射到值字段"原订单金额"字符串规则校验失败，值必须为正整数（单位：分）');
+    }
+    if (body.amount?.currency !== 'CNY') return wxError(400, 'PARAM_ERROR', 'amount.currency 必填，目前只支持人民币：CNY');
+    if (reason !== undefined && (typeof reason !== 'string' || Array.from(reason).length > 80)) {
+      return wxError(400, 'PARAM_ERROR', 'reason 长度不能超过80个字符');
+    }
+    if (notifyUrl !== undefined) {
+      const notifyError = checkNotifyUrl(notifyUrl);
+      if (notifyError) return wxError(400, 'PARAM_ERROR', notifyError);
+    }
+    if (body.funds_account !== undefined && body.funds_account !== 'AVAILABLE') return wxError(400, 'PARAM_ERROR', 'funds_account 仅支持 AVAILABLE');
+
+    // transaction_id wins when both are given (WeChat's documented priority).
+    const trade =
+      typeof transactionId === 'string'
+        ? [...this.state.trades.values()].find((t) => t.mchid === mchid && t.transaction_id === transactionId)
+        : this.state.trades.get(tradeKey(mchid, outTradeNo as string));
+    if (!trade) return wxError(404, 'RESOURCE_NOT_EXISTS', '订单不存在');
+
+    const key = refundKey(mchid, outRefundNo);
+    const existing = this.state.refunds.get(key);
+    if (existing) {
+      if (existing.out_trade_no !== trade.out_trade_no) return wxError(400, 'INVALID_REQUEST', '商户退款单号重复，且与原退款单不是同一笔订单');
+      if (existing.amount_refund !== refund || existing.amount_total !== total) {
+        return wxError(400, 'INVALID_REQUEST', '订单金额或退款金额与之前请求不一致，请核实后再试');
+      }
+      // A retry (e.g. after a lost answer): the refund as it stands now, not a second one.
+      return { status: 200, body: refundView(existing) };
+    }
+
+    if ((trade.trade_state !== 'SUCCESS' && trade.trade_state !== 'REFUND') || !trade.transaction_id) {
+      return wxError(400, 'INVALID_REQUEST', '订单未支付，不能申请退款');
+    }
+    if (total !== trade.amount_total) return wxError(400, 'INVALID_REQUEST', '订单金额与原订单金额不一致，请核实后再试');
+    // CLOSED refunds gave their amount back; PROCESSING and ABNORMAL ones still hold it (the money has left
+    // or is stuck on the way), so they count against what is left to refund.
+    const committed = [...this.state.refunds.values()]
+      .filter((r) => r.mchid === mchid && r.out_trade_no === trade.out_trade_no && r.status !== 'CLOSED')
+      .reduce((sum, r) => sum + r.amount_refund, 0);
+    if (committed + refund > trade.amount_total) return wxError(400, 'INVALID_REQUEST', '申请退款金额超过订单可退金额');
+
+    const record: SimRefund = {
+      mchid,
+      out_trade_no: trade.out_trade_no,
+      transaction_id: trade.transaction_id,
+      out_refund_no: outRefundNo,
+      refund_id: `50${randomDigits(27)}`,
+      reason: typeof reason === 'string' ? reason : undefined,
+      notify_url: typeof notifyUrl === 'string' ? notifyUrl : undefined,
+      funds_account: 'AVAILABLE',
+      amount_refund: refund,
+      amount_total: trade.amount_total,
+      currency: 'CNY',
+      status: 'PROCESSING',
+      user_received_account: '支付用户零钱',
+      create_time: rfc3339Cst(new Date()),
+    };
+    const b = this.refundBehaviour;
+    if (b.autoCompleteAfterMs !== null) {
+      record.pending = { at: new Date(Date.now() + b.autoCompleteAfterMs).toISOString(), status: b.outcome, notify: b.notify };
+    }
+    this.state.refunds.set(key, record);
+    // WeChat moves the trade to REFUND (转入退款) as soon as a refund is accepted.
+    this.transition(trade, 'REFUND');
+    this.armCompletion(record);
+    return { status: 200, body: refundView(record) };
+  }
+
+  /** 查询单笔退款（通过商户退款单号）. */
+  queryRefundAnswer(mchid: string, outRefundNo: string): ApiAnswer {
+    const r = this.state.refunds.get(refundKey(mchid, outRefundNo));
+    if (!r) return wxError(404, 'RESOURCE_NOT_EXISTS', '退款单不存在');
+    return { status: 200, body: refundView(r) };
+  }
+
+  // ───────────────────────── refunds (control side) ─────────────────────────
+
+  listRefunds(filter: { outTradeNo?: string; mchid?: string } = {}): SimRefund[] {
+    return [...this.state.refunds.values()]
+      .filter((r) => (!filter.outTradeNo || r.out_trade_no === filter.outTradeNo) && (!filter.mchid || r.mchid === filter.mchid))
+      .map(snapshotRefund);
+  }
+
+  findRefund(outRefundNo: string, mchid?: string): SimRefund | undefined {
+    if (mchid) return this.state.refunds.get(refundKey(mchid, outRefundNo));
+    const all = [...this.state.refunds.values()].filter((r) => r.out_refund_no === outRefundNo);
+    if (all.length > 1) throw new SimError(409, 'AMBIGUOUS', `out_refund_no ${outRefundNo} exists for several merchants: pass mchid`);
+    return all[0];
+  }
+
+  completeRefund(outRefundNo: string, opts: CompleteRefundOptions = {}): RefundCompletion {
+    const refund = this.findRefund(outRefundNo, opts.mchid);
+    if (!refund) throw new SimError(404, 'RESOURCE_NOT_EXISTS', `no refund ${outRefundNo}`);
+    const status = opts.status ?? 'SUCCESS';
+    if (!REFUND_OUTCOMES.includes(status)) throw new SimError(400, 'PARAM_ERROR', `status must be one of ${REFUND_OUTCOMES.join(', ')}`);
+    validateNotifyOptions(opts.notify);
+    if (refund.status !== 'PROCESSING') throw new SimError(409, 'REFUND_STATE_ERROR', `refund ${outRefundNo} is already ${refund.status}`);
+    return this.finishRefund(refund, status, opts.notify ?? {});
+  }
+
+  getRefundBehaviour(): WechatRefundBehaviour {
+    return { ...this.refundBehaviour };
+  }
+
+  setRefundBehaviour(b: Partial<WechatRefundBehaviour>): WechatRefundBehaviour {
+    if (b.autoCompleteAfterMs !== undefined && b.autoCompleteAfterMs !== null && (!Number.isFinite(b.autoCompleteAfterMs) || b.autoCompleteAfterMs < 0)) {
+      throw new SimError(400, 'PARAM_ERROR', 'autoCompleteAfterMs must be null or a number >= 0');
+    }
+    if (b.outcome !== undefined && !REFUND_OUTCOMES.includes(b.outcome)) {
+      throw new SimError(400, 'PARAM_ERROR', `outcome must be one of ${REFUND_OUTCOMES.join(', ')}`);
+    }
+    validateNotifyOptions(b.notify);
+    this.refundBehaviour = {
+      autoCompleteAfterMs: b.autoCompleteAfterMs !== undefined ? b.autoCompleteAfterMs : this.refundBehaviour.autoCompleteAfterMs,
+      outcome: b.outcome ?? this.refundBehaviour.outcome,
+      notify: 'notify' in b ? b.notify : this.refundBehaviour.notify,
+    };
+    return this.getRefundBehaviour();
+  }
+
+  /** Re-arms automatic completions that were pending when a persisted sandbox stopped (overdue ones run now). */
+  resumePendingRefunds(): void {
+    for (const r of this.state.refunds.values()) if (r.status === 'PROCESSING' && r.pending) this.armCompletion(r);
+  }
+
+  private armCompletion(refund: SimRefund): void {
+    const pending = refund.pending;
+    if (!pending) return;
+    this.later(Math.max(0, Date.parse(pending.at) - Date.now()), () => {
+      // completeRefund() may have got there first; it clears `pending`.
+      if (refund.status === 'PROCESSING' && refund.pending === pending) this.finishRefund(refund, pending.status, pending.notify ?? {});
+    });
+  }
+
+  /** PROCESSING → final state, then the REFUND.* notification (when the refund named a notify_url). */
+  private finishRefund(refund: SimRefund, status: WechatRefundOutcome, notify: WechatNotifyOptions): RefundCompletion {
+    const now = new Date();
+    refund.status = status;
+    if (status === 'SUCCESS') refund.success_time = rfc3339Cst(now);
+    delete refund.pending;
+    this.state.save();
+    if (!refund.notify_url) return { refund: snapshotRefund(refund) };
+    const { eventType, summary } = REFUND_EVENT[status];
+    const event: StoredEvent = {
+      id: randomUUID(),
+      mchid: refund.mchid,
+      outTradeNo: refund.out_trade_no,
+      createTime: rfc3339Cst(now),
+      refund: { outRefundNo: refund.out_refund_no, eventType, summary, resource: refundNotificationResource(refund) },
+    };
+    this.state.events.set(event.id, event);
+    this.state.save();
+    this.deliver(event, notify);
+    return { refund: snapshotRefund(refund), eventId: event.id };
+  }
+
   // ───────────────────────── trades (control side) ─────────────────────────
 
   findTrade(outTradeNo: string, mchid?: string): SimTrade | undefined {
@@ -481,12 +703,13 @@ export class WechatSim {
     this.deliver(event, notify);
   }
 
-  notificationLog(filter: { outTradeNo?: string; mchid?: string; eventId?: string } = {}): NotificationAttempt[] {
+  notificationLog(filter: NotificationFilter = {}): NotificationAttempt[] {
     return this.state.notifications.filter(
       (n) =>
         (!filter.outTradeNo || n.outTradeNo === filter.outTradeNo) &&
         (!filter.mchid || n.mchid === filter.mchid) &&
-        (!filter.eventId || n.eventId === filter.eventId),
+        (!filter.eventId || n.eventId === filter.eventId) &&
+        (!filter.outRefundNo || n.outRefundNo === filter.outRefundNo),
     );
   }
 
@@ -495,16 +718,22 @@ export class WechatSim {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Where an event goes: the trade's notify_url for payments, the refund's own for refunds. */
+  private notifyUrlOf(event: StoredEvent): string | undefined {
+    if (event.refund) return this.state.refunds.get(refundKey(event.mchid, event.refund.outRefundNo))?.notify_url;
+    return this.state.trades.get(tradeKey(event.mchid, event.outTradeNo))?.notify_url;
+  }
+
   private deliver(event: StoredEvent, notify: WechatNotifyOptions): void {
-    const trade = this.state.trades.get(tradeKey(event.mchid, event.outTradeNo));
+    const url = this.notifyUrlOf(event);
     const merchant = this.state.merchants.get(event.mchid);
-    if (!trade || !merchant) return;
+    if (!url || !merchant) return;
     const mode: NotifyMode = notify.mode ?? 'normal';
     if (mode === 'lost') {
       // The notification "got lost on the way": the merchant must find out by querying.
       this.state.addNotification({
-        eventId: event.id, mchid: event.mchid, outTradeNo: event.outTradeNo, attempt: 1, copy: 1, mode,
-        url: trade.notify_url, at: new Date().toISOString(), ok: false, error: 'lost (deliberately not sent)',
+        ...attemptIdentity(event), attempt: 1, copy: 1, mode,
+        url, at: new Date().toISOString(), ok: false, error: 'lost (deliberately not sent)',
       });
       return;
     }
@@ -512,7 +741,7 @@ export class WechatSim {
     const copies = mode === 'duplicate' ? 2 : 1;
     this.pendingDeliveries += 1;
     const runCopy = (copy: number) => {
-      this.attempt(event, trade.notify_url, body, notify, mode, copy, 1, () => {
+      this.attempt(event, url, body, notify, mode, copy, 1, () => {
         if (copy < copies) runCopy(copy + 1);
         else this.deliveryDone();
       });
@@ -543,13 +772,15 @@ export class WechatSim {
     copy: number, attempt: number, done: () => void,
   ): void {
     // Re-signed per attempt (fresh timestamp and nonce), same body and id: like WeChat's retries.
-    const sent = mode === 'tampered' ? body.replace('"summary":"支付成功"', '"summary":"支付成功!"') : body;
+    // 'tampered': the body changes after signing (summary is outside the encrypted resource, so only the
+    // signature check can notice).
+    const sent = mode === 'tampered' ? body.replace('"summary":"', '"summary":"!') : body;
     const headers = this.signHeaders(body, { badSerial: notify.badSerial, timestampSkewSeconds: notify.timestampSkewSeconds });
     const at = new Date().toISOString();
     this.post(url, sent, headers).then((r) => {
       const ok = r.status === 200 || r.status === 204;
       this.state.addNotification({
-        eventId: event.id, mchid: event.mchid, outTradeNo: event.outTradeNo, attempt, copy, mode, url, at, ok,
+        ...attemptIdentity(event), attempt, copy, mode, url, at, ok,
         status: r.status, error: r.error, responseBody: r.body,
       });
       const delays = this.opts.notifyRetryDelaysMs;
@@ -671,15 +902,81 @@ export function transactionView(t: SimTrade): Record<string, unknown> {
   };
 }
 
+/** The refund object of the API answers (申请退款 and 查询单笔退款 answer the same shape). */
+export function refundView(r: SimRefund): Record<string, unknown> {
+  return {
+    refund_id: r.refund_id,
+    out_refund_no: r.out_refund_no,
+    transaction_id: r.transaction_id,
+    out_trade_no: r.out_trade_no,
+    channel: 'ORIGINAL',
+    user_received_account: r.user_received_account,
+    ...(r.success_time ? { success_time: r.success_time } : {}),
+    create_time: r.create_time,
+    status: r.status,
+    funds_account: r.funds_account,
+    amount: {
+      total: r.amount_total,
+      refund: r.amount_refund,
+      from: [],
+      payer_total: r.amount_total,
+      payer_refund: r.amount_refund,
+      settlement_refund: r.amount_refund,
+      settlement_total: r.amount_total,
+      discount_refund: 0,
+      currency: r.currency,
+      refund_fee: 0,
+    },
+    promotion_detail: [],
+  };
+}
+
+/** The decrypted `refund` resource of a REFUND.* notification (fewer fields than the API answer, refund_status). */
+function refundNotificationResource(r: SimRefund): Record<string, unknown> {
+  return {
+    mchid: r.mchid,
+    out_trade_no: r.out_trade_no,
+    transaction_id: r.transaction_id,
+    out_refund_no: r.out_refund_no,
+    refund_id: r.refund_id,
+    refund_status: r.status,
+    ...(r.success_time ? { success_time: r.success_time } : {}),
+    user_received_account: r.user_received_account,
+    amount: { total: r.amount_total, refund: r.amount_refund, payer_total: r.amount_total, payer_refund: r.amount_refund },
+  };
+}
+
+/** Handle and control answers are copies: a test holding one must not see it change later. */
+function snapshotRefund(r: SimRefund): SimRefund {
+  return structuredClone(r);
+}
+
+function attemptIdentity(event: StoredEvent): Pick<NotificationAttempt, 'eventId' | 'mchid' | 'outTradeNo' | 'eventType' | 'outRefundNo'> {
+  return {
+    eventId: event.id,
+    mchid: event.mchid,
+    outTradeNo: event.outTradeNo,
+    eventType: event.refund?.eventType ?? 'TRANSACTION.SUCCESS',
+    ...(event.refund ? { outRefundNo: event.refund.outRefundNo } : {}),
+  };
+}
+
 function buildNotificationBody(event: StoredEvent, merchant: MerchantRecord, notify: WechatNotifyOptions): string {
-  const tx = { ...event.transaction };
+  const originalType = event.refund ? 'refund' : 'transaction';
+  const plain = { ...(event.refund ? event.refund.resource : event.transaction) };
   if (notify.amountOverrideFen !== undefined) {
-    const amount = { ...(tx.amount as Record<string, unknown>) };
-    amount.total = notify.amountOverrideFen;
-    amount.payer_total = notify.amountOverrideFen;
-    tx.amount = amount;
+    // Validly signed and encrypted, but claiming another amount: a check only the merchant side can make.
+    const amount = { ...(plain.amount as Record<string, unknown>) };
+    if (event.refund) {
+      amount.refund = notify.amountOverrideFen;
+      amount.payer_refund = notify.amountOverrideFen;
+    } else {
+      amount.total = notify.amountOverrideFen;
+      amount.payer_total = notify.amountOverrideFen;
+    }
+    plain.amount = amount;
   }
-  const resource = { original_type: 'transaction', ...encryptResource(JSON.stringify(tx), merchant.apiV3Key, 'transaction') };
+  const resource = { original_type: originalType, ...encryptResource(JSON.stringify(plain), merchant.apiV3Key, originalType) };
   if (notify.badCiphertext) {
     // Flip one bit of the ciphertext proper (not the tag): only an AEAD check notices.
     const buf = Buffer.from(resource.ciphertext, 'base64');
@@ -690,8 +987,8 @@ function buildNotificationBody(event: StoredEvent, merchant: MerchantRecord, not
     id: event.id,
     create_time: event.createTime,
     resource_type: 'encrypt-resource',
-    event_type: 'TRANSACTION.SUCCESS',
-    summary: '支付成功',
+    event_type: event.refund?.eventType ?? 'TRANSACTION.SUCCESS',
+    summary: event.refund?.summary ?? '支付成功',
     resource,
   });
 }

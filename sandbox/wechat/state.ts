@@ -1,11 +1,12 @@
 /**
  * The sandbox's in-memory stores, optionally persisted as one JSON file so keys, merchants and trades
- * survive a restart (pending notification retries do not: they are timers).
+ * survive a restart (pending notification retries do not: they are timers). Refunds persist with their
+ * pending automatic completion, which the sandbox re-arms when it starts again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import type { NotificationAttempt, SimTrade } from './types';
+import type { NotificationAttempt, SimRefund, SimTrade } from './types';
 
 export interface KeyedCertificate {
   serial: string;
@@ -30,8 +31,10 @@ export interface StoredEvent {
   mchid: string;
   outTradeNo: string;
   createTime: string;
-  /** The decrypted `transaction` resource (before any per-delivery fault is applied). */
-  transaction: Record<string, unknown>;
+  /** Payment events (TRANSACTION.SUCCESS): the decrypted `transaction` resource (before any per-delivery fault). */
+  transaction?: Record<string, unknown>;
+  /** Refund events (REFUND.*): which refund, the envelope's event_type/summary and the decrypted `refund` resource. */
+  refund?: { outRefundNo: string; eventType: string; summary: string; resource: Record<string, unknown> };
 }
 
 export interface PersistedState {
@@ -41,6 +44,8 @@ export interface PersistedState {
   platforms: KeyedCertificate[];
   merchants: MerchantRecord[];
   trades: SimTrade[];
+  /** Absent in state files written before refunds existed. */
+  refunds?: SimRefund[];
   events: StoredEvent[];
   notifications: NotificationAttempt[];
 }
@@ -52,6 +57,8 @@ export class SandboxState {
   readonly merchants = new Map<string, MerchantRecord>();
   /** key `${mchid}\n${out_trade_no}` */
   readonly trades = new Map<string, SimTrade>();
+  /** key `${mchid}\n${out_refund_no}`: out_refund_no is unique per merchant (its idempotency key). */
+  readonly refunds = new Map<string, SimRefund>();
   readonly events = new Map<string, StoredEvent>();
   notifications: NotificationAttempt[] = [];
   platforms: KeyedCertificate[];
@@ -68,6 +75,7 @@ export class SandboxState {
     this.platforms = init.platforms;
     for (const m of init.merchants ?? []) this.merchants.set(m.mchid, m);
     for (const t of init.trades ?? []) this.trades.set(tradeKey(t.mchid, t.out_trade_no), t);
+    for (const r of init.refunds ?? []) this.refunds.set(refundKey(r.mchid, r.out_refund_no), r);
     for (const e of init.events ?? []) this.events.set(e.id, e);
     this.notifications = init.notifications ?? [];
   }
@@ -108,6 +116,7 @@ export class SandboxState {
       platforms: this.platforms,
       merchants: [...this.merchants.values()],
       trades: [...this.trades.values()],
+      refunds: [...this.refunds.values()],
       events: [...this.events.values()],
       notifications: this.notifications,
     };
@@ -144,4 +153,8 @@ export class SandboxState {
 
 export function tradeKey(mchid: string, outTradeNo: string): string {
   return `${mchid}\n${outTradeNo}`;
+}
+
+export function refundKey(mchid: string, outRefundNo: string): string {
+  return `${mchid}\n${outRefundNo}`;
 }

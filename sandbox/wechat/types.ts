@@ -53,18 +53,85 @@ export interface WechatNotifyOptions {
   timestampSkewSeconds?: number;
 }
 
-/** Fault injection for the next `count` authenticated /v3 API calls (optionally of one merchant). */
+/**
+ * Fault injection for the next `count` authenticated /v3 API calls (optionally of one merchant):
+ * - 'http500' → 500 {"code":"SYSTEM_ERROR"} without processing the call;
+ * - 'http500AfterProcessing' → the call is processed (a refund is created, an order placed…), then the answer
+ *   is replaced by 500 SYSTEM_ERROR: the "lost answer" a caller must survive by retrying with the same number;
+ * - 'badSignature' → correct answer with a broken Wechatpay-Signature;
+ * - 'notEnough' → the next refund application (only those consume it) is refused with
+ *   403 {"code":"NOT_ENOUGH","message":"基本账户余额不足，请充值后重新发起"} and nothing is created.
+ */
 export interface WechatFault {
-  /** 'http500' → 500 {"code":"SYSTEM_ERROR"}; 'badSignature' → correct answer with a broken Wechatpay-Signature. */
-  kind: 'http500' | 'badSignature';
+  kind: 'http500' | 'http500AfterProcessing' | 'badSignature' | 'notEnough';
   count?: number;
   mchid?: string;
+}
+
+/** WeChat refund states (`status` in API answers, `refund_status` in notifications). */
+export type WechatRefundStatus = 'SUCCESS' | 'CLOSED' | 'PROCESSING' | 'ABNORMAL';
+/** The final states a PROCESSING refund can move to; each sends a REFUND.<status> notification. */
+export type WechatRefundOutcome = 'SUCCESS' | 'ABNORMAL' | 'CLOSED';
+
+/** A refund as the sandbox stores it (the record tests count refunds by). */
+export interface SimRefund {
+  mchid: string;
+  out_trade_no: string;
+  transaction_id: string;
+  out_refund_no: string;
+  refund_id: string;
+  reason?: string;
+  /** Absent when the application named none (WeChat would then use the 商户平台 setting; the sandbox sends nothing). */
+  notify_url?: string;
+  funds_account: string;
+  /** Integer fen. */
+  amount_refund: number;
+  /** The trade's total, integer fen. */
+  amount_total: number;
+  currency: string;
+  status: WechatRefundStatus;
+  user_received_account: string;
+  /** RFC 3339 +08:00, like the wire format. */
+  create_time: string;
+  success_time?: string;
+  /** An automatic completion still to come (kept in stateFile, re-armed after a restart). */
+  pending?: { at: string; status: WechatRefundOutcome; notify?: WechatNotifyOptions };
+}
+
+/**
+ * What happens to new refunds by themselves (WeChat refunds are asynchronous: they start PROCESSING).
+ * Applies to refunds created after it is set; completeRefund() completes any PROCESSING refund at once.
+ */
+export interface WechatRefundBehaviour {
+  /** Delay after the application until the refund completes by itself; null = only completeRefund() completes it. */
+  autoCompleteAfterMs: number | null;
+  /** Final status of automatic completions. Default 'SUCCESS'. */
+  outcome: WechatRefundOutcome;
+  /** How automatic completions deliver their REFUND.* notification. Default normal delivery. */
+  notify?: WechatNotifyOptions;
+}
+
+export interface CompleteRefundOptions {
+  mchid?: string;
+  /** Default 'SUCCESS'. */
+  status?: WechatRefundOutcome;
+  notify?: WechatNotifyOptions;
+}
+
+export interface RefundCompletion {
+  refund: SimRefund;
+  /** The REFUND.* notification's event id; absent when the refund has no notify_url. */
+  eventId?: string;
 }
 
 export interface NotificationAttempt {
   eventId: string;
   mchid: string;
   outTradeNo: string;
+  /** 'TRANSACTION.SUCCESS' or 'REFUND.SUCCESS|ABNORMAL|CLOSED' (absent in logs written before refunds existed). */
+  eventType?: string;
+  /** Refund notifications only. */
+  outRefundNo?: string;
   /** 1 for the first delivery of this copy; retries count up. */
   attempt: number;
   /** 1, or 2 for the second copy of a 'duplicate' delivery. */
@@ -111,13 +178,33 @@ export interface WechatSandboxHandle extends SandboxHandle {
   setUserPaying(outTradeNo: string, opts?: { mchid?: string }): Promise<SimTrade>;
   injectFault(fault: WechatFault): Promise<void>;
   clearFaults(): Promise<void>;
-  notifications(filter?: { outTradeNo?: string; mchid?: string; eventId?: string }): Promise<NotificationAttempt[]>;
+  notifications(filter?: NotificationFilter): Promise<NotificationAttempt[]>;
   /** Sends an already issued notification again (same id), e.g. a late duplicate. */
   resendNotification(eventId: string, notify?: WechatNotifyOptions): Promise<void>;
   /** Issues a new platform certificate and signs with it from now on (the old one stays listed). */
   rotatePlatformCertificate(): Promise<{ serial: string }>;
-  /** Resolves once no notification delivery or retry is pending. */
+  /**
+   * Resolves once no notification delivery or retry is pending. Refunds still waiting for their automatic
+   * completion are not waited for: complete them with completeRefund() (or poll refunds()).
+   */
   whenNotificationsIdle(): Promise<void>;
+  /** The sandbox's record of refunds, oldest first (of one trade when outTradeNo is given). Snapshots, not live. */
+  refunds(outTradeNo?: string, opts?: { mchid?: string }): Promise<SimRefund[]>;
+  getRefund(outRefundNo: string, mchid?: string): Promise<SimRefund | undefined>;
+  /**
+   * Completes a PROCESSING refund now (default SUCCESS) and sends its REFUND.* notification to the refund's
+   * notify_url with the given delivery mode. Rejects (409) for a refund that is already final.
+   */
+  completeRefund(outRefundNo: string, opts?: CompleteRefundOptions): Promise<RefundCompletion>;
+  /** Changes the automatic completion of refunds created from now on; returns the resulting behaviour. */
+  setRefundBehaviour(b: Partial<WechatRefundBehaviour>): Promise<WechatRefundBehaviour>;
+}
+
+export interface NotificationFilter {
+  outTradeNo?: string;
+  mchid?: string;
+  eventId?: string;
+  outRefundNo?: string;
 }
 
 export interface WechatSandboxOptions {
@@ -129,4 +216,9 @@ export interface WechatSandboxOptions {
   notifyRetryDelaysMs?: number[];
   /** How long the merchant may take to answer a notification (WeChat: 5 s). */
   notifyTimeoutMs?: number;
+  /**
+   * Delay until a new refund completes as SUCCESS by itself (and its REFUND.SUCCESS notification is sent).
+   * Default 1000 ms; null = refunds stay PROCESSING until completeRefund(). See setRefundBehaviour().
+   */
+  refundDelayMs?: number | null;
 }

@@ -21,8 +21,14 @@ async function* histories() {
   for (const f of fixtures) yield { workflowId: f.name, history: f.history };
 }
 
-test('the committed histories cover success, expiry and notification exhaustion', () => {
-  expect(fixtures.map((f) => f.name)).toEqual(['expired-closed.json', 'notify-exhausted.json', 'paid-notified-dev-server.json']);
+test('the committed histories cover success, expiry, notification exhaustion, a refund and a payment exception', () => {
+  expect(fixtures.map((f) => f.name)).toEqual([
+    'duplicate-payment-exception.json',
+    'expired-closed.json',
+    'notify-exhausted.json',
+    'paid-notified-dev-server.json',
+    'refund-polled-success.json',
+  ]);
 });
 
 test('every captured history replays against the current workflow code', async () => {

@@ -1,12 +1,13 @@
 /** A merchant backend for end-to-end tests: the merchant SDK's notification handler on 127.0.0.1. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PaySdk, type PaymentNotification } from '../../sdk';
+import { PaySdk, type PaymentNotification, type RefundNotification } from '../../sdk';
 
 export interface SdkMerchant {
   sdk: PaySdk;
   notifyUrl: string;
   notifications: PaymentNotification[];
+  refundNotifications: RefundNotification[];
   /** Make the handler fail (500) for the next n notifications, so the desk retries. */
   failNext: number;
   close(): Promise<void>;
@@ -21,6 +22,7 @@ export async function startSdkMerchant(gateway: string, appId: string, appKey: s
     sdk,
     notifyUrl,
     notifications: [],
+    refundNotifications: [],
     failNext: 0,
     close: async () => {
       server.closeAllConnections();
@@ -34,7 +36,8 @@ export async function startSdkMerchant(gateway: string, appId: string, appKey: s
         merchant.failNext--;
         throw new Error('merchant busy');
       }
-      merchant.notifications.push(n);
+      if (n.eventType === 'REFUND_RESULT') merchant.refundNotifications.push(n);
+      else merchant.notifications.push(n);
     }),
   );
   return merchant;

@@ -3,12 +3,16 @@
  * script so workflow logic can be driven deterministically. Integration and end-to-end tests use the real
  * SDK adapters against the sandboxes instead.
  */
-import type { PaymentProvider, TradeOutcome } from '../../providers/types';
+import { ProviderError, type PaymentProvider, type RefundOutcome, type RefundRequest, type TradeOutcome } from '../../providers/types';
 
 export class ScriptedProvider implements PaymentProvider {
   readonly scenes = ['h5', 'native', 'app', 'jsapi'] as const;
   queryOutcome: TradeOutcome = { status: 'WAITING' };
-  readonly calls: Array<{ op: 'prepay' | 'query' | 'close'; outTradeNo: string }> = [];
+  readonly calls: Array<{ op: 'prepay' | 'query' | 'close' | 'refund' | 'queryRefund'; outTradeNo: string; outRefundNo?: string }> = [];
+  /** Answers of refund(), consumed in order; the last one repeats. 'UNAVAILABLE' throws like a provider outage. */
+  refundAnswers: Array<RefundOutcome | 'UNAVAILABLE'> = [];
+  /** Answers of queryRefund(), consumed in order; the last one repeats. */
+  refundQueryAnswers: Array<RefundOutcome | 'UNAVAILABLE'> = [];
 
   constructor(readonly channelType: 'ali-pay' | 'wx-pay' = 'ali-pay') {}
 
@@ -23,10 +27,24 @@ export class ScriptedProvider implements PaymentProvider {
   async close(_c: unknown, outTradeNo: string) {
     this.calls.push({ op: 'close', outTradeNo });
   }
+  async refund(_c: unknown, req: RefundRequest): Promise<RefundOutcome> {
+    this.calls.push({ op: 'refund', outTradeNo: req.outTradeNo, outRefundNo: req.outRefundNo });
+    return answer(this.refundAnswers, { status: 'SUCCESS', amountFen: req.amountFen, providerRefundNo: `scripted-${req.outRefundNo}`, refundTime: new Date() });
+  }
+  async queryRefund(_c: unknown, q: { outTradeNo: string; outRefundNo: string }): Promise<RefundOutcome> {
+    this.calls.push({ op: 'queryRefund', outTradeNo: q.outTradeNo, outRefundNo: q.outRefundNo });
+    return answer(this.refundQueryAnswers, { status: 'NOT_FOUND' });
+  }
   async verifyCallback(): Promise<never> {
     throw new Error('scripted provider has no callbacks');
   }
   callbackAck(ok: boolean) {
     return { status: ok ? 200 : 400, contentType: 'text/plain', body: ok ? 'success' : 'fail' };
   }
+}
+
+function answer(script: Array<RefundOutcome | 'UNAVAILABLE'>, fallback: RefundOutcome): RefundOutcome {
+  const next = script.length > 1 ? script.shift()! : (script[0] ?? fallback);
+  if (next === 'UNAVAILABLE') throw new ProviderError('UNAVAILABLE', 'scripted outage');
+  return next;
 }

@@ -52,6 +52,16 @@ export function testConfig(env: Record<string, string>, admin: Partial<AdminConf
   return { ...config, admin: { ...config.admin, ...admin } };
 }
 
+/**
+ * The use-cases as a composition root builds them, over a test database and a Temporal client (the dev server's
+ * or the time-skipping environment's): workflow tests pass `exceptions` to createActivities as worker/main.ts does.
+ */
+export function testUseCases(parts: { t: TestDb; client: Client; taskQueue: string; providers: ProviderRegistry }, env: Record<string, string> = {}): UseCases {
+  const temporal = createTemporalGateway({ client: parts.client, taskQueue: parts.taskQueue });
+  const config = testConfig({ PUBLIC_BASE_URL: 'http://127.0.0.1:1', ...env });
+  return createUseCases({ db: parts.t.db, secretBox: parts.t.box, temporal, providers: parts.providers, log: createLogger({ level: 'error', write: () => {} }), config });
+}
+
 /** The HTTP app exactly as api/main.ts builds it, over a test system's database, Temporal client and providers. */
 export function buildHttpApp(parts: { t: TestDb; client: Client; taskQueue: string; providers: ProviderRegistry; log: Logger }, config: Config) {
   const temporal = createTemporalGateway({ client: parts.client, taskQueue: parts.taskQueue });
@@ -126,7 +136,7 @@ export async function startTestSystem(
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ db: t.db, secretBox: t.box, providers, publicBaseUrl: apiUrl, notifyTimeoutMs: 5000 }),
+        activities: createActivities({ db: t.db, secretBox: t.box, providers, exceptions: useCases.exceptions, publicBaseUrl: apiUrl, notifyTimeoutMs: 5000 }),
         workflowBundle: await bundle!,
       });
       running = worker.run();

@@ -14,6 +14,7 @@ import {
   MemoryNonceStore,
   PaySdk,
   PaymentNotification,
+  type CashierDeskNotification,
   SignType,
   SignatureVerificationError,
   UnifiedOrderData,
@@ -365,7 +366,7 @@ describe('PaySdk.verifyNotification', () => {
 });
 
 describe('PaySdk.notificationHandler', () => {
-  const received: PaymentNotification[] = [];
+  const received: CashierDeskNotification[] = [];
   let fail = false;
   const errors: unknown[] = [];
   let plain: http.Server;
@@ -375,7 +376,7 @@ describe('PaySdk.notificationHandler', () => {
 
   beforeAll(async () => {
     const sdk = new PaySdk({ gateway: 'http://127.0.0.1:1', appId: APP_ID, appKey: APP_KEY, nonceStore: new MemoryNonceStore() });
-    const onNotification = async (n: PaymentNotification) => {
+    const onNotification = async (n: CashierDeskNotification) => {
       if (fail) throw new Error('database down');
       received.push(n);
     };

@@ -15,6 +15,7 @@ import { paymentWorkflow } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTimeSkipping } from '../support/time-skipping';
 import { seedApp, seedOrder } from '../support/fixtures';
+import { testUseCases } from '../support/system';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -41,7 +42,14 @@ test('an unpaid WeChat Native order expires: closed at the provider, then CLOSED
     connection: env.nativeConnection,
     namespace: 'default',
     taskQueue: 'expiry',
-    activities: createActivities({ db: t.db, secretBox: t.box, providers: createDefaultProviders(), publicBaseUrl: 'http://127.0.0.1:9', notifyTimeoutMs: 5000 }),
+    activities: createActivities({
+      db: t.db,
+      secretBox: t.box,
+      providers: createDefaultProviders(),
+      exceptions: testUseCases({ t, client: env.client, taskQueue: 'expiry', providers: createDefaultProviders() }).exceptions,
+      publicBaseUrl: 'http://127.0.0.1:9',
+      notifyTimeoutMs: 5000,
+    }),
     workflowBundle: bundle,
   });
   const input: PaymentWorkflowInput = { orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no, amount: order.amount, orderTitle: order.order_title, notifyUrl: null, expireAt, pollIntervalMs: 60_000 };

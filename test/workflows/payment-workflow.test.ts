@@ -19,6 +19,7 @@ import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { ACK, FAIL, startMerchantServer, type MerchantServer } from '../support/merchant-server';
 import { ScriptedProvider } from '../support/scripted-provider';
 import { maybeCaptureHistory } from '../support/history';
+import { testUseCases } from '../support/system';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -50,10 +51,12 @@ beforeEach(() => {
 
 async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `tq-${randomBytes(4).toString('hex')}`;
+  const providers = createProviderRegistry([scripted]);
   const activities = createActivities({
     db: t.db,
     secretBox: t.box,
-    providers: createProviderRegistry([scripted]),
+    providers,
+    exceptions: testUseCases({ t, client: env.client, taskQueue, providers }).exceptions,
     publicBaseUrl: 'http://127.0.0.1:1',
     notifyTimeoutMs: 5000,
   });

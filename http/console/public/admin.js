@@ -45,6 +45,8 @@
     channels: 'M20 4H4c-1.1 0-2 .9-2 2v12c0 1.1.9 2 2 2h16c1.1 0 2-.9 2-2V6c0-1.1-.9-2-2-2zm0 14H4v-6h16v6zm0-10H4V6h16v2z',
     bindings: 'M3.9 12c0-1.7 1.4-3.1 3.1-3.1h4V7H7c-2.8 0-5 2.2-5 5s2.2 5 5 5h4v-1.9H7c-1.7 0-3.1-1.4-3.1-3.1zM8 13h8v-2H8v2zm9-6h-4v1.9h4c1.7 0 3.1 1.4 3.1 3.1s-1.4 3.1-3.1 3.1h-4V17h4c2.8 0 5-2.2 5-5s-2.2-5-5-5z',
     orders: 'M19 3H5c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h14c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2zm-5 14H7v-2h7v2zm3-4H7v-2h10v2zm0-4H7V7h10v2z',
+    refunds: 'M12.5 8c-2.65 0-5.05.99-6.9 2.6L2 7v9h9l-3.62-3.62c1.39-1.16 3.16-1.88 5.12-1.88 3.54 0 6.55 2.31 7.6 5.5l2.37-.78C21.08 11.03 17.15 8 12.5 8z',
+    exceptions: 'M1 21h22L12 2 1 21zm12-3h-2v-2h2v2zm0-4h-2v-4h2v4z',
     audit: 'M12 1L3 5v6c0 5.6 3.8 10.7 9 12 5.2-1.3 9-6.4 9-12V5l-9-4zm0 10.99h7c-.53 4.12-3.28 7.79-7 8.94V12H5V6.3l7-3.11v8.8z',
     logout: 'M10.09 15.59L11.5 17l5-5-5-5-1.41 1.41L12.67 11H3v2h9.67l-2.58 2.59zM19 3H5c-1.11 0-2 .9-2 2v4h2V5h14v14H5v-4H3v4c0 1.1.89 2 2 2h14c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2z',
     external: 'M19 19H5V5h7V3H5c-1.11 0-2 .9-2 2v14c0 1.1.89 2 2 2h14c1.1 0 2-.9 2-2v-7h-2v7zM14 3v2h3.59l-9.83 9.83 1.41 1.41L19 6.41V10h2V3h-7z',
@@ -82,6 +84,15 @@
     if (seconds % 60 === 0 && seconds >= 60) return seconds / 60 + ' 分钟';
     return seconds + ' 秒';
   }
+  /**
+   * Yuan as typed ("12.34", "0.5", "100") to integer fen by string handling only, so no binary floating point
+   * ever touches money: null unless it is a plain decimal with at most two decimals.
+   */
+  function yuanToFen(text) {
+    var m = /^(\d{1,10})(?:\.(\d{0,2}))?$/.exec(String(text).trim().replace(/^¥/, ''));
+    if (!m) return null;
+    return parseInt(m[1] + (m[2] || '').concat('00').slice(0, 2), 10);
+  }
   /** A datetime-local value read as Beijing time (the console shows every time in Asia/Shanghai). */
   function shanghaiInputToIso(v) {
     return v ? new Date(v + (v.length === 16 ? ':00' : '') + '+08:00').toISOString() : '';
@@ -95,6 +106,16 @@
     active: { ACTIVE: ['启用', 'ok'], DISABLED: ['停用', 'muted'] },
     workflow: { RUNNING: ['运行中', 'info'], COMPLETED: ['已完成', 'ok'], FAILED: ['失败', 'bad'], TERMINATED: ['已终止', 'bad'], CANCELLED: ['已取消', 'muted'], TIMED_OUT: ['超时', 'bad'], CONTINUED_AS_NEW: ['已续期', 'muted'] },
     outcome: { OK: ['成功', 'ok'], DENIED: ['拒绝', 'bad'], FAILED: ['失败', 'bad'] },
+    refund: { PROCESSING: ['退款中', 'info'], SUCCESS: ['退款成功', 'ok'], FAIL: ['退款失败', 'bad'] },
+    exception: { OPEN: ['待处理', 'warn'], REFUNDING: ['退款中', 'info'], REFUNDED: ['已退款', 'ok'], REFUND_FAILED: ['退款失败', 'bad'] },
+  };
+  /** Who asked for a refund (chips, not states). */
+  var REFUND_SOURCES = { MERCHANT: '商户接口', ADMIN: '管理员', EXCEPTION: '异常支付' };
+  var EXCEPTION_KINDS = { LATE_PAYMENT: '迟到支付', DUPLICATE_PAYMENT: '重复支付', AMOUNT_MISMATCH: '金额不符' };
+  var EXCEPTION_HINTS = {
+    LATE_PAYMENT: '订单关闭或失败后才到账的付款',
+    DUPLICATE_PAYMENT: '已支付订单又经其他渠道付款',
+    AMOUNT_MISMATCH: '渠道报告的实付金额与订单金额不一致',
   };
   var CHANNEL_TYPES = { 'ali-pay': '支付宝', 'wx-pay': '微信支付' };
   var SCENES = { h5: 'H5支付', native: '扫码支付', app: 'APP支付', jsapi: '公众号/小程序支付' };
@@ -103,6 +124,7 @@
     'app.disable': '停用应用', 'app.update': '修改应用', 'app.rotate_key': '轮换密钥', 'channel_config.create': '新建渠道配置',
     'channel_config.update': '修改渠道配置', 'channel.create': '新建渠道', 'channel.update': '修改渠道', 'binding.apply': '申请绑定渠道',
     'binding.approve': '通过绑定申请', 'binding.reject': '驳回绑定申请', 'binding.auto_approve': '自动通过绑定申请', 'order.renotify': '重新通知',
+    'order.refund': '订单退款', 'exception.record': '记录异常支付', 'exception.refund': '异常支付退款',
   };
   function badge(kind, value) {
     var l = (LABELS[kind] || {})[value] || [value || '—', 'muted'];
@@ -110,6 +132,12 @@
   }
   function mono(text) {
     return h('span', { class: 'mono' }, text);
+  }
+  function sourceChip(source) {
+    return h('span', { class: 'chip chip-source-' + String(source || '').toLowerCase(), 'data-source': source || '' }, REFUND_SOURCES[source] || source || '—');
+  }
+  function kindChip(kind) {
+    return h('span', { class: 'chip chip-kind', 'data-kind': kind || '', title: EXCEPTION_HINTS[kind] || '' }, EXCEPTION_KINDS[kind] || kind || '—');
   }
 
   // ---------------------------------------------------------------- API
@@ -280,6 +308,8 @@
     ['channels', '渠道配置', 'channels'],
     ['bindings', '绑定申请', 'bindings'],
     ['orders', '订单查询', 'orders'],
+    ['refunds', '退款管理', 'refunds'],
+    ['exceptions', '异常支付', 'exceptions'],
     ['audit', '审计日志', 'audit'],
   ];
   var shell = null;
@@ -309,15 +339,21 @@
   }
   function refreshCounts() {
     if (!shell) return;
-    api('GET', '/overview').then(function (o) {
-      state.overview = o;
+    var setCount = function (routeName, n) {
       shell.nav.forEach(function (a) {
+        if (a.getAttribute('data-route') !== routeName) return;
         var c = a.querySelector('.nav-count');
-        var n = a.getAttribute('data-route') === 'apps' ? o.pendingApps : a.getAttribute('data-route') === 'bindings' ? o.pendingBindings : 0;
         c.textContent = String(n);
         c.hidden = !n;
       });
+    };
+    api('GET', '/overview').then(function (o) {
+      state.overview = o;
+      setCount('apps', o.pendingApps);
+      setCount('bindings', o.pendingBindings);
     }, function () {});
+    // Payment exceptions waiting for a person (an amount mismatch is never refunded by itself).
+    api('GET', '/payment-exceptions' + qs({ status: 'OPEN', pageSize: 1 })).then(function (d) { if (shell) setCount('exceptions', d.total); }, function () {});
   }
   function logout() {
     api('POST', '/logout').then(function () {
@@ -342,7 +378,10 @@
     var name = r.parts[0] || 'overview';
     shell.nav.forEach(function (a) { a.classList.toggle('active', a.getAttribute('data-route') === name); });
     var seq = ++state.renderSeq;
-    var views = { overview: viewOverview, apps: viewApps, channels: viewChannels, bindings: viewBindings, orders: r.parts[1] ? viewOrder : viewOrders, audit: viewAudit };
+    var views = {
+      overview: viewOverview, apps: viewApps, channels: viewChannels, bindings: viewBindings, orders: r.parts[1] ? viewOrder : viewOrders,
+      refunds: r.parts[1] ? viewRefund : viewRefunds, exceptions: viewExceptions, audit: viewAudit,
+    };
     var fn = views[name] || viewOverview;
     clear(shell.view);
     shell.view.appendChild(h('div', { class: 'loading' }, '加载中…'));
@@ -723,16 +762,284 @@
             ['工作流', h('span', null, o.workflow.status ? badge('workflow', o.workflow.status) : h('span', { class: 'muted' }, '未知'), ' ', mono(o.workflow.id))],
             ['下次通知', o.workflow.nextNotifyAt ? fmtTime(o.workflow.nextNotifyAt) : null],
           ]))),
-        card('通知记录（' + o.attempts.length + ' 次）', table([
-          { label: '#', render: function (a) { return String(a.attempt); } },
-          { label: '触发', render: function (a) { return a.trigger === 'RENOTIFY' ? h('span', { class: 'badge badge-info' }, '手动重发') : h('span', { class: 'badge badge-muted' }, '按计划'); } },
-          { label: '计划时间', render: function (a) { return fmtTime(a.scheduledAt); } },
-          { label: '发送时间', render: function (a) { return fmtTime(a.startedAt); } },
-          { label: 'HTTP', render: function (a) { return a.httpStatus === null ? '—' : mono(String(a.httpStatus)); } },
-          { label: '耗时', cls: 'col-num', render: function (a) { return a.latencyMs + ' ms'; } },
-          { label: '结果', render: function (a) { return a.acknowledged ? h('span', { class: 'badge badge-ok' }, '已确认') : h('span', { class: 'badge badge-bad' }, '失败'); } },
-          { label: '错误', render: function (a) { return a.error ? h('span', { class: 'truncate error-text', title: a.error }, a.error) : '—'; } },
-        ], o.attempts.map(function (a) { a.id = a.attempt; return a; }), '尚未通知商户'), h('span', { class: 'muted attempts-note' }, '通知频率：15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h')),
+        orderRefundsCard(o),
+        o.exceptions.length ? orderExceptionsCard(o) : null,
+        card('通知记录（' + o.attempts.length + ' 次）', attemptsTable(o.attempts, '尚未通知商户'), h('span', { class: 'muted attempts-note' }, NOTIFY_SCHEDULE_NOTE)),
+      ]);
+    });
+  }
+  var NOTIFY_SCHEDULE_NOTE = '通知频率：15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h';
+  /** Notification attempts of a payment or a refund (the same schedule and evidence). */
+  function attemptsTable(attempts, empty) {
+    return table([
+      { label: '#', render: function (a) { return String(a.attempt); } },
+      { label: '触发', render: function (a) { return a.trigger === 'RENOTIFY' ? h('span', { class: 'badge badge-info' }, '手动重发') : h('span', { class: 'badge badge-muted' }, '按计划'); } },
+      { label: '计划时间', render: function (a) { return fmtTime(a.scheduledAt); } },
+      { label: '发送时间', render: function (a) { return fmtTime(a.startedAt); } },
+      { label: 'HTTP', render: function (a) { return a.httpStatus === null ? '—' : mono(String(a.httpStatus)); } },
+      { label: '耗时', cls: 'col-num', render: function (a) { return a.latencyMs + ' ms'; } },
+      { label: '结果', render: function (a) { return a.acknowledged ? h('span', { class: 'badge badge-ok' }, '已确认') : h('span', { class: 'badge badge-bad' }, '失败'); } },
+      { label: '错误', render: function (a) { return a.error ? h('span', { class: 'truncate error-text', title: a.error }, a.error) : '—'; } },
+    ], attempts.map(function (a) { a.id = a.attempt; return a; }), empty);
+  }
+
+  // ---------------------------------------------------------------- 订单退款 / 异常支付（订单详情内）
+  function errorCell(code, msg) {
+    if (!code) return '—';
+    var text = code + (msg ? '：' + msg : '');
+    return h('span', { class: 'truncate truncate-sm error-text', title: text }, text);
+  }
+  function orderRefundsCard(o) {
+    var processing = o.refunds.reduce(function (n, x) { return x.status === 'PROCESSING' && !x.paymentExceptionId ? n + Number(x.amount) : n; }, 0);
+    var why = o.refundable > 0 ? null
+      : o.status === 'FINISH' ? '交易已完结，不能再退款'
+        : o.status !== 'SUCCESS' ? '订单未支付成功，不能退款'
+          : '已无可退金额';
+    var open = o.refundable > 0 ? btn('退款', 'primary', function () { refundOrder(o); }, { id: 'refund-open', title: '原路退回付款人，并通知商户' }) : null;
+    var c = card('退款（' + o.refunds.length + ' 笔）', [
+      dl([
+        ['订单金额', h('span', { class: 'amount' }, fmtMoney(o.amount))],
+        ['已退款', h('span', { class: 'amount', id: 'refunded-amount', 'data-fen': String(o.refundedAmount) }, fmtMoney(o.refundedAmount))],
+        ['退款中', processing ? h('span', { class: 'amount amount-info' }, fmtMoney(processing)) : h('span', { class: 'muted' }, fmtMoney(0))],
+        ['可退金额', h('span', null, h('span', { class: 'amount' + (o.refundable > 0 ? ' amount-ok' : ''), id: 'refundable-amount', 'data-fen': String(o.refundable) }, fmtMoney(o.refundable)), why ? h('span', { class: 'cell-sub' }, '（' + why + '）') : null)],
+      ], 'dl-stacked'),
+      table([
+        { label: '退款单号', render: function (x) {
+          return h('div', { class: 'cell-main' }, h('a', { href: '#/refunds/' + x.id, class: 'mono link-strong' }, x.outRefundNo), x.reason ? h('span', { class: 'cell-sub truncate', title: x.reason }, x.reason) : null);
+        } },
+        { label: '金额', cls: 'col-num', render: function (x) { return h('span', { class: 'amount' }, fmtMoney(x.amount)); } },
+        { label: '状态', render: function (x) { return badge('refund', x.status); } },
+        { label: '来源', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, sourceChip(x.source)), x.createdBy ? h('div', { class: 'cell-sub' }, x.createdBy) : null); } },
+        { label: '退款时间', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, x.refundTime ? fmtTime(x.refundTime) : '—'), h('div', { class: 'cell-sub' }, '发起 ' + fmtTime(x.createdAt))); } },
+        { label: '错误', render: function (x) { return errorCell(x.resultErrorCode, x.resultErrorMsg); } },
+        { label: '通知', render: function (x) { return badge('notify', x.notifyStatus); } },
+        { label: '', cls: 'col-actions', render: function (x) { return h('div', { class: 'actions' }, h('a', { href: '#/refunds/' + x.id, class: 'btn btn-small btn-ghost' }, '详情'), workflowLink(x.workflowUrl, 'Temporal')); } },
+      ], o.refunds, '暂无退款'),
+    ], open);
+    c.id = 'order-refunds';
+    return c;
+  }
+  /** Columns of a payment-exception table; `withOrder` adds the order and app (the list page). */
+  function exceptionColumns(withOrder, outTradeNo) {
+    var cols = [];
+    if (withOrder) {
+      cols.push({ label: '商户订单号', render: function (e) { return h('a', { href: '#/orders/' + e.orderId, class: 'mono link-strong' }, e.outTradeNo || String(e.orderId)); } });
+      cols.push({ label: '应用', render: function (e) { return h('div', { class: 'cell-main' }, h('div', { class: 'cell-title' }, e.appName || '—'), h('div', { class: 'cell-sub mono' }, e.appId)); } });
+    }
+    return cols.concat([
+      { label: '类型', render: function (e) { return kindChip(e.kind); } },
+      { label: '状态', render: function (e) { return badge('exception', e.status); } },
+      { label: '金额', cls: 'col-num', render: function (e) { return h('span', { class: 'amount' }, fmtMoney(e.amount)); } },
+      { label: '渠道交易', render: function (e) {
+        return h('div', { class: 'cell-main' },
+          h('div', null, (CHANNEL_TYPES[e.channelType] || e.channelType) + ' · ', mono(e.providerOutTradeNo)),
+          h('div', { class: 'cell-sub' }, '渠道交易号 ', e.providerTradeNo ? mono(e.providerTradeNo) : '—'));
+      } },
+      { label: '到账时订单', render: function (e) { return badge('order', e.orderStatus); } },
+      { label: '发现', render: function (e) { return h('div', { class: 'cell-main' }, h('span', { class: 'truncate truncate-sm mono', title: e.detectedBy }, e.detectedBy), h('div', { class: 'cell-sub' }, fmtTime(e.createdAt))); } },
+      { label: '操作', cls: 'col-actions', render: function (e) {
+        if (!e.canRefund) return h('span', { class: 'muted' }, '—');
+        return h('div', { class: 'actions' }, btn(e.status === 'REFUND_FAILED' ? '重新退款' : '退款', 'danger-ghost', function () { refundException(e, outTradeNo || e.outTradeNo); }, { 'data-action': 'refund-exception' }));
+      } },
+    ]);
+  }
+  function orderExceptionsCard(o) {
+    var c = card('异常支付（' + o.exceptions.length + ' 笔）', [
+      h('p', { class: 'card-note' }, '渠道在不应收款时收到的款项：迟到支付与重复支付会自动全额退回，金额不符需人工核对后退款。'),
+      table(exceptionColumns(false, o.outTradeNo), o.exceptions, '没有异常支付'),
+    ], h('a', { href: '#/exceptions' + qs({ outTradeNo: o.outTradeNo }), class: 'card-link' }, '在异常支付中查看'));
+    c.id = 'order-exceptions';
+    return c;
+  }
+  /** 12 random bytes as hex: one per opened refund form, so a double submit is the same refund. */
+  function newRequestId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return 'web-' + Array.prototype.map.call(bytes, function (b) { return (b < 16 ? '0' : '') + b.toString(16); }).join('');
+  }
+  /** Integer fen as a yuan string for an input ("1234" → "12.34"), without floating point. */
+  function fenToYuanText(fen) {
+    var s = String(Math.max(0, Math.trunc(Number(fen)))).padStart(3, '0');
+    return s.slice(0, -2) + '.' + s.slice(-2);
+  }
+  function refundOrder(o) {
+    var requestId = newRequestId();
+    var amount = input('amount', '', { inputmode: 'decimal', placeholder: '0.00', maxlength: 14, id: 'refund-amount' });
+    var reason = h('textarea', { name: 'reason', class: 'input textarea', rows: '3', maxlength: 128, placeholder: '如：客户申请退货', id: 'refund-reason' });
+    var all = h('button', { type: 'button', class: 'btn btn-small btn-ghost', id: 'refund-all', onclick: function () { amount.value = fenToYuanText(o.refundable); amount.focus(); } }, '全部可退');
+    modal('订单退款 · ' + o.outTradeNo, h('div', { class: 'form' },
+      dl([
+        ['订单金额', fmtMoney(o.amount)],
+        ['已退款', fmtMoney(o.refundedAmount)],
+        ['可退金额', h('strong', { class: 'amount' }, fmtMoney(o.refundable))],
+        ['渠道', o.channelType ? (CHANNEL_TYPES[o.channelType] || o.channelType) + (o.providerTradeNo ? ' · ' + o.providerTradeNo : '') : null],
+      ]),
+      field('退款金额（元）', h('span', { class: 'input-affix' }, h('span', { class: 'affix' }, '¥'), amount, all), '以元为单位，最多两位小数，如 12.34。原路退回付款人，结果会通知商户。'),
+      field('退款原因', reason, '必填，最多 128 字，记入审计日志')),
+    [{ label: '确认退款', kind: 'danger', onclick: function (close, setError) {
+      var fen = yuanToFen(amount.value);
+      if (fen === null) { setError('请输入正确的退款金额：以元为单位，最多两位小数'); amount.focus(); return; }
+      if (fen <= 0) { setError('退款金额必须大于 0'); amount.focus(); return; }
+      var why = reason.value.trim();
+      if (!why) { setError('请填写退款原因'); reason.focus(); return; }
+      // The refundable amount shown may be stale (the merchant refunds too): the server decides and says why (4090).
+      return api('POST', '/orders/' + o.id + '/refunds', { amount: fen, reason: why, requestId: requestId }).then(function (res) {
+        close();
+        toast(res.status === 'SUCCESS' ? '退款成功：' + fmtMoney(res.amount) : '退款 ' + fmtMoney(res.amount) + ' 已提交，渠道处理中');
+        route();
+        if (res.status === 'PROCESSING') refreshWhenSettled(res.refundId);
+      });
+    } }]);
+  }
+  /** Re-renders the current view once a just-created refund has a final result (a few seconds at most). */
+  function refreshWhenSettled(refundId) {
+    var hash = location.hash;
+    var tries = 0;
+    var poll = function () {
+      if (location.hash !== hash || !shell) return;
+      api('GET', '/refunds/' + refundId).then(function (x) {
+        if (location.hash !== hash) return;
+        if (x.status !== 'PROCESSING') {
+          // Not under an open dialog: the administrator may be typing into it.
+          if (!document.querySelector('dialog[open]')) route();
+        } else if (++tries < 10) setTimeout(poll, 1000);
+      }, function () {});
+    };
+    setTimeout(poll, 800);
+  }
+  function refundException(e, outTradeNo) {
+    modal('异常支付退款', h('div', { class: 'form' },
+      h('p', null, '将把这笔异常款项 ', h('strong', null, fmtMoney(e.amount)), ' 全额原路退回付款人。不通知商户，操作记入审计日志。'),
+      dl([
+        ['类型', kindChip(e.kind)],
+        ['商户订单号', outTradeNo ? mono(outTradeNo) : null],
+        ['渠道', CHANNEL_TYPES[e.channelType] || e.channelType],
+        ['渠道订单号', mono(e.providerOutTradeNo)],
+        ['渠道交易号', e.providerTradeNo ? mono(e.providerTradeNo) : null],
+        ['退款金额', h('strong', { class: 'amount' }, fmtMoney(e.amount))],
+      ]),
+      e.kind === 'AMOUNT_MISMATCH' ? h('div', { class: 'callout callout-warn' }, '金额不符：请先与渠道账单核对实收金额，确认后再退款。') : null),
+    [{ label: '确认退款', kind: 'danger', onclick: function (close) {
+      return api('POST', '/payment-exceptions/' + e.id + '/refund').then(function (res) {
+        close();
+        toast(res.status === 'SUCCESS' ? '异常款项已退回：' + fmtMoney(res.amount) : '异常款项退款 ' + fmtMoney(res.amount) + ' 已提交，渠道处理中');
+        refreshCounts();
+        route();
+        if (res.status === 'PROCESSING') refreshWhenSettled(res.refundId);
+      });
+    } }]);
+  }
+
+  // ---------------------------------------------------------------- 退款管理
+  function viewRefunds(r, seq) {
+    var p = r.params;
+    var filters = { outRefundNo: p.get('outRefundNo') || '', outTradeNo: p.get('outTradeNo') || '', status: p.get('status') || '', source: p.get('source') || '', appId: p.get('appId') || '' };
+    var page = Number(p.get('page') || 1);
+    return api('GET', '/refunds' + qs({ outRefundNo: filters.outRefundNo, outTradeNo: filters.outTradeNo, status: filters.status, source: filters.source, appId: filters.appId, page: page })).then(function (data) {
+      var f = {
+        outRefundNo: input('outRefundNo', filters.outRefundNo, { placeholder: '商户退款单号', id: 'filter-out-refund-no' }),
+        outTradeNo: input('outTradeNo', filters.outTradeNo, { placeholder: '商户订单号', id: 'filter-out-trade-no' }),
+        status: select('status', [['', '全部状态']].concat(Object.keys(LABELS.refund).map(function (k) { return [k, LABELS.refund[k][0]]; })), filters.status),
+        source: select('source', [['', '全部来源']].concat(Object.keys(REFUND_SOURCES).map(function (k) { return [k, REFUND_SOURCES[k]]; })), filters.source),
+        appId: input('appId', filters.appId, { placeholder: '应用ID' }),
+      };
+      var form = h('form', { class: 'filters filters-plain' },
+        field('商户退款单号', f.outRefundNo), field('商户订单号', f.outTradeNo), field('状态', f.status), field('来源', f.source), field('应用ID', f.appId),
+        h('div', { class: 'filters-actions' },
+          h('button', { type: 'submit', class: 'btn btn-primary', id: 'refund-search' }, '查询'),
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: function () { go('refunds'); } }, '重置')));
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        go('refunds', { outRefundNo: f.outRefundNo.value.trim(), outTradeNo: f.outTradeNo.value.trim(), status: f.status.value, source: f.source.value, appId: f.appId.value.trim() });
+      });
+      var keep = { outRefundNo: filters.outRefundNo, outTradeNo: filters.outTradeNo, status: filters.status, source: filters.source, appId: filters.appId };
+      render(seq, '退款管理', [
+        card(null, form),
+        card(null, [
+          table([
+            { label: '商户退款单号', render: function (x) { return h('a', { href: '#/refunds/' + x.id, class: 'mono link-strong' }, x.outRefundNo); } },
+            { label: '商户订单号', render: function (x) { return h('a', { href: '#/orders/' + x.orderId, class: 'mono' }, x.outTradeNo); } },
+            { label: '应用', render: function (x) { return h('div', { class: 'cell-main' }, h('div', { class: 'cell-title' }, x.appName), h('div', { class: 'cell-sub mono' }, x.appId)); } },
+            { label: '金额', cls: 'col-num', render: function (x) { return h('span', { class: 'amount' }, fmtMoney(x.amount)); } },
+            { label: '状态', render: function (x) { return h('div', { class: 'cell-badges' }, badge('refund', x.status), x.resultErrorCode ? h('span', { class: 'cell-sub error-text' }, x.resultErrorCode) : null); } },
+            { label: '来源 / 渠道', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, sourceChip(x.source)), h('div', { class: 'cell-sub' }, CHANNEL_TYPES[x.channelType] || x.channelType || '—')); } },
+            { label: '通知', render: function (x) { return badge('notify', x.notifyStatus); } },
+            { label: '创建 / 退款时间', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, fmtTime(x.createdAt)), h('div', { class: 'cell-sub' }, x.refundTime ? '退款 ' + fmtTime(x.refundTime) : '—')); } },
+            { label: '', cls: 'col-actions', render: function (x) { return h('div', { class: 'actions' }, h('a', { href: '#/refunds/' + x.id, class: 'btn btn-small btn-ghost' }, '详情'), workflowLink(x.workflowUrl, 'Temporal')); } },
+          ], data.items, '没有符合条件的退款'),
+          pager(data, function (pg) { keep.page = pg; go('refunds', keep); }),
+        ]),
+      ]);
+    });
+  }
+  function viewRefund(r, seq) {
+    var id = r.parts[1];
+    return api('GET', '/refunds/' + encodeURIComponent(id)).then(function (x) {
+      render(seq, '退款详情', [
+        h('div', { class: 'detail-head' },
+          h('a', { href: '#/refunds', class: 'back-link' }, '‹ 返回退款列表'),
+          h('div', { class: 'detail-title' }, h('h2', { class: 'mono' }, x.outRefundNo), badge('refund', x.status), badge('notify', x.notifyStatus)),
+          h('div', { class: 'actions' },
+            h('a', { href: '#/orders/' + x.orderId, class: 'btn btn-ghost', id: 'refund-order-link' }, '查看订单'),
+            h('a', { href: x.workflow.url, target: '_blank', rel: 'noopener noreferrer', class: 'btn btn-ghost', id: 'temporal-link' }, '在 Temporal 中查看', icon('external')))),
+        h('div', { class: 'grid-2' },
+          card('退款信息', dl([
+            ['退款ID (refundId)', mono(String(x.id))],
+            ['商户退款单号', mono(x.outRefundNo)],
+            ['商户订单号', h('a', { href: '#/orders/' + x.orderId, class: 'mono' }, x.outTradeNo)],
+            ['应用', mono(x.appId)],
+            ['退款金额', h('span', { class: 'amount amount-large' }, fmtMoney(x.amount))],
+            ['来源', h('span', null, sourceChip(x.source), x.createdBy ? ' ' + x.createdBy : '')],
+            ['退款原因', x.reason],
+            ['异常支付', x.paymentExceptionId ? h('a', { href: '#/exceptions' + qs({ outTradeNo: x.outTradeNo }) }, '异常支付 #' + x.paymentExceptionId) : null],
+            ['创建时间', fmtTime(x.createdAt)],
+          ])),
+          card('退款结果', dl([
+            ['状态', badge('refund', x.status)],
+            ['渠道', CHANNEL_TYPES[x.channelType] || x.channelType],
+            ['渠道订单号', x.providerOutTradeNo ? mono(x.providerOutTradeNo) : null],
+            ['渠道退款号', x.providerRefundId ? mono(x.providerRefundId) : null],
+            ['退款时间', x.refundTime ? fmtTime(x.refundTime) : null],
+            ['错误', x.resultErrorCode ? h('span', { class: 'error-text' }, x.resultErrorCode + '：' + (x.resultErrorMsg || '')) : null],
+            ['通知地址', x.notifyUrl ? h('span', { class: 'mono truncate', title: x.notifyUrl }, x.notifyUrl) : h('span', { class: 'muted' }, '不通知商户')],
+            ['工作流', h('span', null, x.workflow.status ? badge('workflow', x.workflow.status) : h('span', { class: 'muted' }, '未知'), ' ', mono(x.workflow.id))],
+            ['渠道调用', x.workflow.providerCalls === null || x.workflow.providerCalls === undefined ? null : x.workflow.providerCalls + ' 次（退款申请与查询）'],
+            ['下次通知', x.workflow.nextNotifyAt ? fmtTime(x.workflow.nextNotifyAt) : null],
+          ]))),
+        card('通知记录（' + x.attempts.length + ' 次）', attemptsTable(x.attempts, x.notifyUrl ? '尚未通知商户' : '该退款不通知商户'), x.notifyUrl ? h('span', { class: 'muted attempts-note' }, NOTIFY_SCHEDULE_NOTE) : null),
+      ]);
+    });
+  }
+
+  // ---------------------------------------------------------------- 异常支付
+  function viewExceptions(r, seq) {
+    var p = r.params;
+    var filters = { kind: p.get('kind') || '', status: p.get('status') || '', appId: p.get('appId') || '', outTradeNo: p.get('outTradeNo') || '' };
+    var page = Number(p.get('page') || 1);
+    return api('GET', '/payment-exceptions' + qs({ kind: filters.kind, status: filters.status, appId: filters.appId, outTradeNo: filters.outTradeNo, page: page })).then(function (data) {
+      var f = {
+        kind: select('kind', [['', '全部类型']].concat(Object.keys(EXCEPTION_KINDS).map(function (k) { return [k, EXCEPTION_KINDS[k]]; })), filters.kind),
+        status: select('status', [['', '全部状态']].concat(Object.keys(LABELS.exception).map(function (k) { return [k, LABELS.exception[k][0]]; })), filters.status),
+        appId: input('appId', filters.appId, { placeholder: '应用ID' }),
+        outTradeNo: input('outTradeNo', filters.outTradeNo, { placeholder: '商户订单号', id: 'filter-out-trade-no' }),
+      };
+      var form = h('form', { class: 'filters filters-plain' },
+        field('类型', f.kind), field('状态', f.status), field('应用ID', f.appId), field('商户订单号', f.outTradeNo),
+        h('div', { class: 'filters-actions' },
+          h('button', { type: 'submit', class: 'btn btn-primary', id: 'exception-search' }, '查询'),
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: function () { go('exceptions'); } }, '重置')));
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        go('exceptions', { kind: f.kind.value, status: f.status.value, appId: f.appId.value.trim(), outTradeNo: f.outTradeNo.value.trim() });
+      });
+      var keep = { kind: filters.kind, status: filters.status, appId: filters.appId, outTradeNo: filters.outTradeNo };
+      render(seq, '异常支付', [
+        h('div', { class: 'toolbar' }, h('p', { class: 'toolbar-note' }, '迟到支付（订单关闭后到账）与重复支付会自动全额退回；金额不符需人工与渠道核对后退款。')),
+        card(null, form),
+        card(null, [
+          table(exceptionColumns(true), data.items, '没有符合条件的异常支付'),
+          pager(data, function (pg) { keep.page = pg; go('exceptions', keep); }),
+        ]),
       ]);
     });
   }
@@ -758,6 +1065,7 @@
   // ---------------------------------------------------------------- 审计日志
   function actorLabel(actor) {
     if (actor === 'system:auto-approve') return '系统（自动审核）';
+    if (actor === 'system') return '系统';
     if (actor === 'anonymous') return h('span', { class: 'muted' }, '匿名');
     if (actor.slice(0, 4) === 'app:') return h('span', null, '应用 ', mono(actor.slice(4)));
     return actor;
@@ -782,7 +1090,7 @@
     return api('GET', '/audit' + qs({ action: action, page: page, pageSize: 30 })).then(function (data) {
       render(seq, '审计日志', [
         h('div', { class: 'toolbar' },
-          tabs(action, [['', '全部'], ['admin.', '登录'], ['app.', '应用'], ['channel', '渠道'], ['binding.', '绑定'], ['order.', '订单']], function (a) { go('audit', { action: a }); }),
+          tabs(action, [['', '全部'], ['admin.', '登录'], ['app.', '应用'], ['channel', '渠道'], ['binding.', '绑定'], ['order.', '订单'], ['exception.', '异常支付']], function (a) { go('audit', { action: a }); }),
           h('p', { class: 'toolbar-note' }, '记录每一次管理员操作：操作人、操作、对象、时间、来源 IP（不含任何密钥）。')),
         card(null, [auditTable(data.items, false), pager(data, function (p) { go('audit', { action: action, page: p }); })]),
       ]);

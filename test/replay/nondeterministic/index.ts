@@ -1,11 +1,18 @@
 /**
- * A deliberately non-deterministic variant of PaymentWorkflow: it sleeps before doing anything else, so its
- * command sequence differs from every recorded history. The replay test shows such a change is caught.
+ * Deliberately non-deterministic variants of PaymentWorkflow and RefundWorkflow: each sleeps before doing
+ * anything else, so its command sequence differs from every recorded history. The replay test shows such a
+ * change is caught.
  */
 import { sleep } from '@temporalio/workflow';
-import { paymentWorkflow as original } from '../../../workflows/payment';
+import { paymentWorkflow as originalPayment } from '../../../workflows/payment';
+import { refundWorkflow as originalRefund } from '../../../workflows/refund';
 
-export async function paymentWorkflow(...args: Parameters<typeof original>): ReturnType<typeof original> {
+export async function paymentWorkflow(...args: Parameters<typeof originalPayment>): ReturnType<typeof originalPayment> {
   await sleep('1s');
-  return original(...args);
+  return originalPayment(...args);
+}
+
+export async function refundWorkflow(...args: Parameters<typeof originalRefund>): ReturnType<typeof originalRefund> {
+  await sleep('1s');
+  return originalRefund(...args);
 }
