@@ -85,3 +85,38 @@ test('SIGKILL between attempts 1 and 2: attempts 2 and 3 still run at +15 s and 
   worker.kill('SIGTERM'); // graceful this time
   expect(await stopped).toBe(0);
 });
+
+test('SIGKILL mid-refund, after Alipay applied it but before the answer arrived: exactly one refund at the sandbox', async () => {
+  let worker = startWorkerProcess();
+  const outTradeNo = `KR${Date.now()}`;
+  const order = await merchant.sdk.unifiedOrder({ amount: 600, goodsDesc: 'g', orderTitle: 't', outTradeNo, thirdPartyUser: 'u' });
+  const prepay = await waitFor('prepay (worker started)', async () => {
+    const res = await fetch(`${sys.gateway}/ali-pay/native`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: order.token }) });
+    return (await res.json()) as { code: number };
+  }, 60_000);
+  expect(prepay.code).toBe(1000);
+  const tradeNo = providerOutTradeNo(Number(order.orderId), app.channels[0].channelId);
+  await sys.alipay.pay(tradeNo);
+  await waitFor('paid', async () => (await sys.t.db('orders').where({ id: Number(order.orderId) }).first()).status === 'SUCCESS', 60_000);
+
+  // Alipay applies the refund and then answers 502, again and again: the activity keeps retrying.
+  sys.alipay.injectFault({ kind: 'http502AfterProcessing', method: 'alipay.trade.refund', count: 1000 });
+  await merchant.sdk.refund({ outTradeNo, outRefundNo: 'KILL-1', amount: 600 });
+  await waitFor('refund applied at the sandbox', async () => sys.alipay.refunds(tradeNo).length === 1, 60_000);
+  const exited = new Promise((r) => worker.once('exit', r));
+  worker.kill('SIGKILL');
+  await exited;
+  sys.alipay.clearFaults();
+  worker = startWorkerProcess();
+
+  const row = await waitFor('refund recorded', async () => {
+    const r = await sys.t.db('refunds').where({ app_id: app.appId, out_refund_no: 'KILL-1' }).first();
+    return r?.status === 'SUCCESS' ? r : null;
+  }, 120_000);
+  expect(row.amount).toBe(600);
+  expect(sys.alipay.refunds(tradeNo).map((r) => r.refundAmountFen)).toEqual([600]);
+  expect(await merchant.sdk.queryOrder(outTradeNo)).toMatchObject({ resultCode: 'SUCCESS', refundedAmount: 600 });
+  const stopped = new Promise((r) => worker.once('exit', r));
+  worker.kill('SIGTERM');
+  expect(await stopped).toBe(0);
+}, 240_000);

@@ -55,7 +55,7 @@ describe('WeChat refund notifications (hand-built envelopes)', () => {
   });
 
   /** A notification exactly as WeChat builds one: encrypted resource, body signed with the platform key. */
-  function notification(eventType: string, originalType: string, plain: unknown, id = randomUUID()): RawCallback {
+  function notification(eventType: string, originalType: string, plain: unknown, id: string = randomUUID()): RawCallback {
     const resource = { original_type: originalType, ...encryptResource(JSON.stringify(plain), apiV3Key, originalType) };
     const body = JSON.stringify({ id, create_time: '2024-05-01T12:00:01+08:00', resource_type: 'encrypt-resource', event_type: eventType, summary: '退款成功', resource });
     const timestamp = String(Math.floor(Date.now() / 1000));
