@@ -122,7 +122,7 @@ export function createRefundService(deps: RefundServiceDeps) {
       case 'NOT_REFUNDABLE':
         throw refusal({ ...order, status: result.orderStatus as OrderRow['status'] }) ?? new DomainError(ErrorCode.CONFLICT, '订单不可退款');
       case 'EXCEEDS_REFUNDABLE':
-        throw new DomainError(ErrorCode.CONFLICT, `退款金额超过可退金额（剩余可退 ${result.refundable} 分）`);
+        throw new DomainError(ErrorCode.CONFLICT, `退款金额超过可退金额（剩余可退 ${result.refundable} 分，¥${fenToYuanString(result.refundable)}）`);
       case 'CREATED':
         deps.log.info('refund created', { appId: r.app_id, outRefundNo: r.out_refund_no, refundId: result.row.id, orderId: order.id, amount: r.amount, source: r.source });
         await ensureWorkflow(result.row, order.out_trade_no);

@@ -363,6 +363,32 @@ describe('PaySdk.verifyNotification', () => {
     const notJson = signedNotification({ body: 'hello' });
     await expect(sdk.verifyNotification(notJson.headers, notJson.body, { path: NOTIFY_PATH })).rejects.toBeInstanceOf(CashierDeskProtocolError);
   });
+
+  it('returns refund results typed by eventType, and refuses unknown event types', async () => {
+    const refund = {
+      eventId: 'REFUND_RESULT-7',
+      eventType: 'REFUND_RESULT',
+      appId: APP_ID,
+      refundId: 7,
+      outRefundNo: 'R-1',
+      outTradeNo: 'A-20210330-001',
+      orderId: 160,
+      amount: 50,
+      refundTime: '2021-03-31 10:00:00',
+      resultCode: 'SUCCESS',
+      resultErrorCode: null,
+      resultErrorMsg: null,
+      attempt: 1,
+    };
+    const n = signedNotification({ body: JSON.stringify(refund) });
+    const verified = await sdk.verifyNotification(n.headers, n.body, { path: NOTIFY_PATH });
+    expect(verified.eventType).toBe('REFUND_RESULT');
+    if (verified.eventType === 'REFUND_RESULT') expect([verified.outRefundNo, verified.refundId]).toEqual(['R-1', 7]);
+    const noNumber = signedNotification({ body: JSON.stringify({ ...refund, outRefundNo: undefined }) });
+    await expect(sdk.verifyNotification(noNumber.headers, noNumber.body, { path: NOTIFY_PATH })).rejects.toBeInstanceOf(CashierDeskProtocolError);
+    const unknown = signedNotification({ body: JSON.stringify({ ...refund, eventType: 'TRANSFER_RESULT' }) });
+    await expect(sdk.verifyNotification(unknown.headers, unknown.body, { path: NOTIFY_PATH })).rejects.toBeInstanceOf(CashierDeskProtocolError);
+  });
 });
 
 describe('PaySdk.notificationHandler', () => {
