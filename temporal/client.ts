@@ -4,6 +4,7 @@
  * temporal/workflow-ids.ts. Use-cases (app/) decide what to do; this module knows how Temporal does it.
  */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import { fromTemporalFailure } from '../domain/errors';
 import { fenToYuanString } from '../domain/money';
 import { formatShanghai } from '../domain/order';
@@ -76,6 +77,17 @@ function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
 export function createTemporalGateway(deps: { client: Client; taskQueue: string }) {
   const { client, taskQueue } = deps;
 
+  /** Signals a workflow; `false` (not an error) when it has already ended. */
+  async function signalIfRunning<T>(workflowId: string, signal: SignalDefinition<[T]>, arg: T): Promise<boolean> {
+    try {
+      await client.workflow.getHandle(workflowId).signal(signal, arg);
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
   function bindingStartOptions(a: BindingApplication) {
     const input: ChannelBindingInput = {
       appId: a.appId,
@@ -136,15 +148,7 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     },
 
     /** Delivers a verified provider callback; `false` when the workflow has already ended. */
-    async signalProviderCallback(workflowId: string, cb: ProviderCallback): Promise<boolean> {
-      try {
-        await client.workflow.getHandle(workflowId).signal(providerCallbackSignal, cb);
-        return true;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return false;
-        throw err;
-      }
-    },
+    signalProviderCallback: (workflowId: string, cb: ProviderCallback): Promise<boolean> => signalIfRunning(workflowId, providerCallbackSignal, cb),
 
     /**
      * The workflow's own view of an order (what only it knows: the live result before it is recorded, the
@@ -222,15 +226,7 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     },
 
     /** Delivers a verified refund notification; `false` when the refund's workflow has already ended. */
-    async signalRefundCallback(workflowId: string, cb: { eventId: string; verdict: RefundVerdict }): Promise<boolean> {
-      try {
-        await client.workflow.getHandle(workflowId).signal(refundCallbackSignal, cb);
-        return true;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return false;
-        throw err;
-      }
-    },
+    signalRefundCallback: (workflowId: string, cb: { eventId: string; verdict: RefundVerdict }): Promise<boolean> => signalIfRunning(workflowId, refundCallbackSignal, cb),
 
     /** The RefundWorkflow's live view (provider calls, notification attempts); null when unreachable. */
     async refundState(workflowId: string, timeoutMs = 5000): Promise<RefundState | null> {
