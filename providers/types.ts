@@ -102,6 +102,34 @@ export interface VerifiedRefundNotification {
   outcome: RefundOutcome;
 }
 
+/**
+ * One line of a provider's trade bill (对账单) of one day, amounts in fen. `outTradeNo` is the trade number we
+ * sent (CD…C…), `outRefundNo` the refund request number we sent (CDR…); the provider's own numbers beside them.
+ */
+export type BillRecord =
+  | { kind: 'PAYMENT'; outTradeNo: string; providerTradeNo: string; amountFen: number; time: Date; status: string }
+  | {
+      kind: 'REFUND';
+      outTradeNo: string;
+      providerTradeNo: string;
+      outRefundNo: string;
+      providerRefundNo: string | null;
+      amountFen: number;
+      time: Date;
+      status: string;
+    };
+
+/** The totals a bill states about itself (Alipay's summary file, WeChat's totals section). Last entry of a bill. */
+export interface BillTotals {
+  kind: 'TOTALS';
+  paymentCount: number;
+  paymentAmountFen: number;
+  refundCount: number;
+  refundAmountFen: number;
+}
+
+export type BillEntry = BillRecord | BillTotals;
+
 /** Raw HTTP callback as received: the exact body bytes and the lower-cased headers. */
 export interface RawCallback {
   headers: Record<string, string | undefined>;
@@ -139,6 +167,13 @@ export interface PaymentProvider {
    * Providers that report refunds synchronously only (Alipay) leave this out.
    */
   verifyRefundCallback?(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedRefundNotification>;
+  /**
+   * Streams the provider's trade bill of `day` (yyyy-MM-dd, Asia/Shanghai): every payment and refund line, then
+   * exactly one TOTALS entry. Downloaded, verified (hash / signature as the provider specifies) and parsed as a
+   * stream: a bill of any size is never held whole in memory. A day without a bill yields zero TOTALS only.
+   * Throws ProviderError UNAVAILABLE (retry later) or BAD_RESPONSE (verification failed, totals disagree).
+   */
+  downloadBill?(creds: ChannelCredentials, day: string): AsyncIterable<BillEntry>;
   /**
    * Verifies the parameters a provider appends when it sends the browser back to our return page (Alipay's
    * sync return). Returns the trade and amount they vouch for, or null when they are not genuine. Providers
