@@ -5,12 +5,13 @@
 import { createBindingActivities } from './binding';
 import { createNotifyActivities, type NotifyActivityDeps } from './notify';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment';
+import { createReconciliationActivities, type ReconciliationActivityDeps } from './reconciliation';
 import { createRefundActivities, type RefundActivityDeps } from './refund';
 
-export type ActivityDeps = PaymentActivityDeps & NotifyActivityDeps & RefundActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & NotifyActivityDeps & RefundActivityDeps & ReconciliationActivityDeps;
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPaymentActivities(deps), ...createNotifyActivities(deps), ...createBindingActivities(deps), ...createRefundActivities(deps) };
+  return { ...createPaymentActivities(deps), ...createNotifyActivities(deps), ...createBindingActivities(deps), ...createRefundActivities(deps), ...createReconciliationActivities(deps) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

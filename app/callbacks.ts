@@ -9,7 +9,7 @@ import type { Db } from '../db/connection';
 import type { OrderStatus } from '../domain/order';
 import { loadCredentials } from '../db/queries/channel-configs';
 import { findAppChannelInConfig } from '../db/queries/channels';
-import { findOrderById, recordFinish } from '../db/queries/orders';
+import { findOrderById, recordFinish, type OrderRow } from '../db/queries/orders';
 import { recordProviderCallback } from '../db/queries/provider-callbacks';
 import { findRefundById } from '../db/queries/refunds';
 import { isPaid, parseProviderOutTradeNo } from '../domain/order';
@@ -68,27 +68,45 @@ export function createCallbackService(deps: CallbackServiceDeps) {
         return provider.callbackAck(true);
       }
       const channelRef: ChannelRef = { channelId: channel.id, channelType, sceneCode: channel.scene_code, configId, mchId: creds.mchId };
-      const detectedBy = `callback ${n.eventId}`;
-      const reported = paidAmountMismatch(verdict, order.amount);
-      if (reported !== null && (verdict.status === 'SUCCESS' || verdict.status === 'FINISH')) {
-        // Never applied to the order; recorded as an exception for a person to look at.
-        await deps.exceptions.record({ orderId: order.id, kind: 'AMOUNT_MISMATCH', channel: channelRef, providerTradeNo: verdict.providerTradeNo, amount: reported, orderStatus: order.status, detectedBy });
-        await record('MISMATCH', `amount ${reported} != order ${order.amount}`);
-        log.error('callback amount does not match the order; ignored', { orderId: order.id, expected: order.amount, reported });
+      const outcome = await applyVerdict(order, channelRef, verdict, { eventId: n.eventId, detectedBy: `callback ${n.eventId}` });
+      if (outcome === 'AMOUNT_MISMATCH') {
+        await record('MISMATCH', `amount ${(verdict as { amount: number }).amount} != order ${order.amount}`);
+        log.error('callback amount does not match the order; ignored', { orderId: order.id, expected: order.amount });
         return provider.callbackAck(true);
       }
-      // TRADE_FINISHED (no more refunds) is written at once, also while the workflow is still notifying: a refund
-      // accepted in between would be refused by the provider.
-      if (verdict.status === 'FINISH' && order.status === 'SUCCESS' && order.channel_id === channel.id) await recordFinish(db, order.id);
-      const delivered = await deps.temporal.signalProviderCallback(order.workflow_id, { appId: order.app_id, eventId: n.eventId, verdict, channel: channelRef });
-      // A running workflow judges late and duplicate payments itself; once it has ended, this is the only judge.
-      if (!delivered) await judgeAfterWorkflowEnded(order, channelRef, verdict, detectedBy);
       await record('ACCEPTED');
       return provider.callbackAck(true);
     } catch (err) {
       log.error('callback handling failed; provider will retry', { error: (err as Error).message });
       return provider.callbackAck(false, 'temporary failure');
     }
+  }
+
+  /**
+   * Applies a verified verdict about one of an order's trades (from a callback, or a reconciliation's provider
+   * query): a wrong amount becomes an exception and nothing else; TRADE_FINISHED is written at once; the verdict
+   * goes to the running workflow, or, once it has ended, late and duplicate payments become exceptions here.
+   */
+  async function applyVerdict(
+    order: OrderRow,
+    channel: ChannelRef,
+    verdict: ProviderVerdict,
+    source: { eventId: string; detectedBy: string },
+  ): Promise<'AMOUNT_MISMATCH' | 'DELIVERED' | 'JUDGED'> {
+    const reported = paidAmountMismatch(verdict, order.amount);
+    if (reported !== null && (verdict.status === 'SUCCESS' || verdict.status === 'FINISH')) {
+      // Never applied to the order; recorded as an exception for a person to look at.
+      await deps.exceptions.record({ orderId: order.id, kind: 'AMOUNT_MISMATCH', channel, providerTradeNo: verdict.providerTradeNo, amount: reported, orderStatus: order.status, detectedBy: source.detectedBy });
+      return 'AMOUNT_MISMATCH';
+    }
+    // TRADE_FINISHED (no more refunds) is written at once, also while the workflow is still notifying: a refund
+    // accepted in between would be refused by the provider.
+    if (verdict.status === 'FINISH' && order.status === 'SUCCESS' && order.channel_id === channel.channelId) await recordFinish(db, order.id);
+    const delivered = await deps.temporal.signalProviderCallback(order.workflow_id, { appId: order.app_id, eventId: source.eventId, verdict, channel });
+    if (delivered) return 'DELIVERED';
+    // A running workflow judges late and duplicate payments itself; once it has ended, this is the only judge.
+    await judgeAfterWorkflowEnded(order, channel, verdict, source.detectedBy);
+    return 'JUDGED';
   }
 
   /** Money that arrived after the workflow ended: a late payment (order not paid) or a second channel's. */
@@ -144,7 +162,7 @@ export function createCallbackService(deps: CallbackServiceDeps) {
     }
   }
 
-  return { handle, handleRefund };
+  return { handle, handleRefund, applyVerdict };
 }
 
 export type CallbackService = ReturnType<typeof createCallbackService>;

@@ -13,7 +13,9 @@ import { createCallbackService } from './callbacks';
 import { createOperatorService } from './operator';
 import { createOrderService } from './orders';
 import { createPaymentExceptionService } from './payment-exceptions';
+import { createReconciliationService } from './reconciliation';
 import { createRefundService } from './refunds';
+import { createStatementService } from './statements';
 import { createRegistrationService } from './registration';
 
 export interface AppDeps {
@@ -30,13 +32,17 @@ export function createUseCases(deps: AppDeps) {
   const bindings = createBindingService({ db, temporal, autoApproveSeconds: config.admin.bindingAutoApproveSeconds });
   const refunds = createRefundService({ db, temporal, log: deps.log.child({ component: 'refunds' }), config });
   const exceptions = createPaymentExceptionService({ db, refunds, log: deps.log.child({ component: 'payment-exceptions' }), autoRefund: config.exceptionAutoRefund });
+  const callbacks = createCallbackService({ db, secretBox, temporal, providers: deps.providers, exceptions, log: deps.log.child({ component: 'callbacks' }) });
+  const reconciliation = createReconciliationService({ db, secretBox, providers: deps.providers, temporal, callbacks });
   return {
     refunds,
     exceptions,
+    callbacks,
+    reconciliation,
+    statements: createStatementService({ db }),
     orders: createOrderService({ db, secretBox, providers: deps.providers, temporal, log: deps.log, config }),
-    callbacks: createCallbackService({ db, secretBox, temporal, providers: deps.providers, exceptions, log: deps.log.child({ component: 'callbacks' }) }),
     registration: createRegistrationService({ db, secretBox, bindings }),
-    operator: createOperatorService({ db, secretBox, temporal, bindings, refunds, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),
+    operator: createOperatorService({ db, secretBox, temporal, bindings, refunds, reconciliation, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),
   };
 }
 

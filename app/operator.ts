@@ -14,6 +14,7 @@ import { listNotifyAttempts, nextNotifyAttemptNumber, type NotifyAttemptRow } fr
 import * as orders from '../db/queries/orders';
 import { countOverview } from '../db/queries/overview';
 import { listPaymentExceptionsOfOrder, searchPaymentExceptions, type PaymentExceptionRow, type PaymentExceptionSearch } from '../db/queries/payment-exceptions';
+import * as statistics from '../db/queries/statistics';
 import { findRefundById, listRefundsOfOrder, refundedAmountOfOrder, searchRefunds, type RefundRow, type RefundSearch } from '../db/queries/refunds';
 import { SCENE_NAMES, type SceneCode } from '../domain/channel';
 import { DomainError, ErrorCode } from '../domain/errors';
@@ -22,6 +23,7 @@ import type { SecretBox } from '../security/secret-box';
 import type { TemporalGateway, WorkflowDescription } from '../temporal/client';
 import type { PaymentState, RefundState } from '../workflows/messages';
 import type { BindingService } from './bindings';
+import type { ReconciliationService } from './reconciliation';
 import type { RefundService } from './refunds';
 
 export interface OperatorDeps {
@@ -30,6 +32,7 @@ export interface OperatorDeps {
   temporal: TemporalGateway;
   bindings: BindingService;
   refunds: RefundService;
+  reconciliation: ReconciliationService;
   keyRotationGraceSeconds: number;
 }
 
@@ -219,6 +222,23 @@ export function createOperatorService(deps: OperatorDeps) {
     refundPaymentException: (actor: Actor, exceptionId: number) => deps.refunds.refundPaymentException(exceptionId, actor),
 
     listRefunds: (f: RefundSearch) => searchRefunds(db, f),
+
+    reconciliationRuns: (f: Parameters<ReconciliationService['listRuns']>[0]) => deps.reconciliation.listRuns(f),
+    discrepancies: (f: Parameters<ReconciliationService['listDiscrepancies']>[0]) => deps.reconciliation.listDiscrepancies(f),
+    /** Reconciles a past day of one channel config now (audited by the reconciliation service). */
+    runReconciliation: (actor: Actor, day: string, configId: number) => deps.reconciliation.startRun(actor, day, configId),
+
+    statistics: (f: statistics.StatsFilter) => statistics.dailyStats(db, f),
+
+    /**
+     * A CSV export of orders or refunds created in a date range: its row count first (the console's progress
+     * bar), then pages of rows. Audited, since it hands out merchant data in bulk.
+     */
+    async exportRows(actor: Actor, what: 'orders' | 'refunds', f: statistics.ExportFilter) {
+      const total = what === 'orders' ? await statistics.countOrdersForExport(db, f) : await statistics.countRefundsForExport(db, f);
+      await record(actor, { action: `export.${what}`, targetType: 'export', targetId: what, detail: { from: f.from.toISOString(), to: f.to.toISOString(), appId: f.appId ?? null, rows: total } });
+      return { total, pages: what === 'orders' ? statistics.exportOrders(db, f) : statistics.exportRefunds(db, f) };
+    },
     listPaymentExceptions: (f: PaymentExceptionSearch) => searchPaymentExceptions(db, f),
 
     async refundDetail(id: number): Promise<RefundDetail> {

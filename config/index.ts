@@ -30,6 +30,11 @@ const schema = z.object({
   /** Allow notify URLs on loopback/private networks. Defaults to true outside production. */
   ALLOW_PRIVATE_NOTIFY_URLS: bool.optional(),
   EXCEPTION_AUTO_REFUND: bool.default(true),
+  RECONCILIATION_TIME: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'RECONCILIATION_TIME must be HH:mm (Asia/Shanghai)')
+    .default('10:00'),
+  RECONCILIATION_SCHEDULE: bool.default(true),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
   /** Merchant API requests per client IP and app per minute. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
@@ -80,6 +85,8 @@ export interface Config {
   allowPrivateNotifyUrls: boolean;
   /** Refund late and duplicate payments in full automatically (payment exceptions). */
   exceptionAutoRefund: boolean;
+  /** The daily reconciliation Schedule: whether the worker keeps it, and its time of day in Asia/Shanghai. */
+  reconciliation: { schedule: boolean; hour: number; minute: number };
   maxBodyBytes: number;
   rateLimitPerMinute: number;
   dataDir: string;
@@ -143,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyTimeoutMs: e.NOTIFY_TIMEOUT_MS,
     allowPrivateNotifyUrls: e.ALLOW_PRIVATE_NOTIFY_URLS ?? e.NODE_ENV !== 'production',
     exceptionAutoRefund: e.EXCEPTION_AUTO_REFUND,
+    reconciliation: { schedule: e.RECONCILIATION_SCHEDULE, hour: Number(e.RECONCILIATION_TIME.slice(0, 2)), minute: Number(e.RECONCILIATION_TIME.slice(3, 5)) },
     maxBodyBytes: e.MAX_BODY_BYTES,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     dataDir: path.resolve(e.CASHIER_DATA_DIR ?? path.join(__dirname, '..', '.data')),

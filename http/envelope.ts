@@ -41,7 +41,7 @@ export function toDomainError(err: unknown): DomainError {
 
 /**
  * The one place errors become HTTP: stable code, matching status, no stack trace, SQL or secret in the body.
- * Responses on signed merchant routes are signed by the `signError` hook the signature middleware installs.
+ * Responses on signed merchant routes are signed by the `signBytes` hook the signature middleware installs.
  */
 export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -49,8 +49,8 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     if (domain.code >= 5000) log.error('request failed', { method: req.method, path: req.path, code: domain.code, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     if (res.headersSent) return;
     const body = errorEnvelope(domain.code, domain.message);
-    const signer = res.locals.signEnvelope as ((status: number, body: Envelope) => void) | undefined;
-    if (signer) signer(httpStatusFor(domain.code), body);
+    const signer = res.locals.signBytes as ((status: number, bytes: Buffer, contentType: string) => void) | undefined;
+    if (signer) signer(httpStatusFor(domain.code), Buffer.from(JSON.stringify(body), 'utf8'), 'application/json; charset=utf-8');
     else res.status(httpStatusFor(domain.code)).json(body);
   };
 }

@@ -1,13 +1,14 @@
-/** Merchant API: unified order, payment list, query pay result, refunds. Every route is signed both ways. */
+/** Merchant API: unified order, payment list, query pay result, refunds, daily statements. Every route is signed both ways. */
 import { Router, type RequestHandler } from 'express';
 import type { OrderService } from '../app/orders';
 import type { RefundService } from '../app/refunds';
+import type { StatementService } from '../app/statements';
 import { signOrder } from '../signature';
 import { envelope, route } from './envelope';
-import { sendSigned, signedContext } from './signed';
+import { sendSigned, sendSignedBytes, signedContext } from './signed';
 import { outRefundNoParam, parse, paymentListSchema, refundSchema, unifiedOrderSchema } from './validation';
 
-export function merchantRouter(deps: { orders: OrderService; refunds: RefundService; signed: RequestHandler[]; allowPrivateNotifyUrls: boolean }): Router {
+export function merchantRouter(deps: { orders: OrderService; refunds: RefundService; statements: StatementService; signed: RequestHandler[]; allowPrivateNotifyUrls: boolean }): Router {
   const r = Router();
   const { signed } = deps;
   const orderSchema = unifiedOrderSchema(deps.allowPrivateNotifyUrls);
@@ -59,6 +60,14 @@ export function merchantRouter(deps: { orders: OrderService; refunds: RefundServ
     route(async (req, res) => {
       const ctx = signedContext(res);
       sendSigned(res, envelope(await deps.refunds.merchantRefundView(ctx.app, parse(outRefundNoParam, String(req.params.outRefundNo)))));
+    }),
+  );
+  r.get(
+    '/bills/:day',
+    ...signed,
+    route(async (req, res) => {
+      const ctx = signedContext(res);
+      sendSignedBytes(res, await deps.statements.statement(ctx.app.appId, String(req.params.day)), 'text/csv; charset=utf-8');
     }),
   );
   return r;

@@ -26,7 +26,12 @@ export function signedContext(res: Response): SignedContext {
 
 /** Sends a success envelope on a signed route, signed like every answer there. */
 export function sendSigned(res: Response, body: Envelope, status = 200): void {
-  (res.locals.signEnvelope as (status: number, body: Envelope) => void)(status, body);
+  sendSignedBytes(res, Buffer.from(JSON.stringify(body), 'utf8'), 'application/json; charset=utf-8', status);
+}
+
+/** Sends exact bytes (e.g. a CSV statement) with a RESPONSE signature over them. */
+export function sendSignedBytes(res: Response, bytes: Buffer, contentType: string, status = 200): void {
+  (res.locals.signBytes as (status: number, bytes: Buffer, contentType: string) => void)(status, bytes, contentType);
 }
 
 export function signedRoutes(deps: { db: Db; secretBox: SecretBox; maxBodyBytes: number }): RequestHandler[] {
@@ -51,10 +56,9 @@ export function signedRoutes(deps: { db: Db; secretBox: SecretBox; maxBodyBytes:
     if (!result.ok) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: ${result.reason}`);
     if (result.signType !== app.signType) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: SIGN_TYPE_NOT_ALLOWED (app uses ${app.signType})`);
 
-    res.locals.signEnvelope = (status: number, body: Envelope) => {
-      const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+    res.locals.signBytes = (status: number, bytes: Buffer, contentType: string) => {
       const headers = signResponseHeaders({ pathWithQuery: req.originalUrl, appId: app.appId, appKey: app.keys[result.keyIndex], signType: result.signType, body: bytes });
-      res.status(status).set(headers).type('application/json; charset=utf-8').send(bytes);
+      res.status(status).set(headers).type(contentType).send(bytes);
     };
     if (app.status !== 'APPROVED') throw new DomainError(ErrorCode.FORBIDDEN, app.status === 'PENDING' ? '应用尚未审核通过' : '应用已停用');
 

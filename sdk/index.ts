@@ -184,6 +184,26 @@ export interface RefundNotification {
   attempt: number;
 }
 
+/** One row of a daily statement (amounts in fen, times `yyyy-MM-dd HH:mm:ss` Asia/Shanghai). */
+export interface StatementRow {
+  type: 'PAYMENT' | 'REFUND';
+  orderId: number;
+  outTradeNo: string;
+  refundId: number | null;
+  outRefundNo: string | null;
+  channelType: string | null;
+  providerTradeNo: string | null;
+  amount: number;
+  time: string;
+}
+
+export interface Statement {
+  /** The verified CSV as received. */
+  csv: string;
+  rows: StatementRow[];
+  totals: { paymentCount: number; paymentAmount: number; refundCount: number; refundAmount: number; netAmount: number };
+}
+
 /** Every notification the cashier desk sends; narrow on `eventType`. */
 export type CashierDeskNotification = PaymentNotification | RefundNotification;
 
@@ -444,6 +464,22 @@ export class PaySdk {
   }
 
   /**
+   * 对账单: `GET /bills/{yyyy-MM-dd}`, the app's payments and refunds of one finished day (Asia/Shanghai). The CSV
+   * is verified (RESPONSE signature over its exact bytes) before it is parsed; `csv` is those bytes as text.
+   * @throws {@link CashierDeskError} 4000 for a malformed date, 4040 for a day that is not over yet.
+   */
+  async downloadBill(day: string): Promise<Statement> {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new TypeError('day must be yyyy-MM-dd');
+    const { res, raw, pathWithQuery } = await this.send('GET', `/bills/${day}`, undefined, 'text/csv, application/json');
+    if (!/^text\/csv/i.test(res.headers.get('content-type') ?? '')) {
+      const envelope = this.envelopeOf('GET', pathWithQuery, res, raw);
+      throw envelope.code === SUCCESS_CODE ? new CashierDeskProtocolError('statement answer is not CSV', res.status) : new CashierDeskError(envelope.code, envelope.msg, res.status);
+    }
+    await this.verifyResponseOf(res, raw, pathWithQuery);
+    return parseStatement(raw.toString('utf8'));
+  }
+
+  /**
    * Checks the `signature` block of a unified-order response (ORDER string, this SDK's appId, key and
    * sign type). Does not check the block's age. The merchant back end may hand the block to its front end
    * as proof that the token came from the cashier desk.
@@ -606,27 +642,33 @@ export class PaySdk {
   }
 
   /** Signs and sends one request; returns `data` of a verified success envelope. */
+  /** Signs and sends one request; returns `data` of a verified success envelope. */
   private async call<T>(method: 'GET' | 'POST', path: string, payload?: unknown): Promise<T> {
+    const { res, raw, pathWithQuery } = await this.send(method, path, payload, 'application/json');
+    const envelope = this.envelopeOf(method, pathWithQuery, res, raw);
+    if (envelope.code !== SUCCESS_CODE) throw new CashierDeskError(envelope.code, envelope.msg, res.status);
+    await this.verifyResponseOf(res, raw, pathWithQuery);
+    return envelope.data as T;
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, payload: unknown, accept: string): Promise<{ res: Response; raw: Buffer; pathWithQuery: string }> {
     const url = new URL(this.gateway + path);
     const pathWithQuery = url.pathname + url.search; // exactly what goes on the wire
     const body = method === 'GET' ? undefined : Buffer.from(JSON.stringify(payload), 'utf8');
     const headers: Record<string, string> = {
       ...signRequestHeaders({ method, pathWithQuery, appId: this.appId, appKey: this.appKey, signType: this.signType, body, now: this.clock() }),
-      accept: 'application/json',
+      accept,
     };
     if (body) headers['content-type'] = 'application/json; charset=utf-8';
-
-    let res: Response;
-    let raw: Buffer;
     try {
-      res = await this.fetchImpl(url, {
+      const res = await this.fetchImpl(url, {
         method,
         headers,
         body: body ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : undefined,
         redirect: 'error',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      raw = Buffer.from(await res.arrayBuffer());
+      return { res, raw: Buffer.from(await res.arrayBuffer()), pathWithQuery };
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
       throw new CashierDeskNetworkError(
@@ -634,7 +676,9 @@ export class PaySdk {
         { cause: err },
       );
     }
+  }
 
+  private envelopeOf(method: string, pathWithQuery: string, res: Response, raw: Buffer): ResponseEnvelope {
     let envelope: unknown;
     try {
       envelope = JSON.parse(raw.toString('utf8'));
@@ -644,8 +688,11 @@ export class PaySdk {
     if (!isObject(envelope) || typeof envelope.code !== 'number' || typeof envelope.msg !== 'string') {
       throw new CashierDeskProtocolError(`${method} ${pathWithQuery}: response is not a {code,msg} envelope (HTTP ${res.status})`, res.status);
     }
-    if (envelope.code !== SUCCESS_CODE) throw new CashierDeskError(envelope.code, envelope.msg, res.status);
+    return envelope as unknown as ResponseEnvelope;
+  }
 
+  /** The RESPONSE signature over the exact bytes, and a nonce never seen before. */
+  private async verifyResponseOf(res: Response, raw: Buffer, pathWithQuery: string): Promise<void> {
     const now = this.clock();
     const verified = verifySignedHeaders({
       kind: 'response',
@@ -660,7 +707,6 @@ export class PaySdk {
     if (!(await this.responseNonces.claim(verified.appId, verified.nonce, new Date(now + NONCE_TTL_MS)))) {
       throw new SignatureVerificationError('REPLAYED_NONCE', res.status);
     }
-    return envelope.data as T;
   }
 }
 
@@ -701,4 +747,42 @@ function readRawBody(req: NotifyRequest, maxBytes: number): Promise<Buffer> {
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+/** Splits one CSV line (RFC 4180 quoting; statements never put line breaks inside cells). */
+function csvCells(line: string): string[] {
+  const cells: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      cells.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  cells.push(cur);
+  return cells;
+}
+
+/** Parses a daily statement: the header, one row per payment or refund, then the totals header and row. */
+export function parseStatement(csv: string): Statement {
+  const lines = csv.split(/\r?\n/).filter((l) => l.length > 0);
+  const totalsAt = lines.findIndex((l) => l.startsWith('totalPaymentCount,'));
+  if (!lines[0]?.startsWith('type,') || totalsAt < 1 || totalsAt !== lines.length - 2) throw new CashierDeskProtocolError('statement is not in the expected layout');
+  const num = (v: string) => (v === '' ? null : Number(v));
+  const rows = lines.slice(1, totalsAt).map((l): StatementRow => {
+    const c = csvCells(l);
+    if (c[0] !== 'PAYMENT' && c[0] !== 'REFUND') throw new CashierDeskProtocolError(`statement row of unknown type ${c[0]}`);
+    return { type: c[0], orderId: Number(c[1]), outTradeNo: c[2], refundId: num(c[3]), outRefundNo: c[4] || null, channelType: c[5] || null, providerTradeNo: c[6] || null, amount: Number(c[7]), time: c[8] };
+  });
+  const t = csvCells(lines[totalsAt + 1]).map(Number);
+  return { csv, rows, totals: { paymentCount: t[0], paymentAmount: t[1], refundCount: t[2], refundAmount: t[3], netAmount: t[4] } };
 }

@@ -3,7 +3,8 @@
  * of the API and the worker goes through `createTemporalGateway`, and every workflow id comes from
  * temporal/workflow-ids.ts. Use-cases (app/) decide what to do; this module knows how Temporal does it.
  */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { DomainError, ErrorCode } from '../domain/errors';
 import type { SignalDefinition } from '@temporalio/common';
 import { fromTemporalFailure } from '../domain/errors';
 import { fenToYuanString } from '../domain/money';
@@ -32,12 +33,15 @@ import {
 } from '../workflows/messages';
 import type { RefundVerdict } from '../domain/refund';
 import type { refundWorkflow } from '../workflows/refund';
+import type { dailyReconciliationWorkflow, ReconciliationInput, reconciliationWorkflow } from '../workflows/reconciliation';
 import type { paymentWorkflow } from '../workflows/payment';
 import type { renotifyWorkflow } from '../workflows/renotify';
 import { SA } from '../workflows/search-attributes';
 import { WorkflowIds } from './workflow-ids';
 
 export { WorkflowIds };
+
+export const RECONCILIATION_SCHEDULE_ID = 'reconciliation-daily';
 
 /** A client connection for a composition root; `close()` ends it. */
 export async function connectTemporal(opts: { address: string; namespace: string }): Promise<{ client: Client; close(): Promise<void> }> {
@@ -231,6 +235,67 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     /** The RefundWorkflow's live view (provider calls, notification attempts); null when unreachable. */
     async refundState(workflowId: string, timeoutMs = 5000): Promise<RefundState | null> {
       return within(client.workflow.getHandle(workflowId).query(refundStateQuery), timeoutMs, null);
+    },
+
+    /**
+     * Reconciles one day of one channel config now. A finished run of the day may be repeated (its results are
+     * replaced); a run still in progress is a 4090.
+     */
+    async startReconciliation(input: ReconciliationInput): Promise<string> {
+      const workflowId = WorkflowIds.reconciliation(input.day, input.configId);
+      try {
+        await client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
+          workflowId,
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          staticSummary: `对账 ${input.day} · 渠道配置 ${input.configId}${input.requestedBy ? ` · ${input.requestedBy}` : ''}`,
+        });
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new DomainError(ErrorCode.CONFLICT, `${input.day} 的对账正在进行`);
+        throw err;
+      }
+      return workflowId;
+    },
+
+    /**
+     * The daily reconciliation Schedule (id `reconciliation-daily`): at `time` Asia/Shanghai it starts
+     * dailyReconciliationWorkflow for the previous day; overlapping runs are skipped, and a run missed while the
+     * cluster was down is caught up within one day. Created once; at every later worker start its spec and
+     * action are brought up to date, so changing the time needs no manual step.
+     */
+    async ensureReconciliationSchedule(time: { hour: number; minute: number }): Promise<void> {
+      const scheduleId = RECONCILIATION_SCHEDULE_ID;
+      const spec = { calendars: [{ hour: time.hour, minute: time.minute, comment: 'Asia/Shanghai' }], timezone: 'Asia/Shanghai' };
+      const action = {
+        type: 'startWorkflow' as const,
+        workflowType: 'dailyReconciliationWorkflow',
+        workflowId: 'reconciliation-daily-run',
+        taskQueue,
+        args: [{ childIdTemplate: WorkflowIds.reconciliation('{day}', '{configId}') }] as Parameters<typeof dailyReconciliationWorkflow>,
+      };
+      const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' };
+      try {
+        await client.schedule.create({ scheduleId, spec, action, policies, state: { note: '每日对账（前一日，Asia/Shanghai）' } });
+      } catch (err) {
+        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+        await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action, policies }));
+      }
+    },
+
+    /** The daily Schedule as the Web UI shows it (null when it does not exist), e.g. for the console and tests. */
+    async describeReconciliationSchedule() {
+      try {
+        return await client.schedule.getHandle(RECONCILIATION_SCHEDULE_ID).describe();
+      } catch {
+        return null;
+      }
+    },
+
+    /** Fires the daily Schedule now (ops and tests). */
+    async triggerReconciliationSchedule(): Promise<void> {
+      await client.schedule.getHandle(RECONCILIATION_SCHEDULE_ID).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
     },
 
     /** Starts an application's ChannelBindingWorkflow unless it runs already (heals a lost start). */

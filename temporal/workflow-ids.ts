@@ -9,5 +9,6 @@ export const WorkflowIds = {
   renotify: (appId: string, outTradeNo: string, attempt: number) => `renotify:${appId}:${outTradeNo}:${attempt}`,
   refund: (appId: string, outRefundNo: string) => `refund:${appId}:${outRefundNo}`,
   transfer: (appId: string, outBizNo: string) => `transfer:${appId}:${outBizNo}`,
-  reconciliation: (day: string, configId: number) => `reconciliation:${day}:${configId}`,
+  /** One run per day and channel config; a finished run may be repeated under the same id (its results are replaced). */
+  reconciliation: (day: string, configId: number | string) => `reconciliation:${day}:${configId}`,
 } as const;

@@ -29,10 +29,11 @@ async function main() {
   // The worker is also a Temporal client: exception refunds start RefundWorkflows, and the reconciler heals lost starts.
   const client = await connectTemporal(config.temporal);
   const temporal = createTemporalGateway({ client: client.client, taskQueue: config.temporal.taskQueue });
-  const { orders, refunds, exceptions } = createUseCases({ db, secretBox, temporal, providers, log, config });
+  const { orders, refunds, exceptions, reconciliation } = createUseCases({ db, secretBox, temporal, providers, log, config });
+  if (config.reconciliation.schedule) await temporal.ensureReconciliationSchedule(config.reconciliation);
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const activities = createActivities({ db, secretBox, providers, exceptions, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs });
+  const activities = createActivities({ db, secretBox, providers, exceptions, healer: reconciliation, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs });
   const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities });
 
   // Heals orders and refunds whose workflow start was lost to a crash between the insert and the start.

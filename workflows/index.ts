@@ -2,3 +2,4 @@ export { paymentWorkflow } from './payment';
 export { channelBindingWorkflow } from './channel-binding';
 export { renotifyWorkflow } from './renotify';
 export { refundWorkflow } from './refund';
+export { reconciliationWorkflow, dailyReconciliationWorkflow } from './reconciliation';

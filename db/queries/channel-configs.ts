@@ -128,3 +128,9 @@ export async function findChannelConfigIdByName(db: Db, name: string): Promise<n
   const row = (await db('channel_configs').where({ name }).first('id')) as { id: number } | undefined;
   return row?.id ?? null;
 }
+
+/** Active channel configs (id and type), e.g. the ones a daily reconciliation covers. */
+export async function listActiveChannelConfigs(db: Db): Promise<Array<{ id: number; channelType: string }>> {
+  const rows = (await db('channel_configs').where({ status: 'ACTIVE' }).orderBy('id').select('id', 'channel_type')) as Array<{ id: number; channel_type: string }>;
+  return rows.map((r) => ({ id: r.id, channelType: r.channel_type }));
+}

@@ -279,6 +279,62 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     }),
   );
 
+  // ---- reconciliation, statistics, exports --------------------------------------------------------------
+  r.get(
+    '/reconciliations',
+    route(async (req, res) => {
+      const f = parse(s.reconciliationRunQuery, req.query);
+      const { items, total } = await operator.reconciliationRuns(f);
+      res.json(envelope({ items: items.map((x) => v.reconciliationRunView(x, settings)), total, page: f.page, pageSize: f.pageSize }));
+    }),
+  );
+
+  r.get(
+    '/reconciliations/discrepancies',
+    route(async (req, res) => {
+      const f = parse(s.discrepancyQuery, req.query);
+      const { items, total } = await operator.discrepancies(f);
+      res.json(envelope({ items: items.map(v.discrepancyView), total, page: f.page, pageSize: f.pageSize }));
+    }),
+  );
+
+  r.post(
+    '/reconciliations',
+    route(async (req, res) => {
+      const body = parse(s.reconciliationRunSchema, req.body ?? {});
+      const { workflowId } = await operator.runReconciliation(actor(req, res), body.day, body.configId);
+      res.json(envelope({ workflowId, workflowUrl: v.workflowUrl(settings, workflowId) }));
+    }),
+  );
+
+  r.get(
+    '/statistics',
+    route(async (req, res) => {
+      const f = parse(s.statisticsQuery, req.query);
+      const range = v.statisticsRange(f.from, f.to);
+      const days = await operator.statistics({ from: range.start, to: range.end, appId: f.appId, channelType: f.channelType, sceneCode: f.sceneCode });
+      res.json(envelope(v.statisticsView(range.days, days)));
+    }),
+  );
+
+  for (const what of ['orders', 'refunds'] as const) {
+    r.get(
+      `/exports/${what}.csv`,
+      route(async (req, res) => {
+        const f = parse(s.exportQuery, req.query);
+        const range = v.statisticsRange(f.from, f.to);
+        const { total, pages } = await operator.exportRows(actor(req, res), what, { from: range.start, to: range.end, appId: f.appId });
+        res.status(200).set({
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="${what}-${f.from}-${f.to}.csv"`,
+          'x-total-rows': String(total),
+          'cache-control': 'no-store',
+        });
+        await v.streamCsv(res, pages);
+      }),
+    );
+  }
+
   // ---- audit log -----------------------------------------------------------------------------------------
   r.get(
     '/audit',

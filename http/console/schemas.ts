@@ -5,6 +5,7 @@ import { APP_STATUSES } from '../../domain/app';
 import { BINDING_STATUSES, SCENE_CODES } from '../../domain/channel';
 import { MAX_AMOUNT_FEN, MIN_AMOUNT_FEN } from '../../domain/money';
 import { ORDER_STATUSES } from '../../domain/order';
+import { DISCREPANCY_KINDS, isDay, RECONCILIATION_RUN_STATUSES } from '../../domain/reconciliation';
 import { PAYMENT_EXCEPTION_KINDS, PAYMENT_EXCEPTION_STATUSES, REFUND_SOURCES, REFUND_STATUSES } from '../../domain/refund';
 import { SIGN_TYPES } from '../../signature';
 
@@ -163,3 +164,45 @@ export const adminRefundSchema = z.strictObject({
   reason: z.string().trim().min(1).max(128),
   requestId: z.string().regex(/^[A-Za-z0-9_-]{8,40}$/, 'requestId must be 8-40 characters of [A-Za-z0-9_-]').optional(),
 });
+
+const day = z.string().refine(isDay, 'must be a date yyyy-MM-dd');
+const optionalId = z.preprocess(emptyToUndefined, z.coerce.number().int().positive().max(2_147_483_647).optional());
+
+export const reconciliationRunQuery = z.object({
+  day: z.preprocess(emptyToUndefined, day.optional()),
+  configId: optionalId,
+  status: z.preprocess(emptyToUndefined, z.enum(RECONCILIATION_RUN_STATUSES).optional()),
+  page,
+  pageSize,
+});
+
+export const discrepancyQuery = z.object({
+  runId: optionalId,
+  day: z.preprocess(emptyToUndefined, day.optional()),
+  configId: optionalId,
+  kind: z.preprocess(emptyToUndefined, z.enum(DISCREPANCY_KINDS).optional()),
+  recordKind: z.preprocess(emptyToUndefined, z.enum(['PAYMENT', 'REFUND']).optional()),
+  page,
+  pageSize,
+});
+
+export const reconciliationRunSchema = z.strictObject({ day, configId: z.number().int().positive().max(2_147_483_647) });
+
+/** A day range in Asia/Shanghai (inclusive days); the statistics default to the last 30 days. */
+export const statisticsQuery = z
+  .object({
+    from: z.preprocess(emptyToUndefined, day.optional()),
+    to: z.preprocess(emptyToUndefined, day.optional()),
+    appId: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
+    channelType: z.preprocess(emptyToUndefined, z.string().trim().max(16).optional()),
+    sceneCode: z.preprocess(emptyToUndefined, z.enum(SCENE_CODES).optional()),
+  })
+  .refine((f) => !f.from || !f.to || f.from <= f.to, 'from must not be after to');
+
+export const exportQuery = z
+  .object({
+    from: day,
+    to: day,
+    appId: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
+  })
+  .refine((f) => f.from <= f.to, 'from must not be after to');

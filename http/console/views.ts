@@ -9,6 +9,9 @@ import type { OrderListItem } from '../../db/queries/orders';
 import type { PaymentExceptionRow } from '../../db/queries/payment-exceptions';
 import type { RefundListItem, RefundRow } from '../../db/queries/refunds';
 import type { OrderDetail, RefundDetail } from '../../app/operator';
+import type { DiscrepancyRow, ReconciliationRunRow } from '../../db/queries/reconciliation';
+import type { DailyStats } from '../../db/queries/statistics';
+import { shanghaiDay, shanghaiDayRange } from '../../domain/reconciliation';
 import type { AdminPrincipal } from './auth';
 import type { AdminSettings } from './settings';
 
@@ -275,6 +278,102 @@ export function paymentExceptionView(e: PaymentExceptionRow & { out_trade_no?: s
     // Amount mismatches wait for a person; an exception whose refund failed may be tried again.
     canRefund: e.status === 'OPEN' || e.status === 'REFUND_FAILED',
   };
+}
+
+export function reconciliationRunView(r: ReconciliationRunRow, settings: AdminSettings) {
+  return {
+    id: r.id,
+    day: r.day,
+    configId: r.config_id,
+    channelType: r.channel_type,
+    status: r.status,
+    trigger: r.trigger,
+    requestedBy: r.requested_by,
+    attempt: r.attempt,
+    provider: { paymentCount: r.provider_payment_count, paymentAmount: r.provider_payment_amount, refundCount: r.provider_refund_count, refundAmount: r.provider_refund_amount },
+    local: { paymentCount: r.local_payment_count, paymentAmount: r.local_payment_amount, refundCount: r.local_refund_count, refundAmount: r.local_refund_amount },
+    discrepancyCount: r.discrepancy_count,
+    error: r.error,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    workflowId: r.workflow_id,
+    workflowUrl: workflowUrl(settings, r.workflow_id),
+  };
+}
+
+export function discrepancyView(d: DiscrepancyRow) {
+  return {
+    id: d.id,
+    runId: d.run_id,
+    day: d.day,
+    configId: d.config_id,
+    kind: d.kind,
+    recordKind: d.record_kind,
+    providerOutTradeNo: d.provider_out_trade_no,
+    providerTradeNo: d.provider_trade_no,
+    outRefundNo: d.out_refund_no,
+    orderId: d.order_id,
+    refundId: d.refund_id,
+    providerAmount: d.provider_amount,
+    localAmount: d.local_amount,
+    localStatus: d.local_status,
+    resolution: d.resolution,
+    detail: d.detail,
+    createdAt: iso(d.created_at),
+  };
+}
+
+/** Inclusive Asia/Shanghai days from..to (default: the last 30 days up to today) as instants and a day list. */
+export function statisticsRange(from: string | undefined, to: string | undefined): { start: Date; end: Date; days: string[] } {
+  const last = to ?? shanghaiDay(Date.now());
+  const first = from ?? shanghaiDay(shanghaiDayRange(last).start.getTime() - 29 * 24 * 3600_000);
+  const days: string[] = [];
+  for (let d = shanghaiDayRange(first).start.getTime(); d < shanghaiDayRange(last).end.getTime() && days.length < 400; d += 24 * 3600_000) days.push(shanghaiDay(d));
+  return { start: shanghaiDayRange(first).start, end: shanghaiDayRange(last).end, days };
+}
+
+/** Every day of the range (zeros where nothing happened), with the rates the charts draw and the range's totals. */
+export function statisticsView(days: string[], stats: DailyStats[]) {
+  const byDay = new Map(stats.map((s) => [s.day, s]));
+  const rows = days.map((day) => {
+    const s = byDay.get(day) ?? { day, created: 0, paidCount: 0, paidAmount: 0, refundCount: 0, refundAmount: 0, notified: 0, firstAttemptAcked: 0, exhausted: 0, p95AckMs: null };
+    return { ...s, successRate: s.created ? s.paidCount / s.created : null, firstAttemptAckRate: s.notified ? s.firstAttemptAcked / s.notified : null };
+  });
+  const sum = (k: 'created' | 'paidCount' | 'paidAmount' | 'refundCount' | 'refundAmount' | 'notified' | 'firstAttemptAcked' | 'exhausted') => rows.reduce((a, r) => a + r[k], 0);
+  const totals = {
+    created: sum('created'),
+    paidCount: sum('paidCount'),
+    paidAmount: sum('paidAmount'),
+    refundCount: sum('refundCount'),
+    refundAmount: sum('refundAmount'),
+    exhausted: sum('exhausted'),
+    successRate: sum('created') ? sum('paidCount') / sum('created') : null,
+    firstAttemptAckRate: sum('notified') ? sum('firstAttemptAcked') / sum('notified') : null,
+  };
+  return { days: rows, totals };
+}
+
+function csvCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = value instanceof Date ? value.toISOString() : String(value);
+  // A cell a spreadsheet would run as a formula is quoted as text.
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** Writes pages of rows as CSV (header from the first page's keys), waiting for the socket to drain. */
+export async function streamCsv(res: import('express').Response, pages: AsyncIterable<Record<string, unknown>[]>): Promise<void> {
+  let header: string[] | null = null;
+  for await (const page of pages) {
+    if (!header) {
+      header = Object.keys(page[0] ?? {});
+      res.write(header.join(',') + '\r\n');
+    }
+    const chunk = page.map((row) => header!.map((k) => csvCell(row[k])).join(',')).join('\r\n') + '\r\n';
+    if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
+    if (res.destroyed) return;
+  }
+  res.end();
 }
 
 export function auditView(a: AuditRow) {

@@ -3,8 +3,8 @@
  * (public-key mode). Amounts cross the PaymentProvider interface as integer fen; yuan strings exist only here.
  *
  * Scenes: h5 → alipay.trade.wap.pay (signed GET URL), native → alipay.trade.precreate (QR code),
- * app → alipay.trade.app.pay (order string for the Alipay client SDK). Refunds: refund.ts; gateway
- * plumbing shared by all server calls: gateway.ts.
+ * app → alipay.trade.app.pay (order string for the Alipay client SDK). Refunds: refund.ts; trade bills
+ * (downloaded, verified and parsed as streams): bill.ts; gateway plumbing shared by all server calls: gateway.ts.
  */
 import type { AlipaySdk, IRequestParams } from 'alipay-sdk';
 import {
@@ -20,6 +20,7 @@ import {
   type TradeOutcome,
   type VerifiedNotification,
 } from '../types';
+import { downloadBill } from './bill';
 import { alipayClient } from './client';
 import { alipayAmountToFen, fenToAlipayAmount, toAlipayTime, toTradeOutcome } from './format';
 import { ensureSameTrade, ensureSuccess, gatewayCall, isTradeNotExist, str, SUCCESS_CODE } from './gateway';
@@ -49,6 +50,7 @@ export function createAlipayProvider(): PaymentProvider {
     verifyReturn,
     refund,
     queryRefund,
+    downloadBill,
   };
 }
 

@@ -38,6 +38,13 @@ export interface WechatClient {
   readonly appId: string;
   readonly apiV3Key: string;
   readonly certificates: PlatformCertificateStore;
+  /** The HTTP layer under the SDK, for the requests the SDK cannot make for us (streamed bill downloads). */
+  readonly transport: WechatTransport;
+  /**
+   * Headers of a GET we send ourselves, signed with the SDK's own getSignature/getAuthorization over exactly
+   * `pathWithQuery` (what WeChat verifies), so such requests authenticate like every SDK call.
+   */
+  signedGetHeaders(pathWithQuery: string, accept?: string): Record<string, string>;
 }
 
 function configError(message: string): ProviderError {
@@ -109,22 +116,21 @@ export function buildWechatClient(creds: ChannelCredentials, options: WechatClie
     userAgent: options.userAgent,
   });
   const transport = new WechatTransport(base, options.httpTimeoutMs);
+  const signedGetHeaders = (pathWithQuery: string, accept = 'application/json'): Record<string, string> => {
+    // The SDK's own public signing helpers, so these requests match every SDK-built one exactly.
+    const nonce = randomBytes(16).toString('hex');
+    const timestamp = Math.floor(Date.now() / 1000).toString();
+    const signature = pay.getSignature('GET', nonce, timestamp, pathWithQuery);
+    return { Accept: accept, 'User-Agent': options.userAgent, Authorization: pay.getAuthorization(nonce, timestamp, signature) };
+  };
   const certificates = new PlatformCertificateStore({
     apiV3Key: secrets.apiV3Key,
     configured: secrets.platformCertificate ? { pem: secrets.platformCertificate, serial: secrets.platformCertSerial } : undefined,
     minRefreshIntervalMs: options.certRefreshMinIntervalMs,
-    download: () => {
-      // Signed with the SDK's own public signing helpers so it matches every other request exactly.
-      const url = `${WECHAT_API_ORIGIN}/v3/certificates`;
-      const nonce = randomBytes(16).toString('hex');
-      const timestamp = Math.floor(Date.now() / 1000).toString();
-      const signature = pay.getSignature('GET', nonce, timestamp, '/v3/certificates');
-      const headers = { Accept: 'application/json', 'User-Agent': options.userAgent, Authorization: pay.getAuthorization(nonce, timestamp, signature) };
-      return transport.send('GET', url, undefined, headers);
-    },
+    download: () => transport.send('GET', `${WECHAT_API_ORIGIN}/v3/certificates`, undefined, signedGetHeaders('/v3/certificates')),
   });
   pay.createHttp(new VerifyingPayRequest(transport, certificates));
-  return { pay, mchId: creds.mchId, appId: creds.providerAppId, apiV3Key: secrets.apiV3Key, certificates };
+  return { pay, mchId: creds.mchId, appId: creds.providerAppId, apiV3Key: secrets.apiV3Key, certificates, transport, signedGetHeaders };
 }
 
 /** Small bounded cache; credential rotation creates new entries and the oldest ones fall out. */

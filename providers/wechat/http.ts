@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { IPayRequest, Output } from 'wechatpay-node-v3/dist/define';
 import { ProviderError } from '../types';
@@ -42,11 +43,84 @@ export function parseGatewayUrl(gatewayUrl: string): URL {
   return url;
 }
 
+/** A response whose body is handed over as a stream (bill files): the caller reads it and must destroy it. */
+export interface StreamedResponse {
+  status: number;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  /** The body with any Content-Encoding already removed; destroying it closes the connection. */
+  body: Readable;
+}
+
 export class WechatTransport {
   constructor(
     private readonly base: URL,
     private readonly timeoutMs: number,
   ) {}
+
+  /** The configured gateway (sandbox in tests, https://api.mch.weixin.qq.com in production). */
+  get gateway(): URL {
+    return this.base;
+  }
+
+  /**
+   * A GET whose body is streamed instead of buffered (a bill file can be hundreds of MB). The deadline covers
+   * connecting and the response headers only: how long the body takes depends on how fast the caller
+   * consumes it, so the caller applies its own idle timeout while it waits for data.
+   */
+  openStream(pathWithQuery: string, headers: Record<string, string>): Promise<StreamedResponse> {
+    if (!pathWithQuery.startsWith('/')) throw new ProviderError('REJECTED', 'not a path on the WeChat Pay API', 'CONFIG_ERROR');
+    const lib = this.base.protocol === 'https:' ? https : http;
+    const what = `GET ${pathWithQuery.split('?')[0]}`;
+    return new Promise<StreamedResponse>((resolve, reject) => {
+      let settled = false;
+      const deadline = setTimeout(() => {
+        req.destroy();
+        fail(`${what}: no answer within ${this.timeoutMs} ms`);
+      }, this.timeoutMs);
+      const fail = (message: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        reject(new ProviderError('UNAVAILABLE', message));
+      };
+      const req = lib.request(
+        {
+          protocol: this.base.protocol,
+          hostname: this.base.hostname.replace(/^\[|\]$/g, ''),
+          port: this.base.port || undefined,
+          // Exactly the string that was signed.
+          path: pathWithQuery,
+          method: 'GET',
+          headers,
+        },
+        (res) => {
+          if (settled) {
+            res.destroy();
+            return;
+          }
+          settled = true;
+          clearTimeout(deadline);
+          const h: Record<string, string | undefined> = {};
+          for (const [k, v] of Object.entries(res.headers)) h[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+          const encoding = String(h['content-encoding'] ?? 'identity').toLowerCase();
+          const decoder =
+            encoding === 'gzip' || encoding === 'x-gzip'
+              ? zlib.createGunzip()
+              : encoding === 'deflate'
+                ? zlib.createInflate()
+                : encoding === 'br'
+                  ? zlib.createBrotliDecompress()
+                  : undefined;
+          // pipeline: an error on either side reaches the reader, and destroying the reader closes the socket.
+          const body = decoder ? pipeline(res, decoder, () => undefined) : res;
+          resolve({ status: res.statusCode ?? 0, headers: h, body });
+        },
+      );
+      req.on('error', (err: NodeJS.ErrnoException) => fail(`${what}: network error ${err.code ?? err.message}`));
+      req.end();
+    });
+  }
 
   /** Maps an SDK URL (always under WECHAT_API_ORIGIN) to the path+query the SDK signed. */
   static pathOf(sdkUrl: string): string {

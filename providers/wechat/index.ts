@@ -6,12 +6,14 @@
  * - notification signatures and AES-256-GCM decryption with the tag checked — the SDK's decipher_gcm skips it;
  * - HTTP status handling — SDK calls resolve {status, data, error} and never throw on HTTP errors.
  * Refunds (refunds / find_refunds / REFUND.* notifications) are in refund.ts; the notification envelope
- * checks both kinds of notification share are in notification.ts.
+ * checks both kinds of notification share are in notification.ts; trade bills (tradebill + the streamed,
+ * hash-verified file download) are in bill.ts.
  */
 import type { Ih5 } from 'wechatpay-node-v3/dist/lib/interface';
 import type { Output } from 'wechatpay-node-v3/dist/define';
 import {
   ProviderError,
+  type BillEntry,
   type CallbackAck,
   type ChannelCredentials,
   type PaymentProvider,
@@ -25,6 +27,7 @@ import {
   type VerifiedNotification,
   type VerifiedRefundNotification,
 } from '../types';
+import { downloadTradeBill } from './bill';
 import { WechatClientCache } from './client';
 import { isSignedError } from './http';
 import {
@@ -49,6 +52,11 @@ export interface WechatProviderOptions {
   /** Minimum gap between two /v3/certificates downloads per merchant, default 60 s. */
   certRefreshMinIntervalMs?: number;
   userAgent?: string;
+  /**
+   * Download trade bills gzip-compressed (tar_type=GZIP), default true; the hash is checked over the
+   * decompressed file either way.
+   */
+  billGzip?: boolean;
 }
 
 const SCENES: readonly SceneCode[] = ['h5', 'native', 'app', 'jsapi'];
@@ -79,8 +87,9 @@ function isSuccess(out: Output): boolean {
 }
 
 export function createWechatProvider(options: WechatProviderOptions = {}): PaymentProvider {
+  const httpTimeoutMs = options.httpTimeoutMs ?? 10_000;
   const clients = new WechatClientCache({
-    httpTimeoutMs: options.httpTimeoutMs ?? 10_000,
+    httpTimeoutMs,
     certRefreshMinIntervalMs: options.certRefreshMinIntervalMs ?? 60_000,
     userAgent: options.userAgent ?? 'cashier-desk wechatpay-node-v3/2.2.1',
   });
@@ -211,6 +220,12 @@ export function createWechatProvider(options: WechatProviderOptions = {}): Payme
   const verifyRefundCallback = async (creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedRefundNotification> =>
     verifyRefundNotification(clients.get(creds), creds, cb);
 
+  // An async generator, so configuration errors (clients.get) surface on iteration like every other failure.
+  // Rows are provisional until TOTALS arrives: on any error the caller must discard the whole bill (bill.ts).
+  async function* downloadBill(creds: ChannelCredentials, day: string): AsyncGenerator<BillEntry> {
+    yield* downloadTradeBill(clients.get(creds), day, { billType: 'ALL', gzip: options.billGzip ?? true, idleTimeoutMs: httpTimeoutMs });
+  }
+
   return {
     channelType: 'wx-pay',
     scenes: SCENES,
@@ -222,5 +237,6 @@ export function createWechatProvider(options: WechatProviderOptions = {}): Payme
     refund,
     queryRefund,
     verifyRefundCallback,
+    downloadBill,
   };
 }

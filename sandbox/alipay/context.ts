@@ -1,6 +1,6 @@
 /** What the sandbox's request handlers and trade operations share, passed to them explicitly. */
 import type { Notifier } from './notify';
-import type { AlipayState, FaultQueue } from './state';
+import type { AlipayState, BillUrlStore, FaultQueue } from './state';
 
 export interface AlipayContext {
   readonly state: AlipayState;
@@ -10,4 +10,6 @@ export interface AlipayContext {
   readonly baseUrl: string;
   /** Signed server API calls whose timestamp differs more than this from now are refused. */
   readonly maxSkewMs: number;
+  /** The bill_download_url tokens handed out and still valid (in memory only: they live seconds). */
+  readonly billUrls: BillUrlStore;
 }

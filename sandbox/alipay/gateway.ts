@@ -1,11 +1,12 @@
 /**
  * /gateway.do. Page methods (alipay.trade.wap.pay; alipay.trade.page.pay is not simulated) are the browser's
  * cashier entry and render pages (see cashier.ts). Every other method is the server API: alipay.trade.precreate
- * / query / close / refund / fastpay.refund.query, served over GET (query string) and POST (query + form) alike,
- * as the real gateway does. API requests are authenticated by the app's signature and every answer is signed
+ * / query / close / refund / fastpay.refund.query and alipay.data.dataservice.bill.downloadurl.query (bills.ts),
+ * served over GET (query string) and POST (query + form) alike, as the real gateway does. API requests are authenticated by the app's signature and every answer is signed
  * with the sandbox's "Alipay" key; injected faults apply here.
  */
 import type http from 'node:http';
+import { apiBillDownloadUrl } from './bills';
 import { handleWapPay } from './cashier';
 import type { AlipayContext } from './context';
 import { AlipayFailure, business, invalid, missing, type ApiPayload } from './errors';
@@ -25,6 +26,7 @@ const SUPPORTED_API = new Set([
   'alipay.trade.close',
   'alipay.trade.refund',
   'alipay.trade.fastpay.refund.query',
+  'alipay.data.dataservice.bill.downloadurl.query',
 ]);
 const BAD_GATEWAY_HTML = '<html><body><h1>502 Bad Gateway</h1></body></html>';
 
@@ -83,6 +85,8 @@ function dispatch(ctx: AlipayContext, apiMethod: string, params: Record<string, 
         return apiClose(ctx, merchant, params, biz);
       case 'alipay.trade.refund':
         return apiRefund(ctx, merchant, biz, { sellerBalanceNotEnough: fault?.kind === 'sellerBalanceNotEnough' });
+      case 'alipay.data.dataservice.bill.downloadurl.query':
+        return apiBillDownloadUrl(ctx, merchant, biz);
       default:
         return apiRefundQuery(ctx, merchant, biz);
     }

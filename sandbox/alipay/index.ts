@@ -4,22 +4,26 @@
  * Browser/app side: wap.pay cashier page (GET/POST /gateway.do), QR "scan" page (/qr/<code>), app pay
  * (/__sim/app-pay with the sdkExec order string), buyer pay/cancel buttons (/cashier/<token>/…).
  * Server side: /gateway.do (GET or POST) with alipay.trade.precreate / query / close / refund /
- * fastpay.refund.query, verifying the app's signature and signing every answer with the sandbox's own
- * "Alipay" key. Outbound: real signed trade_status_sync notifications (payments, closes, refunds) with
- * retries. Control API: /__sim/* (loopback only, JSON) and the typed handle.
+ * fastpay.refund.query / alipay.data.dataservice.bill.downloadurl.query, verifying the app's signature and
+ * signing every answer with the sandbox's own "Alipay" key; the trade bills' ZIP files at
+ * /downloadBillFile.resource. Outbound: real signed trade_status_sync notifications (payments, closes, refunds)
+ * with retries. Control API: /__sim/* (loopback only, JSON) and the typed handle.
  *
  * Deliberately modelled traps of the real gateway: a precreate trade does not exist until the QR is scanned
  * (query/close → ACQ.TRADE_NOT_EXIST); empty parameter values are dropped before verifying the signature;
  * responses escape `/`; notifications need the exact body `success`; a refund's answer can be lost after
- * the refund was applied (faults http502AfterProcessing / dropAfterProcessing).
+ * the refund was applied (faults http502AfterProcessing / dropAfterProcessing); bills exist for finished days
+ * only, behind links valid for 30 s, as ZIPs whose entries are named in GBK without the UTF-8 flag and hold GBK
+ * CSV with tab-padded values.
  *
  * Modules: state.ts (stores, persistence, faults), notify.ts (notifications), trades.ts (trade lifecycle),
- * refunds.ts (refund, refund query), request.ts (signed-request checks), gateway.ts (server API), cashier.ts
- * (browser/app pages), sim.ts (control API and handle methods). This file starts the server and wires them
- * together.
+ * refunds.ts (refund, refund query), bills.ts and zip.ts (trade bills and their anomalies), request.ts
+ * (signed-request checks), gateway.ts (server API), cashier.ts (browser/app pages), sim.ts (control API and
+ * handle methods). This file starts the server and wires them together.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BILL_DOWNLOAD_PATH, handleBillDownload } from './bills';
 import { handleCashierAction, handleCashierPage, handleScanPage } from './cashier';
 import type { AlipayContext } from './context';
 import { SimError } from './errors';
@@ -27,7 +31,7 @@ import { handleGateway } from './gateway';
 import { isLoopback, readBody, sendJson } from './http';
 import { Notifier } from './notify';
 import { handleControl, simHandleMethods } from './sim';
-import { AlipayState, FaultQueue } from './state';
+import { AlipayState, BillUrlStore, FaultQueue } from './state';
 import { expireIfDue } from './trades';
 import type { AlipaySandboxHandle, AlipaySandboxOptions } from './types';
 
@@ -38,6 +42,8 @@ const DEFAULT_NOTIFY_TIMEOUT_MS = 5000;
 /** Alipay refuses requests whose timestamp is too far from its clock (roughly ±15 minutes). */
 const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 const SWEEP_INTERVAL_MS = 1000;
+/** Alipay: "账单下载地址链接，获取连接后30秒后未下载，链接地址失效". */
+const DEFAULT_BILL_URL_TTL_MS = 30_000;
 
 async function route(ctx: AlipayContext, localUrl: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', localUrl);
@@ -48,6 +54,7 @@ async function route(ctx: AlipayContext, localUrl: string, req: http.IncomingMes
     const body = method === 'POST' ? await readBody(req) : Buffer.alloc(0);
     return handleGateway(ctx, req, res, url, body);
   }
+  if (method === 'GET' && p === BILL_DOWNLOAD_PATH) return handleBillDownload(ctx, req, res, url);
   let m: RegExpExecArray | null;
   if (method === 'GET' && (m = /^\/qr\/([A-Za-z0-9_-]+)$/.exec(p))) return handleScanPage(ctx, res, m[1]);
   if (method === 'GET' && (m = /^\/cashier\/([A-Za-z0-9_-]+)$/.exec(p))) return handleCashierPage(ctx, res, m[1]);
@@ -88,6 +95,7 @@ export async function startAlipaySandbox(opts: AlipaySandboxOptions = {}): Promi
     faults: new FaultQueue(),
     baseUrl: (opts.publicUrl ?? localUrl).replace(/\/+$/, ''),
     maxSkewMs: opts.maxTimestampSkewMs ?? DEFAULT_MAX_SKEW_MS,
+    billUrls: new BillUrlStore(opts.billUrlTtlMs ?? DEFAULT_BILL_URL_TTL_MS),
   };
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     route(ctx, localUrl, req, res).catch((err: unknown) => {

@@ -1,12 +1,13 @@
 /**
  * The control side of the sandbox: the loopback-only JSON API under /__sim/ and the typed handle methods
  * that drive the same operations (merchants, buyer transitions, app pay, faults, the refund record, the
- * notification log).
+ * notification log, bill anomalies and seeded bill lines, backdating payments and refunds into a billed day).
  */
 import type http from 'node:http';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { ChannelCredentials } from '../../providers/types';
 import type { NotifyMode } from '../types';
+import { addBillAnomaly, backdateRefund, BILL_DOWNLOAD_FAULT_METHOD, clearBillAdjustments, listBillAdjustments, parseInstant, seedBillRows } from './bills';
 import { appPayFromOrderString } from './cashier';
 import type { AlipayContext } from './context';
 import { AlipayFailure, SimError } from './errors';
@@ -14,7 +15,17 @@ import { sendJson } from './http';
 import * as wire from './protocol';
 import { publicView, type TradeRecord } from './state';
 import { buyerFail, buyerPay, closeUnpaid, findTrade, finishPaid, markCreated } from './trades';
-import type { AlipaySandboxHandle, SimFault, SimFaultKind, SimNotificationDelivery, SimRefund, SimTrade, SimTransitionOptions } from './types';
+import type {
+  AlipaySandboxHandle,
+  SimBillAnomaly,
+  SimBillSeed,
+  SimFault,
+  SimFaultKind,
+  SimNotificationDelivery,
+  SimRefund,
+  SimTrade,
+  SimTransitionOptions,
+} from './types';
 
 /** The handle's methods; index.ts adds url, localUrl, alipayPublicKey and close. */
 export type SimHandleMethods = Omit<AlipaySandboxHandle, 'url' | 'localUrl' | 'alipayPublicKey' | 'close'>;
@@ -64,6 +75,10 @@ function injectFault(ctx: AlipayContext, f: SimFault): void {
     if (method && method !== 'alipay.trade.refund') throw new SimError(400, 'sellerBalanceNotEnough applies to alipay.trade.refund only');
     method = 'alipay.trade.refund';
   }
+  // The bill file download is no gateway call: only a refused or dropped connection makes sense there.
+  if (method === BILL_DOWNLOAD_FAULT_METHOD && f.kind !== 'http502' && f.kind !== 'drop') {
+    throw new SimError(400, `${f.kind} does not apply to ${BILL_DOWNLOAD_FAULT_METHOD} (http502 or drop)`);
+  }
   ctx.faults.add({ kind: f.kind, count, method });
 }
 
@@ -95,6 +110,7 @@ function transitionOptions(v: Record<string, unknown>): SimTransitionOptions {
     }
     o.amountOverrideFen = v.amountOverrideFen;
   }
+  if (v.paidAt !== undefined) o.paidAt = parseInstant(v.paidAt, 'paidAt');
   return o;
 }
 
@@ -115,7 +131,14 @@ const scan = async (ctx: AlipayContext, no: string, o?: { appId?: string }) =>
     if (t.status === 'NOT_SCANNED') markCreated(t);
     ctx.state.save();
   });
-const pay = async (ctx: AlipayContext, no: string, o: SimTransitionOptions = {}) => control(ctx, no, o, (t) => buyerPay(ctx, t, o));
+const pay = async (ctx: AlipayContext, no: string, o: SimTransitionOptions = {}) => {
+  let paidAt: Date | undefined;
+  if (o.paidAt !== undefined) {
+    paidAt = parseInstant(o.paidAt, 'paidAt');
+    if (paidAt.getTime() > Date.now()) throw new SimError(400, 'paidAt must not be in the future');
+  }
+  return control(ctx, no, o, (t) => buyerPay(ctx, t, o, paidAt));
+};
 const fail = async (ctx: AlipayContext, no: string, o: SimTransitionOptions = {}) => control(ctx, no, o, (t) => buyerFail(ctx, t));
 const closeTrade = async (ctx: AlipayContext, no: string, o: SimTransitionOptions = {}) => control(ctx, no, o, (t) => closeUnpaid(ctx, t, o));
 const finish = async (ctx: AlipayContext, no: string, o: SimTransitionOptions = {}) => control(ctx, no, o, (t) => finishPaid(ctx, t, o));
@@ -185,6 +208,18 @@ export async function handleControl(ctx: AlipayContext, res: http.ServerResponse
               : await finish(ctx, no, o);
     return sendJson(res, 200, result);
   }
+  if (method === 'POST' && (m = /^\/__sim\/trades\/([^/]+)\/refunds\/([^/]+)\/backdate$/.exec(p))) {
+    const b = json();
+    const appId = url.searchParams.get('app_id') ?? (typeof b.appId === 'string' ? b.appId : undefined);
+    return sendJson(res, 200, backdateRefund(ctx, { outTradeNo: decodeURIComponent(m[1]), outRequestNo: decodeURIComponent(m[2]), at: b.at as string, appId }));
+  }
+  if (method === 'POST' && p === '/__sim/bills/anomalies') return sendJson(res, 201, addBillAnomaly(ctx, json() as unknown as SimBillAnomaly));
+  if (method === 'POST' && p === '/__sim/bills/seed') return sendJson(res, 201, seedBillRows(ctx, json() as unknown as SimBillSeed));
+  if ((method === 'GET' || method === 'DELETE') && p === '/__sim/bills/adjustments') {
+    const filter = { appId: url.searchParams.get('app_id') ?? undefined, day: url.searchParams.get('day') ?? undefined };
+    if (method === 'DELETE') clearBillAdjustments(ctx, filter);
+    return sendJson(res, 200, listBillAdjustments(ctx, method === 'DELETE' ? {} : filter));
+  }
   if (method === 'POST' && p === '/__sim/faults') {
     const b = json();
     injectFault(ctx, { kind: b.kind as SimFaultKind, count: typeof b.count === 'number' ? b.count : undefined, method: typeof b.method === 'string' ? b.method : undefined });
@@ -229,6 +264,11 @@ export function simHandleMethods(ctx: AlipayContext): SimHandleMethods {
     closeTrade: (no, o) => closeTrade(ctx, no, o),
     finish: (no, o) => finish(ctx, no, o),
     refunds: (no, appId) => refunds(ctx, no, appId),
+    backdateRefund: async (o) => backdateRefund(ctx, o),
+    addBillAnomaly: (a) => addBillAnomaly(ctx, a),
+    seedBillRows: (seed) => seedBillRows(ctx, seed),
+    billAdjustments: (filter) => listBillAdjustments(ctx, filter),
+    clearBillAdjustments: (filter) => clearBillAdjustments(ctx, filter),
     injectFault: (f) => injectFault(ctx, f),
     clearFaults: () => ctx.faults.clear(),
     notifications: (filter) => notifications(ctx, filter),

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
-import type { SimFault, SimMerchant, SimNotificationDelivery, SimRefund, SimTrade } from './types';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { SimBillAdjustment, SimFault, SimMerchant, SimNotificationDelivery, SimRefund, SimTrade } from './types';
 
 /** The persisted log keeps this many deliveries; in memory it may grow to twice as many before trimming. */
 export const MAX_LOGGED_DELIVERIES = 5000;
@@ -37,6 +37,8 @@ interface PersistedState {
   trades: TradeRecord[];
   /** Absent in files written before refunds existed. */
   refunds?: SimRefund[];
+  /** Absent in files written before bills existed. */
+  billAdjustments?: SimBillAdjustment[];
   deliveries: SimNotificationDelivery[];
   jobs: NotifyJob[];
   seq: number;
@@ -63,6 +65,11 @@ export class AlipayState {
   readonly trades = new Map<string, TradeRecord>();
   /** Every applied refund, oldest first. Persisted: a restarted sandbox must still refuse a second refund. */
   refunds: SimRefund[] = [];
+  /**
+   * What bills say beyond the trades and refunds (anomalies, seeded lines). Persisted: a restarted sandbox serves
+   * the same bill it served before. Small: a seed of any size is one entry.
+   */
+  billAdjustments: SimBillAdjustment[] = [];
   deliveries: SimNotificationDelivery[] = [];
   jobs: NotifyJob[] = [];
   /** Last delivery sequence number handed out. */
@@ -81,6 +88,7 @@ export class AlipayState {
       // Trades saved before refunds existed have no refundedFen.
       for (const t of loaded.trades) this.trades.set(tradeKey(t.appId, t.outTradeNo), { ...t, refundedFen: t.refundedFen ?? 0 });
       this.refunds = loaded.refunds ?? [];
+      this.billAdjustments = loaded.billAdjustments ?? [];
       this.deliveries = loaded.deliveries;
       this.jobs = loaded.jobs;
       this.seq = loaded.seq;
@@ -99,6 +107,7 @@ export class AlipayState {
       merchants: [...this.merchants.values()],
       trades: [...this.trades.values()],
       refunds: this.refunds,
+      billAdjustments: this.billAdjustments,
       deliveries: this.deliveries.slice(-MAX_LOGGED_DELIVERIES),
       jobs: this.jobs,
       seq: this.seq,
@@ -157,6 +166,7 @@ function loadState(file: string): PersistedState | undefined {
     merchants: state.merchants ?? [],
     trades: state.trades ?? [],
     refunds: state.refunds ?? [],
+    billAdjustments: state.billAdjustments ?? [],
   };
 }
 
@@ -174,13 +184,48 @@ export class FaultQueue {
     this.list = [];
   }
 
-  /** Uses up one count of the first fault matching `method` (or any method) and returns it. */
-  take(method: string): SimFault | undefined {
-    const i = this.list.findIndex((f) => !f.method || f.method === method);
+  /**
+   * Uses up one count of the first fault matching `method` (or any method) and returns it. `exactOnly`: only faults
+   * naming this method match (the bill file download, which is no gateway call and must not use up theirs).
+   */
+  take(method: string, exactOnly = false): SimFault | undefined {
+    const i = this.list.findIndex((f) => (exactOnly ? f.method === method : !f.method || f.method === method));
     if (i < 0) return undefined;
     const f = this.list[i];
     f.count -= 1;
     if (f.count <= 0) this.list.splice(i, 1);
     return f;
+  }
+}
+
+/** What a bill_download_url grants: one app's bill of one day, until `expiresAt` (epoch ms). */
+export interface BillUrlGrant {
+  appId: string;
+  day: string;
+  expiresAt: number;
+}
+
+/**
+ * The bill_download_url tokens handed out. Alipay's links expire (30 s after they are issued); a token is good for
+ * any number of downloads until then, and forgotten after.
+ */
+export class BillUrlStore {
+  private readonly grants = new Map<string, BillUrlGrant>();
+
+  constructor(readonly ttlMs: number) {}
+
+  issue(appId: string, day: string, now = Date.now()): { token: string; grant: BillUrlGrant } {
+    for (const [token, g] of this.grants) if (g.expiresAt <= now) this.grants.delete(token);
+    const token = randomBytes(24).toString('hex');
+    const grant = { appId, day, expiresAt: now + this.ttlMs };
+    this.grants.set(token, grant);
+    return { token, grant };
+  }
+
+  /** The grant of a token still valid at `now`; undefined for unknown or expired ones. */
+  lookup(token: string, now = Date.now()): BillUrlGrant | undefined {
+    const g = this.grants.get(token);
+    if (g && g.expiresAt <= now) this.grants.delete(token);
+    return g && g.expiresAt > now ? g : undefined;
   }
 }

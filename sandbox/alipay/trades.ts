@@ -147,13 +147,16 @@ export function findTrade(state: AlipayState, outTradeNo: string, appId?: string
   return found[0];
 }
 
-export function buyerPay(ctx: AlipayContext, t: TradeRecord, o: SimTransitionOptions): void {
+/** The buyer pays. `paidAt` (control side only) backdates the payment, e.g. into a day whose bill can be fetched. */
+export function buyerPay(ctx: AlipayContext, t: TradeRecord, o: SimTransitionOptions, paidAt?: Date): void {
   expireIfDue(ctx, t);
   if (t.status === 'NOT_SCANNED') markCreated(t);
   if (t.status === 'TRADE_SUCCESS' || t.status === 'TRADE_FINISHED') throw business('ACQ.TRADE_HAS_SUCCESS', '交易已被支付');
   if (t.status === 'TRADE_CLOSED') throw business('ACQ.TRADE_HAS_CLOSE', '交易已经关闭');
   t.status = 'TRADE_SUCCESS';
-  t.gmtPayment = wire.shanghaiTime();
+  t.gmtPayment = wire.shanghaiTime(paidAt);
+  // A trade cannot be paid before it existed: a backdated payment takes its creation along.
+  if (t.gmtCreate && t.gmtCreate > t.gmtPayment) t.gmtCreate = t.gmtPayment;
   ctx.notifier.enqueue(t, o);
   ctx.state.save();
 }

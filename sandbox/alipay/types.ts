@@ -95,7 +95,10 @@ export interface SimFault {
   kind: SimFaultKind;
   /** How many matching gateway calls are affected (default 1). */
   count?: number;
-  /** Only calls of this API method (e.g. 'alipay.trade.query'); default any server API call. */
+  /**
+   * Only calls of this API method (e.g. 'alipay.trade.query'); default any server API call. 'bill.download' (only
+   * when named, with http502 / drop) targets the download of a bill file from a bill_download_url instead.
+   */
   method?: string;
 }
 
@@ -107,7 +110,40 @@ export interface SimTransitionOptions {
   delayMs?: number;
   /** Send a correctly signed notification carrying this amount instead of the trade's (mismatch testing). */
   amountOverrideFen?: number;
+  /**
+   * pay only: the instant the buyer paid (default now), so tests can produce a finished day's bill: Alipay issues
+   * bills for past days only. Must not be in the future; the trade's gmt_create moves back with it if needed.
+   */
+  paidAt?: Date | string;
 }
+
+/**
+ * Changes to what a day's trade bill (对账单) says, beyond the sandbox's own trades and refunds. UNKNOWN_TRADE: the
+ * bill lists `count` (default 1) paid trades of `amountFen` the merchant never created (out_trade_no `outTradeNo`
+ * for a single one, generated otherwise). WRONG_AMOUNT: the payment line of an existing paid trade states
+ * `amountFen` (added to that day's bill if the trade was paid on another day). TAMPERED_SUMMARY: the summary file
+ * (业务明细(汇总)) states `amountFen` (default 1) fen more than its lines add up to, as a corrupted or altered file
+ * would. Every line is counted in the detail file's own footer, so only TAMPERED_SUMMARY makes the files disagree.
+ */
+export type SimBillAnomaly =
+  | { kind: 'UNKNOWN_TRADE'; appId: string; day: string; amountFen: number; outTradeNo?: string; count?: number; subject?: string }
+  | { kind: 'WRONG_AMOUNT'; appId: string; day: string; outTradeNo: string; amountFen: number }
+  | { kind: 'TAMPERED_SUMMARY'; appId: string; day: string; amountFen?: number };
+
+/**
+ * `count` synthetic paid trades of `amountFen` (default 100) on `day`, generated line by line when the bill is
+ * downloaded (nothing per line is stored): a bill of any size without creating that many trades.
+ */
+export interface SimBillSeed {
+  appId: string;
+  day: string;
+  count: number;
+  amountFen?: number;
+  subject?: string;
+}
+
+/** A bill adjustment as stored: an anomaly or a seed, with the random base its generated trade numbers use. */
+export type SimBillAdjustment = (SimBillAnomaly | ({ kind: 'SEEDED' } & SimBillSeed)) & { id: string };
 
 export interface AlipaySandboxOptions {
   port?: number;
@@ -120,6 +156,8 @@ export interface AlipaySandboxOptions {
   notifyTimeoutMs?: number;
   /** Server API calls whose timestamp differs more than this from now are refused (isv.invalid-timestamp). */
   maxTimestampSkewMs?: number;
+  /** How long a bill_download_url stays valid (Alipay: 30 s). */
+  billUrlTtlMs?: number;
 }
 
 export interface AlipaySandboxHandle extends SandboxHandle {
@@ -149,6 +187,16 @@ export interface AlipaySandboxHandle extends SandboxHandle {
   finish(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
   /** Every refund the sandbox applied to the trade, oldest first ([] for an unknown trade). */
   refunds(outTradeNo: string, appId?: string): SimRefund[];
+  /**
+   * Moves a refund's time (gmt_refund_pay) into the past, so a finished day's bill can carry it. Not before the
+   * trade's payment, not in the future.
+   */
+  backdateRefund(o: { outTradeNo: string; outRequestNo: string; at: Date | string; appId?: string }): Promise<SimRefund>;
+  addBillAnomaly(anomaly: SimBillAnomaly): SimBillAdjustment;
+  seedBillRows(seed: SimBillSeed): SimBillAdjustment;
+  /** The stored bill adjustments (anomalies and seeds), optionally of one app and/or day. */
+  billAdjustments(filter?: { appId?: string; day?: string }): SimBillAdjustment[];
+  clearBillAdjustments(filter?: { appId?: string; day?: string }): void;
   injectFault(fault: SimFault): void;
   clearFaults(): void;
   notifications(filter?: { outTradeNo?: string; appId?: string }): SimNotificationDelivery[];

@@ -10,6 +10,9 @@
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream';
+import zlib from 'node:zlib';
+import { isFileAnswer, WechatBills, type FileAnswer } from './bill';
 import { SandboxState } from './state';
 import { createInitialPki, SimError, WechatSim, type ApiAnswer } from './sim';
 import { errorPage, jsBridgeScript, paymentSheet, resultPage } from './pages';
@@ -17,6 +20,9 @@ import type {
   CompleteRefundOptions,
   NotificationFilter,
   PayOptions,
+  WechatBillAnomaly,
+  WechatBillCorruption,
+  WechatBillSeed,
   WechatFault,
   WechatNotifyOptions,
   WechatRefundBehaviour,
@@ -30,6 +36,8 @@ export type * from './types';
 const MAX_BODY_BYTES = 1024 * 1024;
 /** 申请退款 (POST); the query is GET on `${REFUNDS_PATH}/{out_refund_no}`. */
 const REFUNDS_PATH = '/v3/refund/domestic/refunds';
+/** 下载账单: the path of every download_url (WeChat: https://api.mch.weixin.qq.com/v3/billdownload/file?token=…). */
+const BILL_DOWNLOAD_PATH = '/v3/billdownload/file';
 const SYSTEM_ERROR: ApiAnswer = { status: 500, body: { code: 'SYSTEM_ERROR', message: '系统错误' } };
 
 class BodyTooLarge extends Error {}
@@ -89,6 +97,9 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     notifyTimeoutMs: opts.notifyTimeoutMs ?? 5000,
     refundDelayMs: opts.refundDelayMs === undefined ? 1000 : opts.refundDelayMs,
   });
+  const billReadyHourCst = opts.billReadyHourCst ?? 0;
+  if (!Number.isInteger(billReadyHourCst) || billReadyHourCst < 0 || billReadyHourCst > 23) throw new RangeError('billReadyHourCst must be an hour 0-23');
+  const bills = new WechatBills(state, { billReadyHourCst });
 
   // ───────────── /v3 API: authenticate, maybe inject a fault, answer, sign ─────────────
   async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
@@ -97,12 +108,15 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     // The merchant signed the path+query exactly as it sent it: use req.url, never a normalised form.
     const pathWithQuery = req.url ?? '/';
     let broken = false;
-    let answer: ApiAnswer;
+    let answer: ApiAnswer | FileAnswer;
     const auth = sim.authenticate(method, pathWithQuery, rawBody, req.headers.authorization);
     if ('status' in auth) {
       answer = auth;
     } else {
-      const fault = sim.takeFault(auth.mchid, { refundApplication: method === 'POST' && url.pathname === REFUNDS_PATH });
+      const fault = sim.takeFault(auth.mchid, {
+        refundApplication: method === 'POST' && url.pathname === REFUNDS_PATH,
+        unsignedAnswer: method === 'GET' && url.pathname === BILL_DOWNLOAD_PATH,
+      });
       broken = fault === 'badSignature';
       if (fault === 'http500') answer = SYSTEM_ERROR;
       // As WeChat answers a refund the merchant's balance cannot cover; nothing is created.
@@ -111,6 +125,7 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       // The call took effect, only its answer is lost: a retry must find what the first call did.
       if (fault === 'http500AfterProcessing') answer = SYSTEM_ERROR;
     }
+    if (isFileAnswer(answer)) return sendFile(res, answer);
     const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
     const headers: Record<string, string> = { ...sim.signHeaders(text, { broken }), 'Request-ID': randomUUID() };
     if (text) headers['Content-Type'] = 'application/json; charset=utf-8';
@@ -118,9 +133,26 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     res.end(text);
   }
 
-  function route(method: string, url: URL, mchid: string, rawBody: string): ApiAnswer {
+  /**
+   * The bill file: 200 with the raw (or gzip) bytes and no Wechatpay-* headers — WeChat does not sign it; the
+   * hash from the signed apply answer vouches for it. Streamed with backpressure; a client that goes away
+   * stops the generator.
+   */
+  function sendFile(res: http.ServerResponse, file: FileAnswer): void {
+    res.writeHead(200, { 'Content-Type': file.contentType, 'Request-ID': randomUUID(), 'Cache-Control': 'no-store' });
+    const source = file.body();
+    const done = (err: NodeJS.ErrnoException | null) => {
+      if (err) res.destroy();
+    };
+    if (file.gzip) pipeline(source, zlib.createGzip(), res, done);
+    else pipeline(source, res, done);
+  }
+
+  function route(method: string, url: URL, mchid: string, rawBody: string): ApiAnswer | FileAnswer {
     const p = url.pathname;
     let m: RegExpExecArray | null;
+    if (method === 'GET' && p === '/v3/bill/tradebill') return bills.apply(mchid, url.searchParams, sim.url);
+    if (method === 'GET' && p === BILL_DOWNLOAD_PATH) return bills.download(mchid, url.searchParams);
     if (method === 'GET' && p === '/v3/certificates') return sim.certificatesAnswer(mchid);
     if (method === 'POST' && (m = /^\/v3\/pay\/transactions\/(h5|native|app|jsapi)$/.exec(p))) return sim.createTransaction(m[1], mchid, rawBody);
     if (method === 'GET' && (m = /^\/v3\/pay\/transactions\/(out-trade-no|id)\/([^/]+)$/.exec(p))) {
@@ -223,7 +255,12 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
         return t ? sendJson(res, 200, t) : sendJson(res, 404, { error: { code: 'ORDER_NOT_EXIST', message: `no trade ${outTradeNo}` } });
       }
       if (method === 'POST' && m[2] === 'pay') {
-        const r = sim.pay(outTradeNo, { mchid, openid: str(body.openid), notify: body.notify as WechatNotifyOptions | undefined });
+        const r = sim.pay(outTradeNo, {
+          mchid,
+          openid: str(body.openid),
+          notify: body.notify as WechatNotifyOptions | undefined,
+          successTime: str(body.successTime),
+        });
         return sendJson(res, 200, r);
       }
       if (method === 'POST' && m[2] === 'fail') return sendJson(res, 200, sim.fail(outTradeNo, { mchid, reason: str(body.reason) }));
@@ -253,7 +290,11 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       }
       if (method === 'POST' && m[2] === 'complete') {
         const status = body.status as WechatRefundOutcome | undefined;
-        return sendJson(res, 200, sim.completeRefund(outRefundNo, { mchid, status, notify: body.notify as WechatNotifyOptions | undefined }));
+        return sendJson(
+          res,
+          200,
+          sim.completeRefund(outRefundNo, { mchid, status, notify: body.notify as WechatNotifyOptions | undefined, successTime: str(body.successTime) }),
+        );
       }
     }
     if (p === '/refund-behaviour') {
@@ -274,6 +315,17 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       return sendJson(res, 202, { ok: true });
     }
     if (method === 'POST' && p === '/platform-certificates/rotate') return sendJson(res, 200, await sim.rotatePlatformCertificate());
+    // Trade bills: differences, synthetic lines, a spoiled next download, and clearing them.
+    if (method === 'POST' && p === '/bills/anomalies') return sendJson(res, 200, bills.addAnomaly(body as unknown as WechatBillAnomaly));
+    if (method === 'POST' && p === '/bills/seeds') return sendJson(res, 200, bills.seed(body as unknown as WechatBillSeed));
+    if (method === 'POST' && p === '/bills/corrupt-next-download') {
+      bills.corruptNextDownload(body as WechatBillCorruption);
+      return sendJson(res, 200, { ok: true });
+    }
+    if (method === 'DELETE' && p === '/bills/adjustments') {
+      bills.clear({ mchid: q.get('mchid') ?? undefined, day: q.get('day') ?? undefined });
+      return sendJson(res, 200, { ok: true });
+    }
     throw new SimError(404, 'NOT_FOUND', `no control endpoint ${method} ${url.pathname}`);
   }
 
@@ -366,6 +418,10 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     }),
     completeRefund: wrap((outRefundNo: string, o?: CompleteRefundOptions) => sim.completeRefund(outRefundNo, o ?? {})),
     setRefundBehaviour: wrap((b: Partial<WechatRefundBehaviour>) => sim.setRefundBehaviour(b ?? {})),
+    addBillAnomaly: wrap((a: WechatBillAnomaly) => bills.addAnomaly(a)),
+    seedBillRows: wrap((seed: WechatBillSeed) => bills.seed(seed)),
+    corruptNextBillDownload: wrap((c?: WechatBillCorruption) => bills.corruptNextDownload(c ?? {})),
+    clearBillAdjustments: wrap((filter?: { mchid?: string; day?: string }) => bills.clear(filter ?? {})),
     async close() {
       if (closed) return;
       closed = true;

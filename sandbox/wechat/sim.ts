@@ -227,8 +227,15 @@ export class WechatSim {
    * Consumes one matching fault for an authenticated API call of `mchid`. 'notEnough' only matches refund
    * applications: a query or certificate download in between must not use it up.
    */
-  takeFault(mchid: string, call: { refundApplication: boolean }): WechatFault['kind'] | undefined {
-    const f = this.faults.find((x) => (!x.mchid || x.mchid === mchid) && (x.kind !== 'notEnough' || call.refundApplication));
+  takeFault(mchid: string, call: { refundApplication: boolean; unsignedAnswer?: boolean }): WechatFault['kind'] | undefined {
+    // 'badSignature' skips calls whose success answer is unsigned anyway (the bill file download): it would
+    // be used up without any effect.
+    const f = this.faults.find(
+      (x) =>
+        (!x.mchid || x.mchid === mchid) &&
+        (x.kind !== 'notEnough' || call.refundApplication) &&
+        (x.kind !== 'badSignature' || !call.unsignedAnswer),
+    );
     if (!f) return undefined;
     f.count -= 1;
     if (f.count <= 0) this.faults.splice(this.faults.indexOf(f), 1);
@@ -519,8 +526,10 @@ export class WechatSim {
     const status = opts.status ?? 'SUCCESS';
     if (!REFUND_OUTCOMES.includes(status)) throw new SimError(400, 'PARAM_ERROR', `status must be one of ${REFUND_OUTCOMES.join(', ')}`);
     validateNotifyOptions(opts.notify);
+    const successAt = pastInstant(opts.successTime, 'successTime');
+    if (successAt && status !== 'SUCCESS') throw new SimError(400, 'PARAM_ERROR', 'successTime is only for status SUCCESS');
     if (refund.status !== 'PROCESSING') throw new SimError(409, 'REFUND_STATE_ERROR', `refund ${outRefundNo} is already ${refund.status}`);
-    return this.finishRefund(refund, status, opts.notify ?? {});
+    return this.finishRefund(refund, status, opts.notify ?? {}, successAt);
   }
 
   getRefundBehaviour(): WechatRefundBehaviour {
@@ -558,10 +567,15 @@ export class WechatSim {
   }
 
   /** PROCESSING → final state, then the REFUND.* notification (when the refund named a notify_url). */
-  private finishRefund(refund: SimRefund, status: WechatRefundOutcome, notify: WechatNotifyOptions): RefundCompletion {
+  private finishRefund(refund: SimRefund, status: WechatRefundOutcome, notify: WechatNotifyOptions, successAt?: Date): RefundCompletion {
     const now = new Date();
     refund.status = status;
-    if (status === 'SUCCESS') refund.success_time = rfc3339Cst(now);
+    if (status === 'SUCCESS') {
+      const at = successAt ?? now;
+      refund.success_time = rfc3339Cst(at);
+      // A backdated success must not precede the application (the REFUND bill prints both).
+      if (Date.parse(refund.create_time) > at.getTime()) refund.create_time = rfc3339Cst(at);
+    }
     delete refund.pending;
     this.state.save();
     if (!refund.notify_url) return { refund: snapshotRefund(refund) };
@@ -615,15 +629,16 @@ export class WechatSim {
     return undefined;
   }
 
-  pay(outTradeNo: string, opts: { mchid?: string; openid?: string; notify?: WechatNotifyOptions } = {}): PayResult {
+  pay(outTradeNo: string, opts: { mchid?: string; openid?: string; notify?: WechatNotifyOptions; successTime?: Date | string } = {}): PayResult {
     const trade = this.requireTrade(outTradeNo, opts.mchid);
     const reason = this.unpayableReason(trade);
     if (reason) throw new SimError(409, 'TRADE_STATE_ERROR', reason);
     validateNotifyOptions(opts.notify);
     const now = new Date();
+    const paidAt = pastInstant(opts.successTime, 'successTime') ?? now;
     trade.payer_openid = trade.payer_openid ?? opts.openid ?? `o${randomAlnum(27)}`;
     trade.transaction_id = `4200${randomDigits(24)}`;
-    trade.success_time = rfc3339Cst(now);
+    trade.success_time = rfc3339Cst(paidAt);
     this.transition(trade, 'SUCCESS');
     const event: StoredEvent = {
       id: randomUUID(),
@@ -852,6 +867,19 @@ export class WechatSim {
     const m = this.state.merchants.get(mchid);
     return Boolean(m?.certificates.some((c) => verifySha256WithRsa(message, signature, this.state.publicKeyOfCert(c.certificatePem))));
   }
+}
+
+/**
+ * An explicit success time of a payment or refund (tests put them on past days for the trade bills): a Date or an
+ * RFC 3339 string, not in the future — WeChat never reports a success that has not happened yet.
+ */
+function pastInstant(value: Date | string | undefined, what: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = typeof value === 'string' && RFC3339_PATTERN.test(value) ? new Date(value) : value instanceof Date ? new Date(value.getTime()) : undefined;
+  if (!d || Number.isNaN(d.getTime())) throw new SimError(400, 'PARAM_ERROR', `${what} must be a Date or an RFC 3339 time`);
+  if (d.getTime() > Date.now() + 1000) throw new SimError(400, 'PARAM_ERROR', `${what} must not be in the future`);
+  // Whole seconds: success_time has no fraction, and the bill prints seconds.
+  return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
 function validateNotifyOptions(n: WechatNotifyOptions | undefined): void {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import type { NotificationAttempt, SimRefund, SimTrade } from './types';
+import type { NotificationAttempt, SimRefund, SimTrade, WechatBillAnomaly, WechatBillSeed } from './types';
 
 export interface KeyedCertificate {
   serial: string;
@@ -48,7 +48,13 @@ export interface PersistedState {
   refunds?: SimRefund[];
   events: StoredEvent[];
   notifications: NotificationAttempt[];
+  /** Trade bill differences and synthetic lines (absent in state files written before bills existed). */
+  billAnomalies?: WechatBillAnomaly[];
+  billSeeds?: StoredBillSeed[];
 }
+
+/** A WechatBillSeed as stored: refunds and the out_trade_no prefix resolved. */
+export type StoredBillSeed = WechatBillSeed & { refunds: number; outTradeNoPrefix: string };
 
 /** Keeps the log bounded in long-running dev sandboxes. */
 const MAX_LOG = 5000;
@@ -61,6 +67,8 @@ export class SandboxState {
   readonly refunds = new Map<string, SimRefund>();
   readonly events = new Map<string, StoredEvent>();
   notifications: NotificationAttempt[] = [];
+  billAnomalies: WechatBillAnomaly[] = [];
+  billSeeds: StoredBillSeed[] = [];
   platforms: KeyedCertificate[];
   readonly ca: KeyedCertificate;
   private readonly keyCache = new Map<string, KeyObject>();
@@ -78,6 +86,8 @@ export class SandboxState {
     for (const r of init.refunds ?? []) this.refunds.set(refundKey(r.mchid, r.out_refund_no), r);
     for (const e of init.events ?? []) this.events.set(e.id, e);
     this.notifications = init.notifications ?? [];
+    this.billAnomalies = init.billAnomalies ?? [];
+    this.billSeeds = init.billSeeds ?? [];
   }
 
   static load(file: string): PersistedState | undefined {
@@ -119,6 +129,8 @@ export class SandboxState {
       refunds: [...this.refunds.values()],
       events: [...this.events.values()],
       notifications: this.notifications,
+      billAnomalies: this.billAnomalies,
+      billSeeds: this.billSeeds,
     };
   }
 

@@ -116,6 +116,12 @@ export interface CompleteRefundOptions {
   /** Default 'SUCCESS'. */
   status?: WechatRefundOutcome;
   notify?: WechatNotifyOptions;
+  /**
+   * SUCCESS only: when the refund succeeded (success_time), default now; never in the future. A refund's
+   * success day decides which trade bill lists it. create_time moves back with it when it would otherwise be
+   * later than the success.
+   */
+  successTime?: Date | string;
 }
 
 export interface RefundCompletion {
@@ -151,11 +157,74 @@ export interface PayOptions {
   /** Buyer openid for non-JSAPI trades (JSAPI uses the prepay payer). */
   openid?: string;
   notify?: WechatNotifyOptions;
+  /**
+   * When the payment succeeded (success_time), default now. Lets tests put a payment on a past day for the
+   * trade bills; never in the future. The trade's created_at is left as it is (a backdated payment may
+   * precede the order's creation: only success_time decides the bill day).
+   */
+  successTime?: Date | string;
 }
 
 export interface PayResult {
   trade: SimTrade;
   eventId: string;
+}
+
+/** bill_type of 申请交易账单 (GET /v3/bill/tradebill). */
+export type WechatBillType = 'ALL' | 'SUCCESS' | 'REFUND';
+
+/**
+ * A deliberate difference between a merchant's trade bill of `day` (yyyy-MM-dd, Asia/Shanghai) and the trades
+ * the sandbox actually has — what reconciliation exists to find. Kept until clearBillAdjustments():
+ * - UNKNOWN_TRADE: a paid trade the merchant never created (outTradeNo generated when absent);
+ * - WRONG_AMOUNT: the existing paid trade `outTradeNo` is listed with amountFen instead of its amount (and
+ *   added to that day's bill if it was paid on another day);
+ * - MISSING_TRADE: the existing trade `outTradeNo`, paid that day, is left out of the bill;
+ * - WRONG_TOTALS: the totals section states 应结订单总金额/订单总金额 off by deltaFen (WeChat's own file is
+ *   inconsistent; its hash still matches, so only the merchant's rows-vs-totals check can notice).
+ */
+export type WechatBillAnomaly =
+  | { mchid: string; day: string; kind: 'UNKNOWN_TRADE'; outTradeNo?: string; amountFen: number; /** Generated when added. */ transactionId?: string }
+  | { mchid: string; day: string; kind: 'WRONG_AMOUNT'; outTradeNo: string; amountFen: number }
+  | { mchid: string; day: string; kind: 'MISSING_TRADE'; outTradeNo: string }
+  | { mchid: string; day: string; kind: 'WRONG_TOTALS'; deltaFen: number };
+
+/**
+ * Synthetic bill lines for one merchant and day, generated while the bill is served (never stored as rows):
+ * `count` paid trades (out_trade_no `${prefix}` + 7-digit index, spread over the day), the first `refunds` of
+ * them also fully refunded the same day. Amounts: amountFen for every trade, or a deterministic spread of
+ * 1.00–9.99 yuan when absent. For bills too large to create trade by trade (e.g. 200,000 lines).
+ */
+export interface WechatBillSeed {
+  mchid: string;
+  day: string;
+  count: number;
+  refunds?: number;
+  amountFen?: number;
+  /** Default `SYN${yyyyMMdd}${n}N` (n numbers the seeds of that day); at most 25 characters. */
+  outTradeNoPrefix?: string;
+}
+
+/** What a seed adds to the bill (so tests can state the expected totals without re-deriving them). */
+export interface WechatBillSeedSummary {
+  mchid: string;
+  day: string;
+  outTradeNoPrefix: string;
+  paymentCount: number;
+  paymentAmountFen: number;
+  refundCount: number;
+  refundAmountFen: number;
+}
+
+/**
+ * How the next bill download (of one merchant, when given) is spoiled:
+ * - 'ALTERED' (default): one byte of a non-amount field of the first line changes, so the file no longer
+ *   matches hash_value while every row still parses and the totals still agree — only the hash check notices;
+ * - 'TRUNCATED': the file stops after about half of its bytes (the connection ends normally).
+ */
+export interface WechatBillCorruption {
+  mchid?: string;
+  kind?: 'ALTERED' | 'TRUNCATED';
 }
 
 export interface WechatSandboxHandle extends SandboxHandle {
@@ -198,6 +267,17 @@ export interface WechatSandboxHandle extends SandboxHandle {
   completeRefund(outRefundNo: string, opts?: CompleteRefundOptions): Promise<RefundCompletion>;
   /** Changes the automatic completion of refunds created from now on; returns the resulting behaviour. */
   setRefundBehaviour(b: Partial<WechatRefundBehaviour>): Promise<WechatRefundBehaviour>;
+  /**
+   * Adds a difference to a merchant's trade bill of a day (see WechatBillAnomaly); returns it as stored
+   * (UNKNOWN_TRADE with its generated outTradeNo). WRONG_AMOUNT/MISSING_TRADE reject (404) for an unknown trade.
+   */
+  addBillAnomaly(a: WechatBillAnomaly): Promise<WechatBillAnomaly>;
+  /** Adds synthetic lines to a merchant's trade bill of a day (see WechatBillSeed). */
+  seedBillRows(seed: WechatBillSeed): Promise<WechatBillSeedSummary>;
+  /** Spoils the next bill file download (see WechatBillCorruption); consumed by that download. */
+  corruptNextBillDownload(c?: WechatBillCorruption): Promise<void>;
+  /** Removes anomalies, seeds and pending corruptions (of one merchant and/or day when given). */
+  clearBillAdjustments(filter?: { mchid?: string; day?: string }): Promise<void>;
 }
 
 export interface NotificationFilter {
@@ -221,4 +301,10 @@ export interface WechatSandboxOptions {
    * Default 1000 ms; null = refunds stay PROCESSING until completeRefund(). See setRefundBehaviour().
    */
   refundDelayMs?: number | null;
+  /**
+   * Hour (0-23, Asia/Shanghai) on the day after bill_date from which its trade bill exists; before it, a day
+   * with activity answers 400 STATEMENT_CREATING as WeChat does (it generates bills from about 10:00 on T+1).
+   * Default 0: yesterday's bill is ready at once, so tests about "yesterday" do not depend on the hour they run.
+   */
+  billReadyHourCst?: number;
 }

@@ -62,6 +62,19 @@ export function testUseCases(parts: { t: TestDb; client: Client; taskQueue: stri
   return createUseCases({ db: parts.t.db, secretBox: parts.t.box, temporal, providers: parts.providers, log: createLogger({ level: 'error', write: () => {} }), config });
 }
 
+/** The worker's activities as worker/main.ts builds them, over test dependencies and the use-cases they call back into. */
+export function workerActivities(parts: { t: TestDb; providers: ProviderRegistry; useCases: UseCases; publicBaseUrl?: string }) {
+  return createActivities({
+    db: parts.t.db,
+    secretBox: parts.t.box,
+    providers: parts.providers,
+    exceptions: parts.useCases.exceptions,
+    healer: parts.useCases.reconciliation,
+    publicBaseUrl: parts.publicBaseUrl ?? 'http://127.0.0.1:1',
+    notifyTimeoutMs: 5000,
+  });
+}
+
 /** The HTTP app exactly as api/main.ts builds it, over a test system's database, Temporal client and providers. */
 export function buildHttpApp(parts: { t: TestDb; client: Client; taskQueue: string; providers: ProviderRegistry; log: Logger }, config: Config) {
   const temporal = createTemporalGateway({ client: parts.client, taskQueue: parts.taskQueue });
@@ -136,7 +149,7 @@ export async function startTestSystem(
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ db: t.db, secretBox: t.box, providers, exceptions: useCases.exceptions, publicBaseUrl: apiUrl, notifyTimeoutMs: 5000 }),
+        activities: workerActivities({ t, providers, useCases, publicBaseUrl: apiUrl }),
         workflowBundle: await bundle!,
       });
       running = worker.run();

@@ -4,7 +4,6 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import { providerOutTradeNo } from '../../domain/order';
 import { createDefaultProviders } from '../../providers';
 import { startWechatSandbox } from '../../sandbox/wechat';
@@ -15,7 +14,7 @@ import { paymentWorkflow } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTimeSkipping } from '../support/time-skipping';
 import { seedApp, seedOrder } from '../support/fixtures';
-import { testUseCases } from '../support/system';
+import { testUseCases, workerActivities } from '../support/system';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -38,18 +37,12 @@ test('an unpaid WeChat Native order expires: closed at the provider, then CLOSED
   const app = await seedApp(t, { channels: [{ channelType: 'wx-pay', sceneCode: 'native', creds: await wechat.createMerchant() }] });
   const expireAt = (await env.currentTimeMs()) + 10 * 60_000;
   const order = await seedOrder(t, { appId: app.appId, expireAt: new Date(expireAt), notifyUrl: null });
+  const providers = createDefaultProviders();
   const worker = await createPaymentWorker({
     connection: env.nativeConnection,
     namespace: 'default',
     taskQueue: 'expiry',
-    activities: createActivities({
-      db: t.db,
-      secretBox: t.box,
-      providers: createDefaultProviders(),
-      exceptions: testUseCases({ t, client: env.client, taskQueue: 'expiry', providers: createDefaultProviders() }).exceptions,
-      publicBaseUrl: 'http://127.0.0.1:9',
-      notifyTimeoutMs: 5000,
-    }),
+    activities: workerActivities({ t, providers, useCases: testUseCases({ t, client: env.client, taskQueue: 'expiry', providers }) }),
     workflowBundle: bundle,
   });
   const input: PaymentWorkflowInput = { orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no, amount: order.amount, orderTitle: order.order_title, notifyUrl: null, expireAt, pollIntervalMs: 60_000 };

@@ -5,7 +5,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
-import { createActivities } from '../../activities';
 import { fromTemporalFailure } from '../../domain/errors';
 import { NOTIFY_OFFSETS_MS } from '../../domain/notify-schedule';
 import { createProviderRegistry } from '../../providers/registry';
@@ -19,7 +18,7 @@ import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { ACK, FAIL, startMerchantServer, type MerchantServer } from '../support/merchant-server';
 import { ScriptedProvider } from '../support/scripted-provider';
 import { maybeCaptureHistory } from '../support/history';
-import { testUseCases } from '../support/system';
+import { testUseCases, workerActivities } from '../support/system';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -52,14 +51,7 @@ beforeEach(() => {
 async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `tq-${randomBytes(4).toString('hex')}`;
   const providers = createProviderRegistry([scripted]);
-  const activities = createActivities({
-    db: t.db,
-    secretBox: t.box,
-    providers,
-    exceptions: testUseCases({ t, client: env.client, taskQueue, providers }).exceptions,
-    publicBaseUrl: 'http://127.0.0.1:1',
-    notifyTimeoutMs: 5000,
-  });
+  const activities = workerActivities({ t, providers, useCases: testUseCases({ t, client: env.client, taskQueue, providers }) });
   const worker = await createPaymentWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, activities, workflowBundle: bundle });
   return worker.runUntil(fn(taskQueue));
 }

@@ -7,7 +7,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
-import { createActivities } from '../../activities';
 import type { UseCases } from '../../app';
 import { findAppWithKeys } from '../../db/queries/apps';
 import { NOTIFY_OFFSETS_MS } from '../../domain/notify-schedule';
@@ -23,7 +22,7 @@ import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { maybeCaptureHistory } from '../support/history';
 import { ACK, FAIL, startMerchantServer, type MerchantServer } from '../support/merchant-server';
 import { ScriptedProvider } from '../support/scripted-provider';
-import { testUseCases } from '../support/system';
+import { testUseCases, workerActivities } from '../support/system';
 import { startTimeSkipping } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
@@ -61,7 +60,7 @@ beforeEach(() => {
 async function withWorker<T>(fn: (useCases: UseCases, taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `tq-${randomBytes(4).toString('hex')}`;
   const useCases = testUseCases({ t, client: env.client, taskQueue, providers });
-  const activities = createActivities({ db: t.db, secretBox: t.box, providers, exceptions: useCases.exceptions, publicBaseUrl: 'http://127.0.0.1:1', notifyTimeoutMs: 5000 });
+  const activities = workerActivities({ t, providers, useCases });
   const worker = await createPaymentWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, activities, workflowBundle: bundle });
   return worker.runUntil(fn(useCases, taskQueue));
 }
