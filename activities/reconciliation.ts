@@ -69,7 +69,9 @@ export function createReconciliationActivities(deps: ReconciliationActivityDeps)
       } catch (err) {
         // A bill that failed verification half way is void: nothing of it may be compared.
         if (err instanceof ProviderError) {
-          throw toApplicationFailure(new DomainError(ErrorCode.PROVIDER_UNAVAILABLE, `bill download failed: ${err.kind}${err.providerCode ? ` ${err.providerCode}` : ''}`));
+          // A refusal (e.g. a day the provider has no bill for yet) will not change on retry; the rest may.
+          const code = err.kind === 'REJECTED' ? ErrorCode.CONFLICT : ErrorCode.PROVIDER_UNAVAILABLE;
+          throw toApplicationFailure(new DomainError(code, `bill download failed: ${err.kind}${err.providerCode ? ` ${err.providerCode}` : ''}`));
         }
         throw err;
       }

@@ -9,6 +9,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => {
   return n;
 });
 
+// date columns are calendar days (Asia/Shanghai business days): keep them as yyyy-MM-dd, never as a local-midnight Date.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
 export type Db = Knex;
 
 export function createDb(databaseUrl: string, poolMax = 10): Db {

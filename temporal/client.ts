@@ -41,8 +41,6 @@ import { WorkflowIds } from './workflow-ids';
 
 export { WorkflowIds };
 
-export const RECONCILIATION_SCHEDULE_ID = 'reconciliation-daily';
-
 /** A client connection for a composition root; `close()` ends it. */
 export async function connectTemporal(opts: { address: string; namespace: string }): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: opts.address });
@@ -113,8 +111,11 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     };
   }
 
+  const reconciliationScheduleId = WorkflowIds.reconciliationSchedule(taskQueue);
+
   return {
     namespace: client.options.namespace ?? 'default',
+    reconciliationScheduleId,
 
     /**
      * Starts (or finds) an order's PaymentWorkflow. Idempotent: USE_EXISTING for a running one, and a closed
@@ -260,18 +261,18 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     },
 
     /**
-     * The daily reconciliation Schedule (id `reconciliation-daily`): at `time` Asia/Shanghai it starts
+     * The daily reconciliation Schedule (id `reconciliation-daily:{taskQueue}`): at `time` Asia/Shanghai it starts
      * dailyReconciliationWorkflow for the previous day; overlapping runs are skipped, and a run missed while the
      * cluster was down is caught up within one day. Created once; at every later worker start its spec and
      * action are brought up to date, so changing the time needs no manual step.
      */
     async ensureReconciliationSchedule(time: { hour: number; minute: number }): Promise<void> {
-      const scheduleId = RECONCILIATION_SCHEDULE_ID;
+      const scheduleId = reconciliationScheduleId;
       const spec = { calendars: [{ hour: time.hour, minute: time.minute, comment: 'Asia/Shanghai' }], timezone: 'Asia/Shanghai' };
       const action = {
         type: 'startWorkflow' as const,
         workflowType: 'dailyReconciliationWorkflow',
-        workflowId: 'reconciliation-daily-run',
+        workflowId: `${reconciliationScheduleId}:run`,
         taskQueue,
         args: [{ childIdTemplate: WorkflowIds.reconciliation('{day}', '{configId}') }] as Parameters<typeof dailyReconciliationWorkflow>,
       };
@@ -287,7 +288,7 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     /** The daily Schedule as the Web UI shows it (null when it does not exist), e.g. for the console and tests. */
     async describeReconciliationSchedule() {
       try {
-        return await client.schedule.getHandle(RECONCILIATION_SCHEDULE_ID).describe();
+        return await client.schedule.getHandle(reconciliationScheduleId).describe();
       } catch {
         return null;
       }
@@ -295,7 +296,7 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
 
     /** Fires the daily Schedule now (ops and tests). */
     async triggerReconciliationSchedule(): Promise<void> {
-      await client.schedule.getHandle(RECONCILIATION_SCHEDULE_ID).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+      await client.schedule.getHandle(reconciliationScheduleId).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
     },
 
     /** Starts an application's ChannelBindingWorkflow unless it runs already (heals a lost start). */

@@ -11,4 +11,6 @@ export const WorkflowIds = {
   transfer: (appId: string, outBizNo: string) => `transfer:${appId}:${outBizNo}`,
   /** One run per day and channel config; a finished run may be repeated under the same id (its results are replaced). */
   reconciliation: (day: string, configId: number | string) => `reconciliation:${day}:${configId}`,
+  /** The daily reconciliation Schedule of a deployment (its task queue), so deployments sharing a namespace never collide. */
+  reconciliationSchedule: (taskQueue: string) => `reconciliation-daily:${taskQueue}`,
 } as const;

@@ -11,8 +11,22 @@ export interface NotifySubject {
   refundId?: number | null;
 }
 
-/** Idempotent per (subject, attempt): an activity retried after a crash writes the attempt once. */
+/**
+ * Idempotent per (subject, attempt): an activity retried after a crash writes the attempt once. An order's own
+ * attempts also keep its notification health on the order row (first attempt acknowledged; time from payment to
+ * the first acknowledgement), which the statistics read without touching this table.
+ */
 export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: NotifyAttemptRecord, startedAt = new Date()): Promise<void> {
+  if (!subject.refundId) {
+    if (r.attempt === 1) await db('orders').where({ id: subject.orderId }).whereNull('first_notify_acked').update({ first_notify_acked: r.acknowledged });
+    if (r.acknowledged) {
+      await db('orders')
+        .where({ id: subject.orderId })
+        .whereNull('notify_ack_ms')
+        .whereNotNull('pay_time')
+        .update({ notify_ack_ms: db.raw('greatest(0, floor(extract(epoch from (?::timestamptz - pay_time)) * 1000))::int', [startedAt]) });
+    }
+  }
   await db('notification_attempts')
     .insert({
       order_id: subject.orderId,

@@ -51,8 +51,6 @@ export interface DiscrepancyRow {
   created_at: Date;
 }
 
-/** `date` columns come back as yyyy-MM-dd strings, whatever the session time zone. */
-const DAY_COLUMN = "to_char(day, 'YYYY-MM-DD') as day";
 
 /**
  * Starts (or restarts) the run of a day and config: one row per (day, config), its attempt counted up, its
@@ -226,7 +224,7 @@ export async function finishRun(db: Db, runId: number, status: 'DONE' | 'FAILED'
 }
 
 export async function findDiscrepancy(db: Db, id: number): Promise<DiscrepancyRow | null> {
-  return ((await db('reconciliation_discrepancies').where({ id }).first('*', db.raw(DAY_COLUMN))) as DiscrepancyRow | undefined) ?? null;
+  return ((await db('reconciliation_discrepancies').where({ id }).first()) as DiscrepancyRow | undefined) ?? null;
 }
 
 export async function resolveDiscrepancy(db: Db, id: number, resolution: DiscrepancyResolution, detail: string): Promise<void> {
@@ -234,11 +232,11 @@ export async function resolveDiscrepancy(db: Db, id: number, resolution: Discrep
 }
 
 export async function findRun(db: Db, id: number): Promise<ReconciliationRunRow | null> {
-  return ((await db('reconciliation_runs').where({ id }).first('*', db.raw(DAY_COLUMN))) as ReconciliationRunRow | undefined) ?? null;
+  return ((await db('reconciliation_runs').where({ id }).first()) as ReconciliationRunRow | undefined) ?? null;
 }
 
 export async function findRunOf(db: Db, day: string, configId: number): Promise<ReconciliationRunRow | null> {
-  return ((await db('reconciliation_runs').where({ day, config_id: configId }).first('*', db.raw(DAY_COLUMN))) as ReconciliationRunRow | undefined) ?? null;
+  return ((await db('reconciliation_runs').where({ day, config_id: configId }).first()) as ReconciliationRunRow | undefined) ?? null;
 }
 
 export async function searchRuns(db: Db, f: { day?: string; configId?: number; status?: string; page: number; pageSize: number }): Promise<{ items: ReconciliationRunRow[]; total: number }> {
@@ -247,7 +245,7 @@ export async function searchRuns(db: Db, f: { day?: string; configId?: number; s
   if (f.configId) q.where({ config_id: f.configId });
   if (f.status) q.where({ status: f.status });
   const [{ n }] = (await q.clone().count({ n: '*' })) as Array<{ n: string | number }>;
-  const items = (await q.select('*', db.raw(DAY_COLUMN)).orderBy([{ column: 'day', order: 'desc' }, { column: 'config_id', order: 'asc' }]).limit(f.pageSize).offset((f.page - 1) * f.pageSize)) as ReconciliationRunRow[];
+  const items = (await q.select('*').orderBy([{ column: 'day', order: 'desc' }, { column: 'config_id', order: 'asc' }]).limit(f.pageSize).offset((f.page - 1) * f.pageSize)) as ReconciliationRunRow[];
   return { items, total: Number(n) };
 }
 
@@ -262,6 +260,6 @@ export async function searchDiscrepancies(
   if (f.kind) q.where({ kind: f.kind });
   if (f.recordKind) q.where({ record_kind: f.recordKind });
   const [{ n }] = (await q.clone().count({ n: '*' })) as Array<{ n: string | number }>;
-  const items = (await q.select('*', db.raw(DAY_COLUMN)).orderBy('id').limit(f.pageSize).offset((f.page - 1) * f.pageSize)) as DiscrepancyRow[];
+  const items = (await q.select('*').orderBy('id').limit(f.pageSize).offset((f.page - 1) * f.pageSize)) as DiscrepancyRow[];
   return { items, total: Number(n) };
 }

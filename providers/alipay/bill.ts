@@ -469,7 +469,8 @@ function detailRecord(cells: string[], cols: Record<keyof typeof DETAIL, number>
   };
 }
 
-async function* readBillZip(zipPath: string, day: string, creds: ChannelCredentials): AsyncGenerator<BillEntry> {
+/** Reads a downloaded bill archive (exported for tests that feed it hand-made archives). */
+export async function* readBillZip(zipPath: string, day: string, creds: Pick<ChannelCredentials, 'secrets'>): AsyncGenerator<BillEntry> {
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(zipPath, { lazyEntries: true, decodeStrings: false, autoClose: false });

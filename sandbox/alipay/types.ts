@@ -119,8 +119,8 @@ export interface SimTransitionOptions {
 
 /**
  * Changes to what a day's trade bill (对账单) says, beyond the sandbox's own trades and refunds. UNKNOWN_TRADE: the
- * bill lists `count` (default 1) paid trades of `amountFen` the merchant never created (out_trade_no `outTradeNo`
- * for a single one, generated otherwise). WRONG_AMOUNT: the payment line of an existing paid trade states
+ * bill lists `count` (default 1) paid trades of `amountFen` the merchant never created (out_trade_no `outTradeNo`,
+ * `outTradeNo_1`… when count > 1, or generated `UNKNOWN…` numbers). WRONG_AMOUNT: the payment line of an existing paid trade states
  * `amountFen` (added to that day's bill if the trade was paid on another day). TAMPERED_SUMMARY: the summary file
  * (业务明细(汇总)) states `amountFen` (default 1) fen more than its lines add up to, as a corrupted or altered file
  * would. Every line is counted in the detail file's own footer, so only TAMPERED_SUMMARY makes the files disagree.

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { providerOutTradeNo } from '../../domain/order';
+import { WorkflowIds } from '../../temporal/workflow-ids';
 import { stopNotifySignal } from '../../workflows/messages';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';
@@ -59,6 +60,12 @@ test('SIGKILL between attempts 1 and 2: attempts 2 and 3 still run at +15 s and 
     return (await res.json()) as { code: number };
   }, 60_000);
   expect(prepay.code).toBe(1000);
+  // The worker created its daily reconciliation Schedule at start: 10:00 Asia/Shanghai, overlaps skipped.
+  const schedule = await sys.client.schedule.getHandle(WorkflowIds.reconciliationSchedule(sys.taskQueue)).describe();
+  expect(schedule.spec.timezone).toBe('Asia/Shanghai');
+  expect(schedule.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 10, end: 10, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
+  expect(schedule.policies.overlap).toBe('SKIP');
+  expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'dailyReconciliationWorkflow', taskQueue: sys.taskQueue });
   await sys.alipay.pay(providerOutTradeNo(Number(order.orderId), app.channels[0].channelId));
   const orderId = Number(order.orderId);
   await waitFor('attempt 1 recorded', async () => (await attempts(orderId)).length === 1, 60_000);

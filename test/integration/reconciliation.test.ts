@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { compareRun, findRunOf, searchDiscrepancies, stageBillRows, startRun, type StagedBillRow } from '../../db/queries/reconciliation';
+import { recordNotifyAttempt } from '../../db/queries/notification-attempts';
 import { dailyStats, exportOrders } from '../../db/queries/statistics';
 import { providerOutTradeNo } from '../../domain/order';
 import { shanghaiDayRange } from '../../domain/reconciliation';
@@ -126,9 +127,12 @@ test('daily statistics equal the raw rows they summarize, per filter', async () 
       created_at: when(8), status: paid ? 'SUCCESS' : 'CLOSED', channel_id: c.channelId, channel_type: c.channelType, pay_time: paid ? when(9) : null,
       notify_status: ackAfterMs === null && paid ? 'NOTIFY_EXHAUSTED' : 'ACKED',
     });
+    // Through the attempt writer, which also keeps the order's notification health.
+    const attempt = (n: number, acknowledged: boolean, startedAt: Date) =>
+      recordNotifyAttempt(t.db, { orderId: o.id }, { attempt: n, trigger: 'SCHEDULE', scheduledAt: when(9).getTime(), httpStatus: acknowledged ? 200 : 500, latencyMs: 5, acknowledged, error: null }, startedAt);
     if (paid) {
-      await t.db('notification_attempts').insert({ order_id: o.id, attempt: 1, trigger: 'SCHEDULE', scheduled_at: when(9), started_at: when(9), latency_ms: 5, acknowledged: firstAcked, http_status: firstAcked ? 200 : 500 });
-      if (ackAfterMs !== null && !firstAcked) await t.db('notification_attempts').insert({ order_id: o.id, attempt: 2, trigger: 'SCHEDULE', scheduled_at: when(9), started_at: new Date(when(9).getTime() + ackAfterMs), latency_ms: 5, acknowledged: true, http_status: 200 });
+      await attempt(1, firstAcked, when(9));
+      if (ackAfterMs !== null && !firstAcked) await attempt(2, true, new Date(when(9).getTime() + ackAfterMs));
     }
     return o;
   };

@@ -7,7 +7,7 @@
 
 (function () {
   var API = '/api/cashier-desk-admin';
-  var state = { session: null, overview: null, renderSeq: 0 };
+  var state = { session: null, overview: null, renderSeq: 0, lastReconciliation: null, exportUrl: null };
   var root = document.getElementById('app');
 
   // ---------------------------------------------------------------- DOM helpers
@@ -47,6 +47,10 @@
     orders: 'M19 3H5c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h14c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2zm-5 14H7v-2h7v2zm3-4H7v-2h10v2zm0-4H7V7h10v2z',
     refunds: 'M12.5 8c-2.65 0-5.05.99-6.9 2.6L2 7v9h9l-3.62-3.62c1.39-1.16 3.16-1.88 5.12-1.88 3.54 0 6.55 2.31 7.6 5.5l2.37-.78C21.08 11.03 17.15 8 12.5 8z',
     exceptions: 'M1 21h22L12 2 1 21zm12-3h-2v-2h2v2zm0-4h-2v-4h2v4z',
+    reconciliations: 'M20 3H4c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h16c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2zM10 17H5v-2h5v2zm0-4H5v-2h5v2zm0-4H5V7h5v2zm4.82 6L12 12.16l1.41-1.41 1.41 1.42L17.99 9l1.42 1.42L14.82 15z',
+    statistics: 'M19 3H5c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h14c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2zM9 17H7v-7h2v7zm4 0h-2V7h2v10zm4 0h-2v-4h2v4z',
+    download: 'M19 9h-4V3H9v6H5l7 7 7-7zM5 18v2h14v-2H5z',
+    rerun: 'M17.65 6.35C16.2 4.9 14.21 4 12 4c-4.42 0-7.99 3.58-7.99 8s3.57 8 7.99 8c3.73 0 6.84-2.55 7.73-6h-2.08c-.82 2.33-3.04 4-5.65 4-3.31 0-6-2.69-6-6s2.69-6 6-6c1.66 0 3.14.69 4.22 1.78L13 11h7V4l-2.35 2.35z',
     audit: 'M12 1L3 5v6c0 5.6 3.8 10.7 9 12 5.2-1.3 9-6.4 9-12V5l-9-4zm0 10.99h7c-.53 4.12-3.28 7.79-7 8.94V12H5V6.3l7-3.11v8.8z',
     logout: 'M10.09 15.59L11.5 17l5-5-5-5-1.41 1.41L12.67 11H3v2h9.67l-2.58 2.59zM19 3H5c-1.11 0-2 .9-2 2v4h2V5h14v14H5v-4H3v4c0 1.1.89 2 2 2h14c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2z',
     external: 'M19 19H5V5h7V3H5c-1.11 0-2 .9-2 2v14c0 1.1.89 2 2 2h14c1.1 0 2-.9 2-2v-7h-2v7zM14 3v2h3.59l-9.83 9.83 1.41 1.41L19 6.41V10h2V3h-7z',
@@ -108,6 +112,8 @@
     outcome: { OK: ['成功', 'ok'], DENIED: ['拒绝', 'bad'], FAILED: ['失败', 'bad'] },
     refund: { PROCESSING: ['退款中', 'info'], SUCCESS: ['退款成功', 'ok'], FAIL: ['退款失败', 'bad'] },
     exception: { OPEN: ['待处理', 'warn'], REFUNDING: ['退款中', 'info'], REFUNDED: ['已退款', 'ok'], REFUND_FAILED: ['退款失败', 'bad'] },
+    reconciliation: { RUNNING: ['对账中', 'info'], DONE: ['已完成', 'ok'], FAILED: ['对账失败', 'bad'] },
+    resolution: { OPEN: ['待处理', 'warn'], HEALED: ['已修复', 'ok'], EXCEPTION: ['已转异常支付', 'info'], UNKNOWN_TRADE: ['未知交易', 'bad'], NOT_PAID: ['渠道未支付', 'muted'] },
   };
   /** Who asked for a refund (chips, not states). */
   var REFUND_SOURCES = { MERCHANT: '商户接口', ADMIN: '管理员', EXCEPTION: '异常支付' };
@@ -117,6 +123,16 @@
     DUPLICATE_PAYMENT: '已支付订单又经其他渠道付款',
     AMOUNT_MISMATCH: '渠道报告的实付金额与订单金额不一致',
   };
+  var RUN_TRIGGERS = { SCHEDULE: '每日定时', ADMIN: '管理员发起' };
+  var RECORD_KINDS = { PAYMENT: '支付', REFUND: '退款' };
+  var DISCREPANCY_KINDS = { MISSING_LOCAL: '本地缺失', MISSING_PROVIDER: '渠道缺失', AMOUNT_MISMATCH: '金额不符', STATUS_MISMATCH: '状态不符' };
+  /** What the bill and our records disagree about, and what an administrator does about it. */
+  var DISCREPANCY_HINTS = {
+    MISSING_LOCAL: '渠道有款项、本地没有：已自动向渠道查询，已付款的修复订单或转为异常支付；仍待处理的请按渠道交易号人工核实',
+    MISSING_PROVIDER: '本地成功、渠道账单没有：请在渠道商户后台查询该交易（可能次日入账），确认未收款后联系商户',
+    AMOUNT_MISMATCH: '双方金额不同：以渠道实收金额为准核对，多收的款项在异常支付中退回',
+    STATUS_MISMATCH: '渠道已退款、本地退款仍为处理中或失败：打开退款详情核实，退款查询会更新本地状态',
+  };
   var CHANNEL_TYPES = { 'ali-pay': '支付宝', 'wx-pay': '微信支付' };
   var SCENES = { h5: 'H5支付', native: '扫码支付', app: 'APP支付', jsapi: '公众号/小程序支付' };
   var ACTIONS = {
@@ -125,6 +141,7 @@
     'channel_config.update': '修改渠道配置', 'channel.create': '新建渠道', 'channel.update': '修改渠道', 'binding.apply': '申请绑定渠道',
     'binding.approve': '通过绑定申请', 'binding.reject': '驳回绑定申请', 'binding.auto_approve': '自动通过绑定申请', 'order.renotify': '重新通知',
     'order.refund': '订单退款', 'exception.record': '记录异常支付', 'exception.refund': '异常支付退款',
+    'reconciliation.run': '发起对账', 'export.orders': '导出订单', 'export.refunds': '导出退款',
   };
   function badge(kind, value) {
     var l = (LABELS[kind] || {})[value] || [value || '—', 'muted'];
@@ -138,6 +155,32 @@
   }
   function kindChip(kind) {
     return h('span', { class: 'chip chip-kind', 'data-kind': kind || '', title: EXCEPTION_HINTS[kind] || '' }, EXCEPTION_KINDS[kind] || kind || '—');
+  }
+  function discrepancyChip(kind) {
+    return h('span', { class: 'chip chip-discrepancy chip-discrepancy-' + String(kind || '').toLowerCase().replace(/_/g, '-'), 'data-kind': kind || '', title: DISCREPANCY_HINTS[kind] || '' }, DISCREPANCY_KINDS[kind] || kind || '—');
+  }
+  function triggerChip(trigger) {
+    return h('span', { class: 'chip chip-trigger-' + String(trigger || '').toLowerCase(), 'data-trigger': trigger || '' }, RUN_TRIGGERS[trigger] || trigger || '—');
+  }
+  function fmtPercent(rate, digits) {
+    if (rate === null || rate === undefined) return '—';
+    return (Number(rate) * 100).toFixed(digits === undefined ? 1 : digits) + '%';
+  }
+  function fmtSeconds(ms) {
+    return ms === null || ms === undefined ? '—' : (Number(ms) / 1000).toFixed(1) + ' 秒';
+  }
+  function fmtBytes(n) {
+    if (n < 1024) return n + ' B';
+    if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KB';
+    return (n / 1024 / 1024).toFixed(1) + ' MB';
+  }
+  /** Today as yyyy-MM-dd in Asia/Shanghai (the business day of every statistic and bill). */
+  function shanghaiToday() {
+    return fmtTime(new Date().toISOString()).slice(0, 10);
+  }
+  /** A yyyy-MM-dd day moved by `n` days (calendar arithmetic in UTC, so no time zone shifts it). */
+  function addDays(day, n) {
+    return new Date(Date.parse(day + 'T00:00:00Z') + n * 86400000).toISOString().slice(0, 10);
   }
 
   // ---------------------------------------------------------------- API
@@ -310,6 +353,8 @@
     ['orders', '订单查询', 'orders'],
     ['refunds', '退款管理', 'refunds'],
     ['exceptions', '异常支付', 'exceptions'],
+    ['reconciliations', '对账', 'reconciliations'],
+    ['statistics', '统计', 'statistics'],
     ['audit', '审计日志', 'audit'],
   ];
   var shell = null;
@@ -354,6 +399,8 @@
     }, function () {});
     // Payment exceptions waiting for a person (an amount mismatch is never refunded by itself).
     api('GET', '/payment-exceptions' + qs({ status: 'OPEN', pageSize: 1 })).then(function (d) { if (shell) setCount('exceptions', d.total); }, function () {});
+    // Days whose reconciliation failed (a later successful run of the day replaces the failed one).
+    api('GET', '/reconciliations' + qs({ status: 'FAILED', pageSize: 1 })).then(function (d) { if (shell) setCount('reconciliations', d.total); }, function () {});
   }
   function logout() {
     api('POST', '/logout').then(function () {
@@ -380,7 +427,8 @@
     var seq = ++state.renderSeq;
     var views = {
       overview: viewOverview, apps: viewApps, channels: viewChannels, bindings: viewBindings, orders: r.parts[1] ? viewOrder : viewOrders,
-      refunds: r.parts[1] ? viewRefund : viewRefunds, exceptions: viewExceptions, audit: viewAudit,
+      refunds: r.parts[1] ? viewRefund : viewRefunds, exceptions: viewExceptions,
+      reconciliations: r.parts[1] === 'discrepancies' ? viewDiscrepancies : viewReconciliations, statistics: viewStatistics, audit: viewAudit,
     };
     var fn = views[name] || viewOverview;
     clear(shell.view);
@@ -1062,6 +1110,586 @@
       } }]);
   }
 
+  // ---------------------------------------------------------------- 对账
+  function reconTabs(current) {
+    return tabs(current, [['runs', '对账批次'], ['discrepancies', '差异明细']], function (t) { go(t === 'runs' ? 'reconciliations' : 'reconciliations/discrepancies'); });
+  }
+  function configName(configs, id) {
+    var c = configs.filter(function (x) { return String(x.id) === String(id); })[0];
+    return c ? (CHANNEL_TYPES[c.channelType] || c.channelType) + ' · ' + c.name : '渠道配置 ' + id;
+  }
+  function configCell(configs, id, channelType) {
+    var c = configs.filter(function (x) { return String(x.id) === String(id); })[0];
+    var type = c ? c.channelType : channelType;
+    return h('div', { class: 'cell-main' },
+      h('div', null, h('span', { class: 'chip chip-' + type }, CHANNEL_TYPES[type] || type || '—'), ' ', c ? c.name : ''),
+      h('div', { class: 'cell-sub' }, '渠道配置ID ' + id + (c ? ' · 商户号 ' + c.mchId : '')));
+  }
+  function configOptions(configs, all) {
+    return (all ? [['', all]] : []).concat(configs.map(function (c) { return [c.id, (CHANNEL_TYPES[c.channelType] || c.channelType) + ' · ' + c.name + '（ID ' + c.id + '）']; }));
+  }
+  /** Payment and refund totals of one side of a run (null until the bill has been read). */
+  function billTotals(t, other) {
+    if (!t || t.paymentCount === null || t.paymentCount === undefined) return h('span', { class: 'muted' }, '—');
+    var differs = function (k) { return other && other.paymentCount !== null && other.paymentCount !== undefined && Number(other[k]) !== Number(t[k]); };
+    return h('div', { class: 'cell-main' },
+      h('div', { class: differs('paymentCount') || differs('paymentAmount') ? 'cell-diff' : null }, '支付 ' + t.paymentCount + ' 笔 · ', h('span', { class: 'amount' }, fmtMoney(t.paymentAmount))),
+      h('div', { class: 'cell-sub' + (differs('refundCount') || differs('refundAmount') ? ' cell-diff' : '') }, '退款 ' + t.refundCount + ' 笔 · ' + fmtMoney(t.refundAmount)));
+  }
+  /** The server's refusal in words an administrator can act on (its 4000 names the rule in English). */
+  function reconcileError(err) {
+    if (err && err.code === 4000) return '只能对已经结束的日期对账（北京时间今天之前），请重新选择账单日';
+    return err && err.message ? err.message : '操作失败';
+  }
+  /** Shows a just-started run and re-renders once it has a result (a workflow reads the bill; seconds to minutes). */
+  function reconciliationStarted(day, configId, res) {
+    state.lastReconciliation = { day: day, configId: configId, workflowId: res.workflowId, workflowUrl: res.workflowUrl };
+    toast('已发起 ' + day + ' 的对账');
+    route();
+    var hash = location.hash;
+    var tries = 0;
+    var seen = null;
+    // The first look is the baseline; the view is re-rendered when the run appears, restarts or ends (not under
+    // an open dialog, and not when nothing changed: the administrator may be filling in the form).
+    var poll = function () {
+      if (location.hash !== hash || !shell) return;
+      api('GET', '/reconciliations' + qs({ day: day, configId: configId, pageSize: 1 })).then(function (d) {
+        if (location.hash !== hash) return;
+        var run = d.items[0];
+        var now = run ? run.status + ':' + run.attempt + ':' + run.startedAt : '';
+        if (seen !== null && now !== seen && !document.querySelector('dialog[open]')) route();
+        seen = now;
+        if ((!run || run.status === 'RUNNING') && ++tries < 20) setTimeout(poll, 1500);
+      }, function () {});
+    };
+    poll();
+  }
+  function reconcileCard(configs) {
+    var yesterday = addDays(shanghaiToday(), -1);
+    var config = select('configId', configOptions(configs), configs.length ? configs[0].id : '');
+    config.id = 'reconcile-config';
+    var day = input('day', yesterday, { type: 'date', max: yesterday, id: 'reconcile-day' });
+    var error = h('div', { class: 'form-error', role: 'alert', id: 'reconcile-error', hidden: true });
+    var submit = h('button', { type: 'submit', class: 'btn btn-primary', id: 'reconcile-submit', disabled: !configs.length }, icon('rerun'), '开始对账');
+    var form = h('form', { class: 'filters filters-plain', id: 'reconcile-form', novalidate: true },
+      field('渠道配置', config), field('账单日（北京时间）', day),
+      h('div', { class: 'filters-actions' }, submit));
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      error.hidden = true;
+      if (!day.value) { error.textContent = '请选择账单日'; error.hidden = false; return; }
+      submit.disabled = true;
+      var configId = Number(config.value);
+      api('POST', '/reconciliations', { day: day.value, configId: configId }).then(function (res) {
+        reconciliationStarted(day.value, configId, res);
+      }, function (err) {
+        submit.disabled = false;
+        error.textContent = reconcileError(err);
+        error.hidden = false;
+      });
+    });
+    var last = state.lastReconciliation;
+    var result = last ? h('div', { class: 'callout callout-ok', id: 'reconcile-result', 'data-workflow-id': last.workflowId },
+      h('span', null, '已发起对账：', h('strong', null, last.day), ' · ' + configName(configs, last.configId) + ' · 工作流 ', mono(last.workflowId), ' '),
+      workflowLink(last.workflowUrl, 'Temporal'),
+      h('button', { type: 'button', class: 'icon-btn callout-close', 'aria-label': '关闭', onclick: function () { state.lastReconciliation = null; if (result.parentNode) result.parentNode.removeChild(result); } }, '×')) : null;
+    return card('发起对账', [
+      h('p', { class: 'card-note' }, '下载渠道在该日的对账单，与本地的支付和退款逐笔比对。每天凌晨自动对账前一日；重新对账会替换该日此前的汇总与差异记录。'),
+      configs.length ? form : h('div', { class: 'empty' }, '还没有渠道配置'),
+      error,
+      result,
+    ]);
+  }
+  function rerunReconciliation(x, configs) {
+    modal('重新对账 · ' + x.day, h('div', { class: 'form' },
+      h('p', null, '将重新下载 ', h('strong', null, x.day), ' 的渠道账单并与本地记录比对，本次结果会替换该日此前的汇总与差异记录。'),
+      dl([
+        ['账单日', mono(x.day)],
+        ['渠道配置', configName(configs, x.configId)],
+        ['上次结果', h('span', null, badge('reconciliation', x.status), x.discrepancyCount !== null && x.discrepancyCount !== undefined ? ' 差异 ' + x.discrepancyCount + ' 条' : '')],
+        ['已对账次数', String(x.attempt)],
+      ])),
+    [{ label: '重新对账', onclick: function (close, setError) {
+      return api('POST', '/reconciliations', { day: x.day, configId: x.configId }).then(function (res) {
+        close();
+        reconciliationStarted(x.day, x.configId, res);
+      }, function (err) { setError(reconcileError(err)); });
+    } }]);
+  }
+  function viewReconciliations(r, seq) {
+    var p = r.params;
+    var filters = { day: p.get('day') || '', configId: p.get('configId') || '', status: p.get('status') || '' };
+    var page = Number(p.get('page') || 1);
+    return Promise.all([
+      api('GET', '/reconciliations' + qs({ day: filters.day, configId: filters.configId, status: filters.status, page: page })),
+      api('GET', '/channel-configs'),
+    ]).then(function (res) {
+      var data = res[0];
+      var configs = res[1].items;
+      var f = {
+        day: input('day', filters.day, { type: 'date', id: 'run-filter-day' }),
+        configId: select('configId', configOptions(configs, '全部渠道配置'), filters.configId),
+        status: select('status', [['', '全部状态']].concat(Object.keys(LABELS.reconciliation).map(function (k) { return [k, LABELS.reconciliation[k][0]]; })), filters.status),
+      };
+      f.configId.id = 'run-filter-config';
+      f.status.id = 'run-filter-status';
+      var form = h('form', { class: 'filters filters-plain' },
+        field('账单日', f.day), field('渠道配置', f.configId), field('状态', f.status),
+        h('div', { class: 'filters-actions' },
+          h('button', { type: 'submit', class: 'btn btn-primary', id: 'run-search' }, '查询'),
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: function () { go('reconciliations'); } }, '重置')));
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        go('reconciliations', { day: f.day.value, configId: f.configId.value, status: f.status.value });
+      });
+      var keep = { day: filters.day, configId: filters.configId, status: filters.status };
+      render(seq, '对账', [
+        h('div', { class: 'toolbar' }, reconTabs('runs'), h('p', { class: 'toolbar-note' }, '按北京时间的自然日，逐个渠道配置核对渠道账单与本地记录。')),
+        reconcileCard(configs),
+        card(null, form),
+        card(null, [
+          table([
+            { label: '账单日', render: function (x) { return h('div', { class: 'cell-main' }, h('div', { class: 'cell-title mono' }, x.day), h('div', { class: 'cell-sub' }, '第 ' + x.attempt + ' 次对账 · 批次 #' + x.id)); } },
+            { label: '渠道配置', render: function (x) { return configCell(configs, x.configId, x.channelType); } },
+            { label: '状态', render: function (x) {
+              return h('div', { class: 'cell-badges' }, badge('reconciliation', x.status), x.error ? h('span', { class: 'cell-sub error-text truncate truncate-sm', title: x.error }, x.error) : null);
+            } },
+            { label: '触发', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, triggerChip(x.trigger)), x.requestedBy ? h('div', { class: 'cell-sub' }, x.requestedBy) : null); } },
+            // Totals of a run still reading the bill (or one that failed) would be an earlier run's: not shown.
+            { label: '渠道账单', render: function (x) { return x.status === 'DONE' ? billTotals(x.provider, x.local) : h('span', { class: 'muted' }, '—'); } },
+            { label: '本地记录', render: function (x) { return x.status === 'DONE' ? billTotals(x.local, x.provider) : h('span', { class: 'muted' }, '—'); } },
+            { label: '差异', cls: 'col-num', render: function (x) {
+              if (x.discrepancyCount === null || x.discrepancyCount === undefined) return h('span', { class: 'muted' }, '—');
+              return h('a', { href: '#/reconciliations/discrepancies' + qs({ runId: x.id }), class: 'badge ' + (x.discrepancyCount ? 'badge-bad' : 'badge-ok'), 'data-discrepancies': String(x.discrepancyCount) }, x.discrepancyCount + ' 条');
+            } },
+            { label: '开始 / 完成', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, fmtTime(x.startedAt)), h('div', { class: 'cell-sub' }, x.finishedAt ? '完成 ' + fmtTime(x.finishedAt) : '—')); } },
+            { label: '', cls: 'col-actions', render: function (x) {
+              return h('div', { class: 'actions' },
+                btn('重新对账', 'ghost', function () { rerunReconciliation(x, configs); }, { 'data-action': 'rerun', disabled: x.status === 'RUNNING', title: x.status === 'RUNNING' ? '该日的对账正在进行' : '重新下载账单并比对' }),
+                workflowLink(x.workflowUrl, 'Temporal'));
+            } },
+          ], data.items, '没有符合条件的对账批次'),
+          pager(data, function (pg) { keep.page = pg; go('reconciliations', keep); }),
+        ]),
+      ]);
+    });
+  }
+  function viewDiscrepancies(r, seq) {
+    var p = r.params;
+    var filters = { runId: p.get('runId') || '', day: p.get('day') || '', configId: p.get('configId') || '', kind: p.get('kind') || '', recordKind: p.get('recordKind') || '' };
+    var page = Number(p.get('page') || 1);
+    return Promise.all([
+      api('GET', '/reconciliations/discrepancies' + qs({ runId: filters.runId, day: filters.day, configId: filters.configId, kind: filters.kind, recordKind: filters.recordKind, page: page })),
+      api('GET', '/channel-configs'),
+    ]).then(function (res) {
+      var data = res[0];
+      var configs = res[1].items;
+      var f = {
+        runId: input('runId', filters.runId, { inputmode: 'numeric', placeholder: '批次号', id: 'disc-filter-run' }),
+        day: input('day', filters.day, { type: 'date', id: 'disc-filter-day' }),
+        configId: select('configId', configOptions(configs, '全部渠道配置'), filters.configId),
+        kind: select('kind', [['', '全部类型']].concat(Object.keys(DISCREPANCY_KINDS).map(function (k) { return [k, DISCREPANCY_KINDS[k]]; })), filters.kind),
+        recordKind: select('recordKind', [['', '支付和退款']].concat(Object.keys(RECORD_KINDS).map(function (k) { return [k, RECORD_KINDS[k]]; })), filters.recordKind),
+      };
+      f.configId.id = 'disc-filter-config';
+      f.kind.id = 'disc-filter-kind';
+      f.recordKind.id = 'disc-filter-record';
+      var form = h('form', { class: 'filters filters-plain' },
+        field('对账批次', f.runId), field('账单日', f.day), field('渠道配置', f.configId), field('差异类型', f.kind), field('记录', f.recordKind),
+        h('div', { class: 'filters-actions' },
+          h('button', { type: 'submit', class: 'btn btn-primary', id: 'disc-search' }, '查询'),
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: function () { go('reconciliations/discrepancies'); } }, '重置')));
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        go('reconciliations/discrepancies', { runId: f.runId.value.trim(), day: f.day.value, configId: f.configId.value, kind: f.kind.value, recordKind: f.recordKind.value });
+      });
+      var keep = { runId: filters.runId, day: filters.day, configId: filters.configId, kind: filters.kind, recordKind: filters.recordKind };
+      var amounts = function (d) {
+        var differs = d.providerAmount !== null && d.localAmount !== null && Number(d.providerAmount) !== Number(d.localAmount);
+        return h('div', { class: 'cell-main' },
+          h('div', { class: differs ? 'cell-diff' : null }, '渠道 ', h('span', { class: 'amount' }, d.providerAmount === null ? '—' : fmtMoney(d.providerAmount))),
+          h('div', { class: 'cell-sub' }, '本地 ' + (d.localAmount === null ? '—' : fmtMoney(d.localAmount))));
+      };
+      render(seq, '对账', [
+        h('div', { class: 'toolbar' }, reconTabs('discrepancies'), h('p', { class: 'toolbar-note' }, '渠道账单与本地记录不一致的每一笔：本地缺失的支付会自动向渠道查询并修复或转为异常支付。')),
+        card(null, form),
+        card(null, [
+          table([
+            { label: '账单日', render: function (d) { return h('div', { class: 'cell-main' }, h('div', { class: 'cell-title mono' }, d.day), h('a', { href: '#/reconciliations/discrepancies' + qs({ runId: d.runId }), class: 'cell-sub' }, '批次 #' + d.runId)); } },
+            { label: '差异', render: function (d) { return h('div', { class: 'cell-badges' }, discrepancyChip(d.kind), h('span', { class: 'cell-sub', 'data-record-kind': d.recordKind }, RECORD_KINDS[d.recordKind] || d.recordKind)); } },
+            { label: '渠道交易', render: function (d) {
+              return h('div', { class: 'cell-main' },
+                h('div', null, d.providerOutTradeNo ? mono(d.providerOutTradeNo) : '—'),
+                h('div', { class: 'cell-sub' }, '渠道交易号 ', d.providerTradeNo ? mono(d.providerTradeNo) : '—'),
+                d.outRefundNo ? h('div', { class: 'cell-sub' }, '退款请求号 ', mono(d.outRefundNo)) : null);
+            } },
+            { label: '金额', cls: 'col-num', render: amounts },
+            { label: '本地状态', render: function (d) { return d.localStatus ? badge(d.recordKind === 'REFUND' ? 'refund' : 'order', d.localStatus) : h('span', { class: 'muted' }, '无记录'); } },
+            { label: '处理结果', render: function (d) {
+              return h('div', { class: 'cell-badges' }, badge('resolution', d.resolution || 'OPEN'), d.detail ? h('span', { class: 'cell-sub truncate truncate-sm', title: d.detail }, d.detail) : null);
+            } },
+            { label: '关联', render: function (d) {
+              var links = [];
+              if (d.orderId) links.push(h('a', { href: '#/orders/' + d.orderId, 'data-link': 'order' }, '订单 #' + d.orderId));
+              if (d.refundId) links.push(h('a', { href: '#/refunds/' + d.refundId, 'data-link': 'refund' }, '退款 #' + d.refundId));
+              return links.length ? h('div', { class: 'cell-main' }, links) : h('span', { class: 'muted' }, '—');
+            } },
+            { label: '处理建议', cls: 'col-hint', render: function (d) { return DISCREPANCY_HINTS[d.kind] || '—'; } },
+            { label: '发现时间', render: function (d) { return fmtTime(d.createdAt); } },
+          ], data.items, '没有符合条件的差异'),
+          pager(data, function (pg) { keep.page = pg; go('reconciliations/discrepancies', keep); }),
+        ]),
+      ]);
+    });
+  }
+
+  // ---------------------------------------------------------------- 统计
+  /** An SVG element built with DOM calls; attributes are geometry and presentation attributes, never `style`. */
+  function svg(tag, attrs) {
+    var el = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (attrs[k] !== null && attrs[k] !== undefined) el.setAttribute(k, String(attrs[k]));
+    });
+    for (var i = 2; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c === null || c === undefined) continue;
+      el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+    }
+    return el;
+  }
+  /** 0 and four or five round steps up to at least `max` (whole numbers for counts and fen). */
+  function niceTicks(max, integer) {
+    var raw = max > 0 ? max / 4 : 1;
+    var mag = Math.pow(10, Math.floor(Math.log(raw) / Math.LN10));
+    var step = [1, 2, 2.5, 5, 10].map(function (m) { return m * mag; }).filter(function (v) { return v >= raw * 0.999 && (!integer || v === Math.round(v)); })[0] || 1;
+    var top = Math.max(step, Math.ceil(max / step - 1e-9) * step);
+    var ticks = [];
+    for (var i = 0; i * step <= top + step / 1000; i++) ticks.push(Math.round(i * step * 1e6) / 1e6);
+    return ticks;
+  }
+  function fmtAxisMoney(fen) {
+    return fen % 100 === 0 ? '¥' + String(fen / 100).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : fmtMoney(fen);
+  }
+  var RATE_AXIS = { ticks: [0, 0.25, 0.5, 0.75, 1], fmt: function (v) { return fmtPercent(v, 0); } };
+  /**
+   * A chart of daily values as SVG: bars and lines over the days, value ticks on the left (and right) axis, a day
+   * label every few days, and a <title> (the browser's tooltip) on every bar, point and day column.
+   * opts: { id, label, days, left: axis, right: axis, series: [{ key, name, type: 'bar'|'line', axis, cls, value(day) → number|null, fmt(v) }] },
+   * an axis: { integer, fmt(v) } with ticks from the data, or { ticks, fmt } fixed.
+   */
+  function chart(opts) {
+    var W = 720, H = 240, L = 66, R = opts.right ? 60 : 18, T = 14, B = 30;
+    var days = opts.days;
+    var n = Math.max(1, days.length);
+    var pw = W - L - R, ph = H - T - B, base = T + ph;
+    var slot = pw / n;
+    // Axis settings are shared between charts: each chart works on its own copy.
+    var axes = {};
+    ['left', 'right'].forEach(function (a) {
+      if (!opts[a]) return;
+      var ax = axes[a] = { ticks: opts[a].ticks, integer: opts[a].integer, fmt: opts[a].fmt };
+      if (ax.ticks) return;
+      var max = 0;
+      opts.series.forEach(function (s) {
+        if ((s.axis || 'left') !== a) return;
+        days.forEach(function (d) { var v = s.value(d); if (v !== null && v > max) max = v; });
+      });
+      ax.ticks = niceTicks(max, ax.integer);
+    });
+    var y = function (ax, v) { return base - (v / ax.ticks[ax.ticks.length - 1]) * ph; };
+    var cx = function (i) { return L + slot * (i + 0.5); };
+    var r1 = function (v) { return Math.round(v * 10) / 10; };
+    var root = svg('svg', { class: 'chart', id: opts.id, viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': opts.label, preserveAspectRatio: 'xMidYMid meet' });
+    var grid = svg('g', { class: 'chart-axes' });
+    axes.left.ticks.forEach(function (t) {
+      var yy = r1(y(axes.left, t));
+      grid.appendChild(svg('line', { class: t === 0 ? 'chart-axis' : 'chart-grid', x1: L, x2: W - R, y1: yy, y2: yy }));
+      grid.appendChild(svg('text', { class: 'chart-tick', x: L - 8, y: yy, 'text-anchor': 'end', 'dominant-baseline': 'middle' }, axes.left.fmt(t)));
+    });
+    if (axes.right) {
+      axes.right.ticks.forEach(function (t) {
+        grid.appendChild(svg('text', { class: 'chart-tick chart-tick-right', x: W - R + 8, y: r1(y(axes.right, t)), 'text-anchor': 'start', 'dominant-baseline': 'middle' }, axes.right.fmt(t)));
+      });
+    }
+    var every = Math.max(1, Math.ceil(days.length / 8));
+    days.forEach(function (d, i) {
+      if (i % every !== 0) return;
+      grid.appendChild(svg('line', { class: 'chart-tick-mark', x1: r1(cx(i)), x2: r1(cx(i)), y1: base, y2: base + 4 }));
+      grid.appendChild(svg('text', { class: 'chart-day', x: r1(cx(i)), y: H - 8, 'text-anchor': 'middle' }, d.day.slice(5)));
+    });
+    root.appendChild(grid);
+    // Day columns under the marks: hovering anywhere in a day shows all of its values.
+    var hits = svg('g', { class: 'chart-hits' });
+    days.forEach(function (d, i) {
+      hits.appendChild(svg('rect', { class: 'chart-hit', x: r1(L + slot * i), y: T, width: r1(slot), height: ph, 'data-day': d.day },
+        svg('title', null, d.day + opts.series.map(function (s) { return '\n' + s.name + '：' + s.fmt(s.value(d)); }).join(''))));
+    });
+    root.appendChild(hits);
+    var bars = opts.series.filter(function (s) { return s.type === 'bar'; });
+    var bw = (slot * 0.7) / Math.max(1, bars.length);
+    bars.forEach(function (s, k) {
+      var ax = axes[s.axis || 'left'];
+      var g = svg('g', { class: 'chart-series', 'data-series': s.key });
+      days.forEach(function (d, i) {
+        var v = s.value(d);
+        if (v === null) return;
+        var top = y(ax, v);
+        g.appendChild(svg('rect', { class: 'chart-bar chart-' + s.cls, x: r1(L + slot * i + slot * 0.15 + k * bw), y: r1(top), width: r1(Math.max(1, bw)), height: r1(base - top), 'data-day': d.day, 'data-value': v },
+          svg('title', null, d.day + ' ' + s.name + '：' + s.fmt(v))));
+      });
+      root.appendChild(g);
+    });
+    opts.series.filter(function (s) { return s.type === 'line'; }).forEach(function (s) {
+      var ax = axes[s.axis || 'left'];
+      var g = svg('g', { class: 'chart-series', 'data-series': s.key });
+      var path = '';
+      var pen = false;
+      var points = [];
+      days.forEach(function (d, i) {
+        var v = s.value(d);
+        if (v === null) { pen = false; return; }
+        path += (pen ? 'L' : 'M') + r1(cx(i)) + ' ' + r1(y(ax, v));
+        pen = true;
+        points.push(svg('circle', { class: 'chart-point chart-' + s.cls, cx: r1(cx(i)), cy: r1(y(ax, v)), r: 3, 'data-day': d.day, 'data-value': v },
+          svg('title', null, d.day + ' ' + s.name + '：' + s.fmt(v))));
+      });
+      if (path) g.appendChild(svg('path', { class: 'chart-line chart-' + s.cls, d: path }));
+      points.forEach(function (pt) { g.appendChild(pt); });
+      root.appendChild(g);
+    });
+    return root;
+  }
+  function chartCard(title, note, opts) {
+    var legend = h('div', { class: 'chart-legend', 'aria-hidden': 'true' }, opts.series.map(function (s) {
+      return h('span', { class: 'legend-item' }, h('span', { class: 'legend-swatch legend-' + s.cls + (s.type === 'line' ? ' legend-line' : '') }), s.name);
+    }));
+    var c = card(title, [legend, h('div', { class: 'chart-wrap' }, chart(opts)), note ? h('p', { class: 'chart-note' }, note) : null]);
+    c.classList.add('chart-card');
+    return c;
+  }
+  function statCard(id, label, value, raw, hint, kind) {
+    return h('div', { class: 'stat stat-' + kind, id: id, 'data-value': raw === null || raw === undefined ? '' : String(raw) },
+      h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value), h('div', { class: 'stat-hint' }, hint));
+  }
+  function viewStatistics(r, seq) {
+    var p = r.params;
+    var filters = { from: p.get('from') || '', to: p.get('to') || '', appId: p.get('appId') || '', channelType: p.get('channelType') || '', sceneCode: p.get('sceneCode') || '' };
+    return Promise.all([api('GET', '/statistics' + qs(filters)), api('GET', '/apps' + qs({ pageSize: 100 }))]).then(function (res) {
+      var data = res[0];
+      var days = data.days;
+      var t = data.totals;
+      var today = shanghaiToday();
+      var from = filters.from || (days.length ? days[0].day : '');
+      var to = filters.to || (days.length ? days[days.length - 1].day : '');
+      var apps = res[1].items.map(function (a) { return [a.appId, a.name + '（' + a.appId + '）']; });
+      if (filters.appId && !apps.some(function (a) { return a[0] === filters.appId; })) apps.push([filters.appId, filters.appId]);
+      var f = {
+        appId: select('appId', [['', '全部应用']].concat(apps), filters.appId),
+        channelType: select('channelType', [['', '全部渠道']].concat(Object.keys(CHANNEL_TYPES).map(function (k) { return [k, CHANNEL_TYPES[k]]; })), filters.channelType),
+        sceneCode: select('sceneCode', [['', '全部场景']].concat(Object.keys(SCENES).map(function (k) { return [k, SCENES[k] + ' (' + k + ')']; })), filters.sceneCode),
+        from: input('from', from, { type: 'date', max: today, id: 'stats-from' }),
+        to: input('to', to, { type: 'date', max: today, id: 'stats-to' }),
+      };
+      f.appId.id = 'stats-app';
+      f.channelType.id = 'stats-channel';
+      f.sceneCode.id = 'stats-scene';
+      var error = h('div', { class: 'form-error', role: 'alert', id: 'stats-error', hidden: true });
+      var form = h('form', { class: 'filters filters-plain', novalidate: true },
+        field('应用', f.appId), field('渠道', f.channelType), field('场景', f.sceneCode), field('开始日期', f.from), field('结束日期', f.to),
+        h('div', { class: 'filters-actions' },
+          h('button', { type: 'submit', class: 'btn btn-primary', id: 'stats-search' }, '查询'),
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: function () { go('statistics'); } }, '重置')));
+      var keep = { appId: filters.appId, channelType: filters.channelType, sceneCode: filters.sceneCode };
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        var a = f.from.value;
+        var b = f.to.value;
+        var msg = a && b && a > b ? '开始日期不能晚于结束日期'
+          : a && b && Date.parse(b) - Date.parse(a) > 365 * 86400000 ? '时间范围最长一年'
+            : null;
+        error.textContent = msg || '';
+        error.hidden = !msg;
+        if (!msg) go('statistics', { from: a, to: b, appId: f.appId.value, channelType: f.channelType.value, sceneCode: f.sceneCode.value });
+      });
+      var quick = ['7', '30', '90'].filter(function (n) { return to === today && from === addDays(today, 1 - Number(n)); })[0] || '';
+      var pickRange = function (n) {
+        go('statistics', { from: addDays(today, 1 - Number(n)), to: today, appId: keep.appId, channelType: keep.channelType, sceneCode: keep.sceneCode });
+      };
+      var range = from + ' 至 ' + to;
+      var money = { integer: true, fmt: fmtAxisMoney };
+      var count = { integer: true, fmt: function (v) { return String(v); } };
+      var countFmt = function (unit) { return function (v) { return v === null ? '—' : v + ' ' + unit; }; };
+      var charts = [
+        chartCard('支付金额', '按支付时间归日；不含异常支付。', {
+          id: 'chart-paid-amount', label: '每日支付金额柱状图，' + range + '，合计 ' + fmtMoney(t.paidAmount), days: days, left: money,
+          series: [{ key: 'paidAmount', name: '支付金额', type: 'bar', cls: 'paid', value: function (d) { return d.paidAmount; }, fmt: fmtMoney }],
+        }),
+        chartCard('订单数', '创建按创建时间、支付成功按支付时间归日。', {
+          id: 'chart-orders', label: '每日创建订单数与支付成功笔数折线图，' + range + '，共创建 ' + t.created + ' 笔，支付成功 ' + t.paidCount + ' 笔', days: days, left: count,
+          series: [
+            { key: 'created', name: '创建订单', type: 'line', cls: 'created', value: function (d) { return d.created; }, fmt: countFmt('笔') },
+            { key: 'paidCount', name: '支付成功', type: 'line', cls: 'paid', value: function (d) { return d.paidCount; }, fmt: countFmt('笔') },
+          ],
+        }),
+        chartCard('退款', '退款成功的金额，按退款时间归日；不含异常支付的退款。', {
+          id: 'chart-refunds', label: '每日退款金额柱状图，' + range + '，共 ' + t.refundCount + ' 笔 ' + fmtMoney(t.refundAmount), days: days, left: money,
+          series: [{ key: 'refundAmount', name: '退款金额', type: 'bar', cls: 'refund', value: function (d) { return d.refundAmount; }, fmt: fmtMoney }],
+        }),
+        chartCard('支付成功率', '当日支付成功笔数 ÷ 当日创建订单数；没有订单的日期不画点。', {
+          id: 'chart-success-rate', label: '每日支付成功率折线图，' + range + '，整体 ' + fmtPercent(t.successRate), days: days, left: RATE_AXIS,
+          series: [{ key: 'successRate', name: '支付成功率', type: 'line', cls: 'rate', value: function (d) { return d.successRate; }, fmt: function (v) { return fmtPercent(v); } }],
+        }),
+        chartCard('通知健康', '首次通知即被商户确认的比例（折线，左轴）与重试用尽仍未确认的订单数（柱，右轴）。', {
+          id: 'chart-notify', label: '每日首次通知确认率与通知失败数，' + range + '，首次确认率 ' + fmtPercent(t.firstAttemptAckRate) + '，通知失败 ' + t.exhausted + ' 笔', days: days,
+          left: RATE_AXIS, right: { integer: true, fmt: function (v) { return v + ' 笔'; } },
+          series: [
+            { key: 'exhausted', name: '通知失败', type: 'bar', axis: 'right', cls: 'exhausted', value: function (d) { return d.exhausted; }, fmt: countFmt('笔') },
+            { key: 'firstAttemptAckRate', name: '首次通知确认率', type: 'line', cls: 'ack', value: function (d) { return d.firstAttemptAckRate; }, fmt: function (v) { return fmtPercent(v); } },
+          ],
+        }),
+        chartCard('通知确认耗时 P95', '从支付成功到商户确认通知的第 95 百分位耗时（秒）。', {
+          id: 'chart-ack-p95', label: '每日通知确认耗时 P95 折线图（秒），' + range, days: days, left: { fmt: function (v) { return v + 's'; } },
+          series: [{ key: 'p95AckSeconds', name: 'P95 确认耗时', type: 'line', cls: 'p95', value: function (d) { return d.p95AckMs === null ? null : d.p95AckMs / 1000; }, fmt: function (v) { return v === null ? '—' : fmtSeconds(v * 1000); } }],
+        }),
+      ];
+      var active = days.filter(function (d) { return d.created || d.paidCount || d.refundCount || d.exhausted || d.notified; }).slice().reverse();
+      render(seq, '统计', [
+        h('div', { class: 'toolbar' },
+          tabs(quick, [['7', '近 7 天'], ['30', '近 30 天'], ['90', '近 90 天']], pickRange),
+          h('p', { class: 'toolbar-note' }, '按北京时间归日：订单按创建时间，支付按支付时间，退款按退款时间。')),
+        card(null, [form, error]),
+        h('div', { class: 'stats stats-wide', id: 'stats-totals' },
+          statCard('stat-paid-amount', '支付金额', fmtMoney(t.paidAmount), t.paidAmount, t.paidCount + ' 笔支付成功', 'plain'),
+          statCard('stat-paid-count', '支付成功笔数', String(t.paidCount), t.paidCount, '创建订单 ' + t.created + ' 笔', 'plain'),
+          statCard('stat-success-rate', '支付成功率', fmtPercent(t.successRate), t.successRate, '支付成功 ÷ 创建订单', 'plain'),
+          statCard('stat-refund-amount', '退款金额', fmtMoney(t.refundAmount), t.refundAmount, t.refundCount + ' 笔退款成功', 'plain'),
+          statCard('stat-first-ack', '首次通知确认率', fmtPercent(t.firstAttemptAckRate), t.firstAttemptAckRate, '首次通知即被商户确认', t.firstAttemptAckRate !== null && t.firstAttemptAckRate < 0.9 ? 'warn' : 'plain'),
+          statCard('stat-exhausted', '通知失败', String(t.exhausted), t.exhausted, '重试用尽仍未确认的订单', t.exhausted ? 'bad' : 'plain')),
+        h('div', { class: 'charts' }, charts),
+        exportCard({ from: from, to: to, appId: filters.appId }, filters.channelType || filters.sceneCode),
+        card('每日明细', table([
+          { label: '日期', render: function (d) { return mono(d.day); } },
+          { label: '创建', cls: 'col-num', render: function (d) { return String(d.created); } },
+          { label: '支付成功', cls: 'col-num', render: function (d) { return String(d.paidCount); } },
+          { label: '支付金额', cls: 'col-num', render: function (d) { return h('span', { class: 'amount' }, fmtMoney(d.paidAmount)); } },
+          { label: '成功率', cls: 'col-num', render: function (d) { return fmtPercent(d.successRate); } },
+          { label: '退款', cls: 'col-num', render: function (d) { return d.refundCount ? d.refundCount + ' 笔 · ' + fmtMoney(d.refundAmount) : '—'; } },
+          { label: '首次确认率', cls: 'col-num', render: function (d) { return fmtPercent(d.firstAttemptAckRate); } },
+          { label: '通知失败', cls: 'col-num', render: function (d) { return String(d.exhausted); } },
+          { label: 'P95 确认耗时', cls: 'col-num', render: function (d) { return fmtSeconds(d.p95AckMs); } },
+        ], active.map(function (d) { d.id = d.day; return d; }), '该时间段内没有订单'), h('span', { class: 'muted' }, range)),
+      ]);
+    });
+  }
+
+  // ---------------------------------------------------------------- CSV 导出
+  /** Orders or refunds created in a day range as CSV, streamed with a progress bar, then saved from a Blob URL. */
+  function exportCard(range, narrowed) {
+    var progress = h('progress', { class: 'export-progress', id: 'export-progress', max: '100', value: '0' });
+    var status = h('div', { class: 'export-status', id: 'export-status', role: 'status', 'aria-live': 'polite' });
+    var box = h('div', { class: 'export-box', hidden: true }, progress, status);
+    var controller = null;
+    var cancel = btn('取消', 'ghost', function () { if (controller) controller.abort(); }, { id: 'export-cancel', hidden: true });
+    var buttons = [['orders', '导出订单 CSV'], ['refunds', '导出退款 CSV']].map(function (x) {
+      var b = h('button', { type: 'button', class: 'btn btn-ghost', id: 'export-' + x[0], 'data-export': x[0] }, icon('download'), x[1]);
+      b.addEventListener('click', function () {
+        controller = new AbortController();
+        buttons.forEach(function (o) { o.disabled = true; });
+        cancel.hidden = false;
+        box.hidden = false;
+        downloadCsv(x[0], range, controller, {
+          progress: function (bytes, rows, total) {
+            if (total) progress.value = Math.min(100, Math.floor((rows / total) * 100));
+            else progress.removeAttribute('value');
+            status.setAttribute('data-state', 'running');
+            status.setAttribute('data-rows', String(rows));
+            clear(status).appendChild(document.createTextNode('正在接收 ' + fmtBytes(bytes) + ' · ' + rows + (total !== null ? ' / ' + total : '') + ' 行' + (total ? '（' + progress.value + '%）' : '')));
+          },
+          done: function (url, filename, bytes, rows, total) {
+            var complete = total === null || rows >= total;
+            progress.value = total ? Math.min(100, Math.floor((rows / total) * 100)) : 100;
+            status.setAttribute('data-state', complete ? 'done' : 'partial');
+            status.setAttribute('data-rows', String(rows));
+            append(clear(status), [
+              h('span', { class: complete ? null : 'error-text' }, (complete ? '导出完成：' : '导出不完整：') + rows + (total !== null ? ' / ' + total : '') + ' 行 · ' + fmtBytes(bytes) + '（' + progress.value + '%） '),
+              h('a', { href: url, download: filename, class: 'ext-link', id: 'export-file' }, icon('download'), filename),
+            ]);
+          },
+          failed: function (err) {
+            status.setAttribute('data-state', 'failed');
+            clear(status).appendChild(h('span', { class: 'error-text' }, err && err.name === 'AbortError' ? '导出已取消' : '导出失败：' + (err && err.message ? err.message : '网络错误')));
+          },
+          always: function () {
+            controller = null;
+            buttons.forEach(function (o) { o.disabled = false; });
+            cancel.hidden = true;
+          },
+        });
+      });
+      return b;
+    });
+    return card('数据导出', [
+      h('p', { class: 'card-note' }, '导出 ' + range.from + ' 至 ' + range.to + '（北京时间，按创建时间）' + (range.appId ? '应用 ' + range.appId : '全部应用') + ' 的订单或退款明细，金额单位为分。' + (narrowed ? '渠道与场景条件不适用于导出。' : '')),
+      h('div', { class: 'export-actions' }, buttons, cancel),
+      box,
+    ]);
+  }
+  function downloadCsv(what, range, controller, ui) {
+    var total = null;
+    var bytes = 0;
+    var newlines = 0;
+    var chunks = [];
+    var filename = what + '-' + range.from + '-' + range.to + '.csv';
+    var rows = function () { return Math.max(0, newlines - 1); };
+    fetch(API + '/exports/' + what + '.csv' + qs({ from: range.from, to: range.to, appId: range.appId }), {
+      method: 'GET',
+      headers: { accept: 'text/csv' },
+      credentials: 'same-origin',
+      referrerPolicy: 'same-origin',
+      cache: 'no-store',
+      signal: controller.signal,
+    }).then(function (res) {
+      if (!res.ok || (res.headers.get('content-type') || '').indexOf('text/csv') !== 0) {
+        return res.json().catch(function () { return { code: 5000, msg: '服务器返回了无法解析的响应 (HTTP ' + res.status + ')' }; }).then(function (json) {
+          if (json.code === 4010 && state.session) {
+            state.session = null;
+            renderLogin('登录已过期，请重新登录');
+          }
+          throw new ApiError(json.code, json.msg || '导出失败');
+        });
+      }
+      var header = res.headers.get('x-total-rows');
+      total = header !== null && /^\d+$/.test(header) ? Number(header) : null;
+      var named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '');
+      if (named) filename = named[1];
+      ui.progress(0, 0, total);
+      var reader = res.body.getReader();
+      var pump = function () {
+        return reader.read().then(function (step) {
+          if (step.done) return;
+          var chunk = step.value;
+          chunks.push(chunk);
+          bytes += chunk.length;
+          for (var i = 0; i < chunk.length; i++) if (chunk[i] === 10) newlines++;
+          ui.progress(bytes, rows(), total);
+          return pump();
+        });
+      };
+      return pump();
+    }).then(function () {
+      if (state.exportUrl) URL.revokeObjectURL(state.exportUrl);
+      var url = URL.createObjectURL(new Blob(chunks, { type: 'text/csv;charset=utf-8' }));
+      state.exportUrl = url;
+      ui.done(url, filename, bytes, rows(), total);
+      var a = h('a', { href: url, download: filename, hidden: true });
+      document.body.appendChild(a);
+      a.click();
+      document.body.removeChild(a);
+    }, function (err) {
+      ui.failed(err);
+    }).then(ui.always, ui.always);
+  }
+
   // ---------------------------------------------------------------- 审计日志
   function actorLabel(actor) {
     if (actor === 'system:auto-approve') return '系统（自动审核）';
@@ -1090,7 +1718,7 @@
     return api('GET', '/audit' + qs({ action: action, page: page, pageSize: 30 })).then(function (data) {
       render(seq, '审计日志', [
         h('div', { class: 'toolbar' },
-          tabs(action, [['', '全部'], ['admin.', '登录'], ['app.', '应用'], ['channel', '渠道'], ['binding.', '绑定'], ['order.', '订单'], ['exception.', '异常支付']], function (a) { go('audit', { action: a }); }),
+          tabs(action, [['', '全部'], ['admin.', '登录'], ['app.', '应用'], ['channel', '渠道'], ['binding.', '绑定'], ['order.', '订单'], ['exception.', '异常支付'], ['reconciliation.', '对账'], ['export.', '导出']], function (a) { go('audit', { action: a }); }),
           h('p', { class: 'toolbar-note' }, '记录每一次管理员操作：操作人、操作、对象、时间、来源 IP（不含任何密钥）。')),
         card(null, [auditTable(data.items, false), pager(data, function (p) { go('audit', { action: action, page: p }); })]),
       ]);
