@@ -130,6 +130,50 @@ export interface BillTotals {
 
 export type BillEntry = BillRecord | BillTotals;
 
+/** Who receives a transfer: an Alipay account (logon id or 2088… user id) or a WeChat user of the app (openid). */
+export type PayeeType = 'ALIPAY_LOGON_ID' | 'ALIPAY_USER_ID' | 'WX_OPENID';
+
+/** A payout (转账) from the merchant's balance to a person. */
+export interface TransferRequest {
+  /**
+   * Our stable request number (Alipay `out_biz_no`, WeChat `out_bill_no`): sending it again never pays twice,
+   * the provider answers with the transfer it already has.
+   */
+  outBizNo: string;
+  amountFen: number;
+  payeeType: PayeeType;
+  payeeAccount: string;
+  /** The payee's real name; Alipay checks it against the account when given, WeChat requires it above 2,000 yuan. */
+  payeeName?: string;
+  /** Shown to the payee (Alipay order_title / remark, WeChat transfer_remark). */
+  remark: string;
+  /** Where the provider reports the result (WeChat's transfer-bill notification). */
+  notifyUrl: string;
+}
+
+/** Normalized state of one transfer at the provider. */
+export type TransferOutcome =
+  | { status: 'SUCCESS'; providerTransferId: string | null; transferTime: Date; raw?: unknown }
+  | { status: 'PROCESSING'; providerTransferId: string | null; raw?: unknown }
+  /**
+   * WeChat 商家转账: the payee must confirm in WeChat. `confirm` is what the merchant's client passes to WeChat's
+   * confirmation API (e.g. `mchId`, `appId`, `package`).
+   */
+  | { status: 'WAIT_USER_CONFIRM'; providerTransferId: string | null; confirm: Record<string, string>; raw?: unknown }
+  /** Final refusal or failure with the provider's own code (e.g. PAYEE_NOT_EXIST, PAYEE_USER_NAME_ERROR, NOT_ENOUGH). */
+  | { status: 'FAIL'; errorCode: string; errorMsg: string; raw?: unknown }
+  /** Cancelled before payment (WeChat: the payee did not confirm in time, or the merchant cancelled). */
+  | { status: 'CANCELLED'; reason: string; raw?: unknown }
+  | { status: 'NOT_FOUND'; raw?: unknown };
+
+/** A provider's transfer notification after its signature was verified and its body decrypted. */
+export interface VerifiedTransferNotification {
+  outBizNo: string;
+  eventId: string;
+  mchId: string;
+  outcome: TransferOutcome;
+}
+
 /** Raw HTTP callback as received: the exact body bytes and the lower-cased headers. */
 export interface RawCallback {
   headers: Record<string, string | undefined>;
@@ -167,6 +211,17 @@ export interface PaymentProvider {
    * Providers that report refunds synchronously only (Alipay) leave this out.
    */
   verifyRefundCallback?(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedRefundNotification>;
+  /**
+   * Pays `req.amountFen` to the payee. A business refusal resolves as FAIL with the provider's code; network
+   * errors, 5xx and "system busy" throw UNAVAILABLE (retry with the same outBizNo); unverifiable answers BAD_RESPONSE.
+   */
+  transfer?(creds: ChannelCredentials, req: TransferRequest): Promise<TransferOutcome>;
+  /** The transfer's current state (NOT_FOUND when it never arrived). Throws like transfer(). */
+  queryTransfer?(creds: ChannelCredentials, outBizNo: string): Promise<TransferOutcome>;
+  /** Cancels a transfer still waiting for the payee (WeChat); resolves with the resulting state. */
+  cancelTransfer?(creds: ChannelCredentials, outBizNo: string): Promise<TransferOutcome>;
+  /** Verifies (and decrypts) an asynchronous transfer notification (WeChat); throws ProviderError('BAD_CALLBACK') if invalid. */
+  verifyTransferCallback?(creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedTransferNotification>;
   /**
    * Streams the provider's trade bill of `day` (yyyy-MM-dd, Asia/Shanghai): every payment and refund line, then
    * exactly one TOTALS entry. Downloaded, verified (hash / signature as the provider specifies) and parsed as a
