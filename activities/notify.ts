@@ -9,10 +9,12 @@ import { findAppWithKeys } from '../db/queries/apps';
 import { nextNotifyAttemptNumber, recordNotifyAttempt } from '../db/queries/notification-attempts';
 import * as orders from '../db/queries/orders';
 import { findRefundById, setRefundNotifyStatus } from '../db/queries/refunds';
+import { findTransferById, setTransferNotifyStatus } from '../db/queries/transfers';
 import { DomainError, ErrorCode, toApplicationFailure } from '../domain/errors';
 import { formatShanghai, merchantResult, type NotifyStatus } from '../domain/order';
 import type { NotificationState, NotifyAttemptRecord, NotifyResult } from '../domain/payment';
 import type { RefundResult } from '../domain/refund';
+import type { TransferResult } from '../domain/transfer';
 import type { SecretBox } from '../security/secret-box';
 import { signRequestHeaders, type SignType } from '../signature';
 import { mustFindOrder } from './orders';
@@ -29,10 +31,11 @@ const MAX_MERCHANT_RESPONSE_BYTES = 16 * 1024;
 export function createNotifyActivities(deps: NotifyActivityDeps) {
   const { db, secretBox } = deps;
   return {
-    /** With refundId: the refund's notify status; without: the order's. */
-    async recordNotifyStatus(args: { orderId: number; refundId?: number; notifyStatus: NotifyStatus }): Promise<void> {
-      if (args.refundId !== undefined) await setRefundNotifyStatus(db, args.refundId, args.notifyStatus);
-      else await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
+    /** The notify status of the subject: a transfer, a refund, or else the order. */
+    async recordNotifyStatus(args: { orderId: number | null; refundId?: number; transferId?: number; notifyStatus: NotifyStatus }): Promise<void> {
+      if (args.transferId !== undefined) await setTransferNotifyStatus(db, args.transferId, args.notifyStatus);
+      else if (args.refundId !== undefined) await setRefundNotifyStatus(db, args.refundId, args.notifyStatus);
+      else if (args.orderId !== null) await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
     },
 
     /** The order's final result and the next attempt number, for a renotify after the workflow ended. */
@@ -45,8 +48,8 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
       };
     },
 
-    async recordNotifyAttempt(args: { orderId: number; refundId?: number; record: NotifyAttemptRecord }): Promise<void> {
-      await recordNotifyAttempt(db, { orderId: args.orderId, refundId: args.refundId }, args.record);
+    async recordNotifyAttempt(args: { orderId: number | null; refundId?: number; transferId?: number; record: NotifyAttemptRecord }): Promise<void> {
+      await recordNotifyAttempt(db, { orderId: args.orderId, refundId: args.refundId, transferId: args.transferId }, args.record);
     },
 
     /**
@@ -54,11 +57,37 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
      * are the attempt's result. Redirects are not followed (a redirect is not an acknowledgement, and
      * following it could reach hosts the notify URL validation never saw).
      */
-    async notifyMerchant(args: PaymentNotifyArgs | RefundNotifyArgs): Promise<NotifyResult> {
+    async notifyMerchant(args: PaymentNotifyArgs | RefundNotifyArgs | TransferNotifyArgs): Promise<NotifyResult> {
+      const signerOf = async (appId: string) => {
+        const app = await findAppWithKeys(db, secretBox, appId);
+        if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${appId} not found`));
+        return { appId: app.appId, appKey: app.keys[0], signType: app.signType };
+      };
+      if ('transferId' in args) {
+        const transfer = await findTransferById(db, args.transferId);
+        if (!transfer) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `transfer ${args.transferId} not found`));
+        if (!transfer.notify_url) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: 'transfer has no notify URL' };
+        const r = args.transfer;
+        const body = JSON.stringify({
+          eventId: `TRANSFER_RESULT-${transfer.id}`,
+          eventType: 'TRANSFER_RESULT',
+          appId: transfer.app_id,
+          transferId: transfer.id,
+          outBizNo: transfer.out_biz_no,
+          channelType: transfer.channel_type,
+          amount: transfer.amount,
+          payeeType: transfer.payee_type,
+          payeeAccount: transfer.payee_account,
+          transferTime: r.transferTime === null ? null : formatShanghai(r.transferTime),
+          resultCode: r.status === 'SUCCESS' ? 'SUCCESS' : r.status === 'CANCELLED' ? 'CANCELLED' : 'FAIL',
+          resultErrorCode: r.status === 'SUCCESS' ? null : r.errorCode,
+          resultErrorMsg: r.status === 'SUCCESS' ? null : r.errorMsg,
+          attempt: args.attempt,
+        });
+        return postSigned(transfer.notify_url, body, await signerOf(transfer.app_id), deps.notifyTimeoutMs);
+      }
       const order = await mustFindOrder(db, args.orderId);
-      const app = await findAppWithKeys(db, secretBox, order.app_id);
-      if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${order.app_id} not found`));
-      const signer = { appId: app.appId, appKey: app.keys[0], signType: app.signType };
+      const signer = await signerOf(order.app_id);
       if ('refundId' in args) {
         const refund = await findRefundById(db, args.refundId);
         if (!refund) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `refund ${args.refundId} not found`));
@@ -111,6 +140,14 @@ export interface PaymentNotifyArgs {
   attempt: number;
   scheduledAt: number;
   state: NotificationState;
+}
+
+/** One attempt of a transfer's TRANSFER_RESULT notification. */
+export interface TransferNotifyArgs {
+  transferId: number;
+  attempt: number;
+  scheduledAt: number;
+  transfer: TransferResult;
 }
 
 /** One attempt of a refund's REFUND_RESULT notification. */

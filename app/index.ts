@@ -16,6 +16,7 @@ import { createPaymentExceptionService } from './payment-exceptions';
 import { createReconciliationService } from './reconciliation';
 import { createRefundService } from './refunds';
 import { createStatementService } from './statements';
+import { createTransferService } from './transfers';
 import { createRegistrationService } from './registration';
 
 export interface AppDeps {
@@ -40,6 +41,7 @@ export function createUseCases(deps: AppDeps) {
     callbacks,
     reconciliation,
     statements: createStatementService({ db }),
+    transfers: createTransferService({ db, temporal, log: deps.log.child({ component: 'transfers' }), config }),
     orders: createOrderService({ db, secretBox, providers: deps.providers, temporal, log: deps.log, config }),
     registration: createRegistrationService({ db, secretBox, bindings }),
     operator: createOperatorService({ db, secretBox, temporal, bindings, refunds, reconciliation, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),

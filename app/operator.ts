@@ -237,7 +237,9 @@ export function createOperatorService(deps: OperatorDeps) {
     async exportRows(actor: Actor, what: 'orders' | 'refunds', f: statistics.ExportFilter) {
       const total = what === 'orders' ? await statistics.countOrdersForExport(db, f) : await statistics.countRefundsForExport(db, f);
       await record(actor, { action: `export.${what}`, targetType: 'export', targetId: what, detail: { from: f.from.toISOString(), to: f.to.toISOString(), appId: f.appId ?? null, rows: total } });
-      return { total, pages: what === 'orders' ? statistics.exportOrders(db, f) : statistics.exportRefunds(db, f) };
+      return what === 'orders'
+        ? { total, columns: statistics.ORDER_EXPORT_COLUMNS, pages: statistics.exportOrders(db, f) }
+        : { total, columns: statistics.REFUND_EXPORT_COLUMNS, pages: statistics.exportRefunds(db, f) };
     },
     listPaymentExceptions: (f: PaymentExceptionSearch) => searchPaymentExceptions(db, f),
 

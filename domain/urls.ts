@@ -19,5 +19,8 @@ export const providerCallbackPath = (channelType: string, configId: number | str
 /** Where a provider posts its refund notifications for one channel config (no query string: WeChat forbids it). */
 export const providerRefundCallbackPath = (channelType: string, configId: number | string) => `${providerCallbackPath(channelType, configId)}/refunds`;
 
+/** Where a provider posts its transfer notifications for one channel config (WeChat's transfer-bill results). */
+export const providerTransferCallbackPath = (channelType: string, configId: number | string) => `${providerCallbackPath(channelType, configId)}/transfers`;
+
 /** The endpoint the cashier page calls to pay with a channel's scene. */
 export const payWithChannelPath = (channelType: string, sceneCode: string) => `${MERCHANT_API_BASE}/${channelType}/${sceneCode}`;

@@ -47,7 +47,9 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const domain = toDomainError(err);
     if (domain.code >= 5000) log.error('request failed', { method: req.method, path: req.path, code: domain.code, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-    if (res.headersSent) return;
+    // A streamed answer (a CSV export) that fails half way cannot change its status: cut it, so the client sees
+    // an incomplete download instead of waiting forever.
+    if (res.headersSent) return void res.destroy(err instanceof Error ? err : undefined);
     const body = errorEnvelope(domain.code, domain.message);
     const signer = res.locals.signBytes as ((status: number, bytes: Buffer, contentType: string) => void) | undefined;
     if (signer) signer(httpStatusFor(domain.code), Buffer.from(JSON.stringify(body), 'utf8'), 'application/json; charset=utf-8');

@@ -30,9 +30,18 @@ import {
   type ProviderCallback,
   type RefundState,
   type RefundWorkflowInput,
+  approveTransferSignal,
+  rejectTransferSignal,
+  transferCallbackSignal,
+  transferStateQuery,
+  type TransferDecision,
+  type TransferState,
+  type TransferWorkflowInput,
 } from '../workflows/messages';
 import type { RefundVerdict } from '../domain/refund';
 import type { refundWorkflow } from '../workflows/refund';
+import type { transferWorkflow } from '../workflows/transfer';
+import type { TransferVerdict } from '../domain/transfer';
 import type { dailyReconciliationWorkflow, ReconciliationInput, reconciliationWorkflow } from '../workflows/reconciliation';
 import type { paymentWorkflow } from '../workflows/payment';
 import type { renotifyWorkflow } from '../workflows/renotify';
@@ -236,6 +245,38 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     /** The RefundWorkflow's live view (provider calls, notification attempts); null when unreachable. */
     async refundState(workflowId: string, timeoutMs = 5000): Promise<RefundState | null> {
       return within(client.workflow.getHandle(workflowId).query(refundStateQuery), timeoutMs, null);
+    },
+
+    /** Starts (or finds) a transfer's TransferWorkflow; idempotent like startRefund. */
+    async startTransfer(input: TransferWorkflowInput, display: { payee: string; remark: string }): Promise<void> {
+      try {
+        await client.workflow.start<typeof transferWorkflow>('transferWorkflow', {
+          workflowId: WorkflowIds.transfer(input.appId, input.outBizNo),
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: SA.AppId, value: input.appId },
+            { key: SA.OutBizNo, value: input.outBizNo },
+            { key: SA.TransferStatus, value: input.needsApproval ? 'PENDING_APPROVAL' : 'PROCESSING' },
+            { key: SA.ChannelType, value: input.channelType },
+          ],
+          staticSummary: `转账 ${input.outBizNo} · ¥${fenToYuanString(input.amount)} · ${input.channelType} · 应用 ${input.appId}${input.needsApproval ? ' · 待审批' : ''}`,
+          staticDetails: `**转账 ${input.outBizNo}**\n\n- transferId: ${input.transferId}\n- payee: ${display.payee}\n- remark: ${display.remark}\n- amount: ${input.amount} fen`,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+    },
+
+    /** An administrator's decision on a transfer waiting for approval; `false` when its workflow has ended. */
+    decideTransfer: (workflowId: string, approve: boolean, d: TransferDecision): Promise<boolean> => signalIfRunning(workflowId, approve ? approveTransferSignal : rejectTransferSignal, d),
+
+    signalTransferCallback: (workflowId: string, cb: { eventId: string; verdict: TransferVerdict }): Promise<boolean> => signalIfRunning(workflowId, transferCallbackSignal, cb),
+
+    async transferState(workflowId: string, timeoutMs = 5000): Promise<TransferState | null> {
+      return within(client.workflow.getHandle(workflowId).query(transferStateQuery), timeoutMs, null);
     },
 
     /**

@@ -29,7 +29,7 @@ async function main() {
   // The worker is also a Temporal client: exception refunds start RefundWorkflows, and the reconciler heals lost starts.
   const client = await connectTemporal(config.temporal);
   const temporal = createTemporalGateway({ client: client.client, taskQueue: config.temporal.taskQueue });
-  const { orders, refunds, exceptions, reconciliation } = createUseCases({ db, secretBox, temporal, providers, log, config });
+  const { orders, refunds, transfers, exceptions, reconciliation } = createUseCases({ db, secretBox, temporal, providers, log, config });
   if (config.reconciliation.schedule) await temporal.ensureReconciliationSchedule(config.reconciliation);
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -43,6 +43,8 @@ async function main() {
       if (n) log.warn('started workflows for orders that had none', { count: n });
       const r = await refunds.startLostWorkflows();
       if (r) log.warn('started workflows for refunds that had none', { count: r });
+      const t = await transfers.startLostWorkflows();
+      if (t) log.warn('started workflows for transfers that had none', { count: t });
     } catch (err) {
       log.error('reconciler failed', { error: (err as Error).message });
     }

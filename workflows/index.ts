@@ -3,3 +3,4 @@ export { channelBindingWorkflow } from './channel-binding';
 export { renotifyWorkflow } from './renotify';
 export { refundWorkflow } from './refund';
 export { reconciliationWorkflow, dailyReconciliationWorkflow } from './reconciliation';
+export { transferWorkflow } from './transfer';

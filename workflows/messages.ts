@@ -1,10 +1,11 @@
 /**
- * Messages of PaymentWorkflow and RefundWorkflow, shared by the workflow and its clients (temporal/client.ts, tests). Pure definitions only.
+ * Messages of PaymentWorkflow, RefundWorkflow and TransferWorkflow, shared by the workflow and its clients (temporal/client.ts, tests). Pure definitions only.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { NotifyStatus, OrderStatus } from '../domain/order';
 import type { ChannelRef, ChooseChannelRequest, NotifyAttemptRecord, ProviderVerdict } from '../domain/payment';
 import type { RefundStatus, RefundVerdict } from '../domain/refund';
+import type { TransferStatus, TransferVerdict } from '../domain/transfer';
 import type { PrepayResult } from '../providers/types';
 
 export interface PaymentWorkflowInput {
@@ -84,3 +85,46 @@ export interface RefundState {
 /** A refund notification the API verified (WeChat REFUND.*): a final verdict ends the polling at once. */
 export const refundCallbackSignal = defineSignal<[{ eventId: string; verdict: RefundVerdict }]>('refundCallback');
 export const refundStateQuery = defineQuery<RefundState>('refundState');
+
+/** TransferWorkflow's input: the transfer row (created with its day's reservation) carries the rest. */
+export interface TransferWorkflowInput {
+  transferId: number;
+  appId: string;
+  outBizNo: string;
+  channelType: string;
+  amount: number; // fen
+  /** Above the app's approval threshold: an administrator decides first (cancelled after 24 h without). */
+  needsApproval: boolean;
+  notify: boolean;
+  pollIntervalMs: number;
+}
+
+export interface TransferDecision {
+  by: string;
+  note: string | null;
+}
+
+export interface TransferState {
+  transferId: number;
+  outBizNo: string;
+  amount: number;
+  status: TransferStatus;
+  decidedBy: string | null;
+  decisionNote: string | null;
+  providerTransferId: string | null;
+  /** What the payee's client needs while WAIT_USER_CONFIRM. */
+  confirm: Record<string, string> | null;
+  transferTime: number | null;
+  errorCode: string | null;
+  errorMsg: string | null;
+  providerCalls: number;
+  notifyStatus: NotifyStatus;
+  notifyAttempts: NotifyAttemptRecord[];
+  nextNotifyAt: number | null;
+}
+
+export const approveTransferSignal = defineSignal<[TransferDecision]>('approveTransfer');
+export const rejectTransferSignal = defineSignal<[TransferDecision]>('rejectTransfer');
+/** A transfer notification the API verified (WeChat MCHTRANSFER.BILL.FINISHED). */
+export const transferCallbackSignal = defineSignal<[{ eventId: string; verdict: TransferVerdict }]>('transferCallback');
+export const transferStateQuery = defineQuery<TransferState>('transferState');

@@ -1,11 +1,11 @@
 /**
- * Merchant notifications as workflow steps, shared by PaymentWorkflow, RefundWorkflow and the one-shot
- * renotifyWorkflow: one attempt, and the whole anchored 16-attempt schedule with ops' renotify/stop. The event
- * (payment or refund result) only decides what the activity posts. Deterministic code only.
+ * Merchant notifications as workflow steps, shared by PaymentWorkflow, RefundWorkflow, TransferWorkflow and the
+ * one-shot renotifyWorkflow: one attempt, and the whole anchored 16-attempt schedule with ops' renotify/stop. The
+ * event (payment, refund or transfer result) only decides what the activity posts. Deterministic code only.
  */
 import { condition, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { PaymentNotifyArgs, RefundNotifyArgs } from '../activities/notify';
+import type { PaymentNotifyArgs, RefundNotifyArgs, TransferNotifyArgs } from '../activities/notify';
 import { MAX_SCHEDULED_NOTIFY_ATTEMPTS, scheduledAttemptAt } from '../domain/notify-schedule';
 import type { NotifyStatus } from '../domain/order';
 import type { NotifyAttemptRecord } from '../domain/payment';
@@ -24,7 +24,10 @@ const notify = proxyActivities<Activities>({
 });
 
 /** The notification an attempt sends, without its attempt number and schedule. */
-export type NotifyEvent = Omit<PaymentNotifyArgs, 'attempt' | 'scheduledAt'> | Omit<RefundNotifyArgs, 'attempt' | 'scheduledAt'>;
+export type NotifyEvent =
+  | Omit<PaymentNotifyArgs, 'attempt' | 'scheduledAt'>
+  | Omit<RefundNotifyArgs, 'attempt' | 'scheduledAt'>
+  | Omit<TransferNotifyArgs, 'attempt' | 'scheduledAt'>;
 
 /**
  * Runs attempt `attempt` and returns its record. Never throws: an activity failure (worker lost, timeout) is
@@ -102,6 +105,7 @@ export async function runNotifySchedule(args: {
   }
 }
 
-function subjectOf(event: NotifyEvent): { orderId: number; refundId?: number } {
+function subjectOf(event: NotifyEvent): { orderId: number | null; refundId?: number; transferId?: number } {
+  if ('transferId' in event) return { orderId: null, transferId: event.transferId };
   return 'refundId' in event ? { orderId: event.orderId, refundId: event.refundId } : { orderId: event.orderId };
 }

@@ -46,7 +46,8 @@ export async function reconciliationWorkflow(input: ReconciliationInput): Promis
   try {
     run = await bills.reconcileDay({ ...input, workflowId });
   } catch (err) {
-    const error = (err as Error).message.slice(0, 300);
+    // The activity's own message, not the wrapper's "Activity task failed".
+    const error = ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message).slice(0, 300);
     await quick.failReconciliation({ ...input, workflowId, error });
     setCurrentDetails(`**FAILED** · ${input.day} · config ${input.configId}\n\n${error}`);
     return { runId: null, status: 'FAILED', discrepancyCount: 0, missingLocal: [], error };

@@ -12,6 +12,8 @@ export const SA = {
   NotifyAttempts: defineSearchAttributeKey('NotifyAttempts', 'INT'),
   OutRefundNo: defineSearchAttributeKey('OutRefundNo', 'KEYWORD'),
   RefundStatus: defineSearchAttributeKey('RefundStatus', 'KEYWORD'),
+  OutBizNo: defineSearchAttributeKey('OutBizNo', 'KEYWORD'),
+  TransferStatus: defineSearchAttributeKey('TransferStatus', 'KEYWORD'),
 } as const;
 
 export const SEARCH_ATTRIBUTE_KEYS = Object.values(SA);

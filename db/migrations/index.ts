@@ -7,12 +7,14 @@ import * as m001 from './001_core';
 import * as m002 from './002_operator';
 import * as m003 from './003_refunds';
 import * as m004 from './004_reconciliation';
+import * as m005 from './005_transfers';
 
 const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_core': m001,
   '002_operator': m002,
   '003_refunds': m003,
   '004_reconciliation': m004,
+  '005_transfers': m005,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -7,9 +7,13 @@ import type { NotifyAttemptRecord } from '../../domain/payment';
  * (refundId set). Attempts are numbered per subject.
  */
 export interface NotifySubject {
-  orderId: number;
+  /** Null for a transfer's notifications (a transfer has no order). */
+  orderId: number | null;
   refundId?: number | null;
+  transferId?: number | null;
 }
+
+const subjectWhere = (s: NotifySubject) => ({ order_id: s.orderId, refund_id: s.refundId ?? null, transfer_id: s.transferId ?? null });
 
 /**
  * Idempotent per (subject, attempt): an activity retried after a crash writes the attempt once. An order's own
@@ -17,7 +21,7 @@ export interface NotifySubject {
  * the first acknowledgement), which the statistics read without touching this table.
  */
 export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: NotifyAttemptRecord, startedAt = new Date()): Promise<void> {
-  if (!subject.refundId) {
+  if (subject.orderId !== null && !subject.refundId && !subject.transferId) {
     if (r.attempt === 1) await db('orders').where({ id: subject.orderId }).whereNull('first_notify_acked').update({ first_notify_acked: r.acknowledged });
     if (r.acknowledged) {
       await db('orders')
@@ -29,8 +33,7 @@ export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: Not
   }
   await db('notification_attempts')
     .insert({
-      order_id: subject.orderId,
-      refund_id: subject.refundId ?? null,
+      ...subjectWhere(subject),
       attempt: r.attempt,
       trigger: r.trigger,
       scheduled_at: new Date(r.scheduledAt),
@@ -40,7 +43,7 @@ export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: Not
       acknowledged: r.acknowledged,
       error: r.error?.slice(0, 500) ?? null,
     })
-    .onConflict(['order_id', 'refund_id', 'attempt'])
+    .onConflict(['order_id', 'refund_id', 'transfer_id', 'attempt'])
     .ignore();
 }
 
@@ -56,11 +59,11 @@ export interface NotifyAttemptRow {
 }
 
 export async function listNotifyAttempts(db: Db, subject: NotifySubject): Promise<NotifyAttemptRow[]> {
-  return db('notification_attempts').where({ order_id: subject.orderId, refund_id: subject.refundId ?? null }).orderBy('attempt');
+  return db('notification_attempts').where(subjectWhere(subject)).orderBy('attempt');
 }
 
 /** The number the next attempt of this subject gets: one more than the highest stored (attempts are never deleted). */
 export async function nextNotifyAttemptNumber(db: Db, subject: NotifySubject): Promise<number> {
-  const last = await db('notification_attempts').where({ order_id: subject.orderId, refund_id: subject.refundId ?? null }).max({ n: 'attempt' }).first();
+  const last = await db('notification_attempts').where(subjectWhere(subject)).max({ n: 'attempt' }).first();
   return Number(last?.n ?? 0) + 1;
 }

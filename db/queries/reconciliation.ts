@@ -71,6 +71,15 @@ export async function startRun(db: Db, r: { day: string; configId: number; chann
         finished_at: null,
         error: null,
         discrepancy_count: null,
+        // A rerun's numbers are its own: nothing of the previous run may show while it runs or if it fails.
+        provider_payment_count: null,
+        provider_payment_amount: null,
+        provider_refund_count: null,
+        provider_refund_amount: null,
+        local_payment_count: null,
+        local_payment_amount: null,
+        local_refund_count: null,
+        local_refund_amount: null,
       })
       .returning('id')) as Array<{ id: number }>;
     await trx('reconciliation_bill_rows').where({ run_id: row.id }).delete();

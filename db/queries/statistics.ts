@@ -104,6 +104,10 @@ export interface ExportFilter {
 
 const EXPORT_PAGE = 2000;
 
+/** The columns of each export, in order (also the CSV header, written even for an empty range). */
+export const ORDER_EXPORT_COLUMNS = ['id', 'app_id', 'out_trade_no', 'amount', 'status', 'channel_type', 'mch_id', 'provider_trade_no', 'pay_time', 'refund_reserved', 'notify_status', 'created_at'] as const;
+export const REFUND_EXPORT_COLUMNS = ['id', 'app_id', 'out_refund_no', 'out_trade_no', 'source', 'amount', 'status', 'channel_type', 'refund_time', 'result_error_code', 'created_at'] as const;
+
 export async function countOrdersForExport(db: Db, f: ExportFilter): Promise<number> {
   const q = db('orders').where('created_at', '>=', f.from).where('created_at', '<', f.to);
   if (f.appId) q.where({ app_id: f.appId });
@@ -120,7 +124,7 @@ export async function* exportOrders(db: Db, f: ExportFilter): AsyncGenerator<Rec
       .where('id', '>', after)
       .orderBy('id')
       .limit(EXPORT_PAGE)
-      .select('id', 'app_id', 'out_trade_no', 'amount', 'status', 'channel_type', 'mch_id', 'provider_trade_no', 'pay_time', 'refund_reserved', 'notify_status', 'created_at');
+      .select(...ORDER_EXPORT_COLUMNS);
     if (f.appId) q.where({ app_id: f.appId });
     const rows = (await q) as Array<Record<string, unknown> & { id: number }>;
     if (rows.length === 0) return;
@@ -145,7 +149,7 @@ export async function* exportRefunds(db: Db, f: ExportFilter): AsyncGenerator<Re
       .where('r.id', '>', after)
       .orderBy('r.id')
       .limit(EXPORT_PAGE)
-      .select('r.id', 'r.app_id', 'r.out_refund_no', 'o.out_trade_no', 'r.source', 'r.amount', 'r.status', 'r.channel_type', 'r.refund_time', 'r.result_error_code', 'r.created_at');
+      .select(REFUND_EXPORT_COLUMNS.map((c) => (c === 'out_trade_no' ? 'o.out_trade_no' : `r.${c}`)));
     if (f.appId) q.where('r.app_id', f.appId);
     const rows = (await q) as Array<Record<string, unknown> & { id: number }>;
     if (rows.length === 0) return;

@@ -323,14 +323,14 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
       route(async (req, res) => {
         const f = parse(s.exportQuery, req.query);
         const range = v.statisticsRange(f.from, f.to);
-        const { total, pages } = await operator.exportRows(actor(req, res), what, { from: range.start, to: range.end, appId: f.appId });
+        const { total, columns, pages } = await operator.exportRows(actor(req, res), what, { from: range.start, to: range.end, appId: f.appId });
         res.status(200).set({
           'content-type': 'text/csv; charset=utf-8',
           'content-disposition': `attachment; filename="${what}-${f.from}-${f.to}.csv"`,
           'x-total-rows': String(total),
           'cache-control': 'no-store',
         });
-        await v.streamCsv(res, pages);
+        await v.streamCsv(res, columns, pages);
       }),
     );
   }

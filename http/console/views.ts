@@ -1,4 +1,5 @@
 /** JSON shapes of the administrator API (camelCase, ISO times, never a secret). */
+import type { Response } from 'express';
 import type { AuditRow } from '../../db/queries/audit-log';
 import type { BindingListItem } from '../../db/queries/app-channels';
 import type { AppListItem } from '../../db/queries/apps';
@@ -361,15 +362,11 @@ function csvCell(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** Writes pages of rows as CSV (header from the first page's keys), waiting for the socket to drain. */
-export async function streamCsv(res: import('express').Response, pages: AsyncIterable<Record<string, unknown>[]>): Promise<void> {
-  let header: string[] | null = null;
+/** Writes the header, then pages of rows as CSV, waiting for the socket to drain. */
+export async function streamCsv(res: Response, columns: readonly string[], pages: AsyncIterable<Record<string, unknown>[]>): Promise<void> {
+  res.write(columns.join(',') + '\r\n');
   for await (const page of pages) {
-    if (!header) {
-      header = Object.keys(page[0] ?? {});
-      res.write(header.join(',') + '\r\n');
-    }
-    const chunk = page.map((row) => header!.map((k) => csvCell(row[k])).join(',')).join('\r\n') + '\r\n';
+    const chunk = page.map((row) => columns.map((k) => csvCell(row[k])).join(',')).join('\r\n') + '\r\n';
     if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
     if (res.destroyed) return;
   }

@@ -45,6 +45,11 @@ export interface WechatClient {
    * `pathWithQuery` (what WeChat verifies), so such requests authenticate like every SDK call.
    */
   signedGetHeaders(pathWithQuery: string, accept?: string): Record<string, string>;
+  /**
+   * Headers of a JSON POST we send ourselves (APIs wechatpay-node-v3 2.2.1 lacks, e.g. 商家转账), signed with
+   * the SDK's getSignature/getAuthorization over `pathWithQuery` and exactly the `body` string that is sent.
+   */
+  signedPostHeaders(pathWithQuery: string, body: string): Record<string, string>;
 }
 
 function configError(message: string): ProviderError {
@@ -123,6 +128,18 @@ export function buildWechatClient(creds: ChannelCredentials, options: WechatClie
     const signature = pay.getSignature('GET', nonce, timestamp, pathWithQuery);
     return { Accept: accept, 'User-Agent': options.userAgent, Authorization: pay.getAuthorization(nonce, timestamp, signature) };
   };
+  const signedPostHeaders = (pathWithQuery: string, body: string): Record<string, string> => {
+    const nonce = randomBytes(16).toString('hex');
+    const timestamp = Math.floor(Date.now() / 1000).toString();
+    // The body goes into the signature as the very string that is sent: re-serialising could reorder keys.
+    const signature = pay.getSignature('POST', nonce, timestamp, pathWithQuery, body);
+    return {
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      'User-Agent': options.userAgent,
+      Authorization: pay.getAuthorization(nonce, timestamp, signature),
+    };
+  };
   const certificates = new PlatformCertificateStore({
     apiV3Key: secrets.apiV3Key,
     configured: secrets.platformCertificate ? { pem: secrets.platformCertificate, serial: secrets.platformCertSerial } : undefined,
@@ -130,7 +147,7 @@ export function buildWechatClient(creds: ChannelCredentials, options: WechatClie
     download: () => transport.send('GET', `${WECHAT_API_ORIGIN}/v3/certificates`, undefined, signedGetHeaders('/v3/certificates')),
   });
   pay.createHttp(new VerifyingPayRequest(transport, certificates));
-  return { pay, mchId: creds.mchId, appId: creds.providerAppId, apiV3Key: secrets.apiV3Key, certificates, transport, signedGetHeaders };
+  return { pay, mchId: creds.mchId, appId: creds.providerAppId, apiV3Key: secrets.apiV3Key, certificates, transport, signedGetHeaders, signedPostHeaders };
 }
 
 /** Small bounded cache; credential rotation creates new entries and the oldest ones fall out. */

@@ -103,6 +103,27 @@ export class PlatformCertificateStore implements ResponseVerifier {
     return this.usable(serial);
   }
 
+  /**
+   * The certificate to encrypt sensitive request fields with (e.g. 商家转账 user_name), its serial going into the
+   * Wechatpay-Serial request header: the valid one issued last, as WeChat asks during a rotation. When none is
+   * valid, the list is downloaded once (rate limit permitting). Throws UNAVAILABLE when there still is none.
+   */
+  async encryptionCertificate(): Promise<PlatformCertificate> {
+    const newest = (): PlatformCertificate | undefined =>
+      [...this.certs.keys()]
+        .map((serial) => this.usable(serial))
+        .filter((c): c is PlatformCertificate => c !== undefined)
+        .sort((a, b) => b.notBefore.getTime() - a.notBefore.getTime())[0];
+    let cert = newest();
+    if (!cert) {
+      if (this.inflight) await this.inflight;
+      else if (this.now() - this.lastRefreshAt >= this.opts.minRefreshIntervalMs) await this.refresh();
+      cert = newest();
+    }
+    if (!cert) throw new ProviderError('UNAVAILABLE', 'no valid WeChat Pay platform certificate to encrypt with');
+    return cert;
+  }
+
   /** Downloads /v3/certificates now (coalescing concurrent callers). */
   refresh(): Promise<void> {
     if (!this.inflight) {

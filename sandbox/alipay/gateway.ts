@@ -1,8 +1,9 @@
 /**
  * /gateway.do. Page methods (alipay.trade.wap.pay; alipay.trade.page.pay is not simulated) are the browser's
  * cashier entry and render pages (see cashier.ts). Every other method is the server API: alipay.trade.precreate
- * / query / close / refund / fastpay.refund.query and alipay.data.dataservice.bill.downloadurl.query (bills.ts),
- * served over GET (query string) and POST (query + form) alike, as the real gateway does. API requests are authenticated by the app's signature and every answer is signed
+ * / query / close / refund / fastpay.refund.query, alipay.data.dataservice.bill.downloadurl.query (bills.ts) and
+ * alipay.fund.trans.uni.transfer / common.query (transfers.ts), served over GET (query string) and POST (query +
+ * form) alike, as the real gateway does. API requests are authenticated by the app's signature and every answer is signed
  * with the sandbox's "Alipay" key; injected faults apply here.
  */
 import type http from 'node:http';
@@ -16,6 +17,7 @@ import * as wire from './protocol';
 import { apiRefund, apiRefundQuery } from './refunds';
 import { authenticate, mergedParams, parseBiz } from './request';
 import { closeUnpaid, lookupForApi, openTrade } from './trades';
+import { apiTransfer, apiTransferQuery } from './transfers';
 import type { SimFault, SimMerchant } from './types';
 
 /** Methods whose answer is a page for the buyer's browser rather than signed JSON for a server. */
@@ -27,6 +29,8 @@ const SUPPORTED_API = new Set([
   'alipay.trade.refund',
   'alipay.trade.fastpay.refund.query',
   'alipay.data.dataservice.bill.downloadurl.query',
+  'alipay.fund.trans.uni.transfer',
+  'alipay.fund.trans.common.query',
 ]);
 const BAD_GATEWAY_HTML = '<html><body><h1>502 Bad Gateway</h1></body></html>';
 
@@ -87,6 +91,20 @@ function dispatch(ctx: AlipayContext, apiMethod: string, params: Record<string, 
         return apiRefund(ctx, merchant, biz, { sellerBalanceNotEnough: fault?.kind === 'sellerBalanceNotEnough' });
       case 'alipay.data.dataservice.bill.downloadurl.query':
         return apiBillDownloadUrl(ctx, merchant, biz);
+      case 'alipay.fund.trans.uni.transfer':
+      case 'alipay.fund.trans.common.query': {
+        const run = () => (apiMethod === 'alipay.fund.trans.uni.transfer' ? apiTransfer(ctx, merchant, biz) : apiTransferQuery(ctx, merchant, biz));
+        if (fault?.kind !== 'systemError') return run();
+        // Processed, then answered "system busy" whatever the outcome: Alipay's docs say the transfer may or may
+        // not have happened and to retry with the same out_biz_no, which the sandbox then answers with the
+        // transfer it made (or refuses again).
+        try {
+          run();
+        } catch (err) {
+          if (!(err instanceof AlipayFailure)) throw err;
+        }
+        throw business('SYSTEM_ERROR', '系统繁忙');
+      }
       default:
         return apiRefundQuery(ctx, merchant, biz);
     }
@@ -121,7 +139,7 @@ export function handleGateway(ctx: AlipayContext, req: http.IncomingMessage, res
   }
 
   const payload = dispatch(ctx, apiMethod, params, fault);
-  // The call took effect (a refund is applied); only its answer is lost on the way back. This is what makes a
+  // The call took effect (a refund or transfer is applied); only its answer is lost on the way back. This is what makes a
   // client retry with the same out_request_no necessary, and what must never refund twice.
   if (fault?.kind === 'http502AfterProcessing') return sendHtml(res, 502, BAD_GATEWAY_HTML);
   if (fault?.kind === 'dropAfterProcessing') {

@@ -4,7 +4,8 @@
  * Browser/app side: wap.pay cashier page (GET/POST /gateway.do), QR "scan" page (/qr/<code>), app pay
  * (/__sim/app-pay with the sdkExec order string), buyer pay/cancel buttons (/cashier/<token>/…).
  * Server side: /gateway.do (GET or POST) with alipay.trade.precreate / query / close / refund /
- * fastpay.refund.query / alipay.data.dataservice.bill.downloadurl.query, verifying the app's signature and
+ * fastpay.refund.query / alipay.data.dataservice.bill.downloadurl.query / alipay.fund.trans.uni.transfer /
+ * alipay.fund.trans.common.query, verifying the app's signature and
  * signing every answer with the sandbox's own "Alipay" key; the trade bills' ZIP files at
  * /downloadBillFile.resource. Outbound: real signed trade_status_sync notifications (payments, closes, refunds)
  * with retries. Control API: /__sim/* (loopback only, JSON) and the typed handle.
@@ -12,12 +13,13 @@
  * Deliberately modelled traps of the real gateway: a precreate trade does not exist until the QR is scanned
  * (query/close → ACQ.TRADE_NOT_EXIST); empty parameter values are dropped before verifying the signature;
  * responses escape `/`; notifications need the exact body `success`; a refund's answer can be lost after
- * the refund was applied (faults http502AfterProcessing / dropAfterProcessing); bills exist for finished days
+ * the refund was applied (faults http502AfterProcessing / dropAfterProcessing), and so can a transfer's; a
+ * transfer pays once per out_biz_no from the app's balance to a known account whose real name must match; bills exist for finished days
  * only, behind links valid for 30 s, as ZIPs whose entries are named in GBK without the UTF-8 flag and hold GBK
  * CSV with tab-padded values.
  *
  * Modules: state.ts (stores, persistence, faults), notify.ts (notifications), trades.ts (trade lifecycle),
- * refunds.ts (refund, refund query), bills.ts and zip.ts (trade bills and their anomalies), request.ts
+ * refunds.ts (refund, refund query), transfers.ts (transfers, transfer query, balances, payees), bills.ts and zip.ts (trade bills and their anomalies), request.ts
  * (signed-request checks), gateway.ts (server API), cashier.ts (browser/app pages), sim.ts (control API and
  * handle methods). This file starts the server and wires them together.
  */

@@ -105,6 +105,19 @@ export function newTradeNo(now: Date = new Date()): string {
   return `${shanghaiTime(now).slice(0, 10).replaceAll('-', '')}22${digits(18)}`;
 }
 
+/**
+ * 32-digit transfer order number (order_id): date (Shanghai) + `11007000` + sequence, the shape of Alipay's
+ * `20190801110070000006380000250621`.
+ */
+export function newTransferOrderId(now: Date = new Date()): string {
+  return `${shanghaiTime(now).slice(0, 10).replaceAll('-', '')}11007000${digits(16)}`;
+}
+
+/** 32-digit fund flow number (pay_fund_order_id), like Alipay's `20190801110070001506380000251556`. */
+export function newPayFundOrderId(now: Date = new Date()): string {
+  return `${shanghaiTime(now).slice(0, 10).replaceAll('-', '')}110070001${digits(15)}`;
+}
+
 export function newNotifyId(): string {
   return randomBytes(17).toString('hex').slice(0, 34);
 }

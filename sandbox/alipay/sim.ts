@@ -1,7 +1,8 @@
 /**
  * The control side of the sandbox: the loopback-only JSON API under /__sim/ and the typed handle methods
  * that drive the same operations (merchants, buyer transitions, app pay, faults, the refund record, the
- * notification log, bill anomalies and seeded bill lines, backdating payments and refunds into a billed day).
+ * notification log, bill anomalies and seeded bill lines, backdating payments and refunds into a billed day,
+ * transfer balances, payee accounts, DEALING transfers and the transfer record).
  */
 import type http from 'node:http';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
@@ -15,6 +16,18 @@ import { sendJson } from './http';
 import * as wire from './protocol';
 import { publicView, type TradeRecord } from './state';
 import { buyerFail, buyerPay, closeUnpaid, findTrade, finishPaid, markCreated } from './trades';
+import {
+  addPayee,
+  balance,
+  bounceTransfer,
+  completeTransfer,
+  listPayees,
+  listTransfers,
+  setBalance,
+  setTransferMode,
+  TRANSFER_METHOD,
+  TRANSFER_QUERY_METHOD,
+} from './transfers';
 import type {
   AlipaySandboxHandle,
   SimBillAnomaly,
@@ -24,6 +37,7 @@ import type {
   SimNotificationDelivery,
   SimRefund,
   SimTrade,
+  SimTransferMode,
   SimTransitionOptions,
 } from './types';
 
@@ -63,7 +77,15 @@ async function createMerchant(
   return { channelType: 'ali-pay', mchId: appId, providerAppId: appId, gatewayUrl: ctx.baseUrl, secrets };
 }
 
-const FAULT_KINDS: readonly SimFaultKind[] = ['http502', 'badSignature', 'drop', 'http502AfterProcessing', 'dropAfterProcessing', 'sellerBalanceNotEnough'];
+const FAULT_KINDS: readonly SimFaultKind[] = [
+  'http502',
+  'badSignature',
+  'drop',
+  'http502AfterProcessing',
+  'dropAfterProcessing',
+  'sellerBalanceNotEnough',
+  'systemError',
+];
 
 function injectFault(ctx: AlipayContext, f: SimFault): void {
   if (!FAULT_KINDS.includes(f.kind)) throw new SimError(400, `unknown fault kind ${String(f.kind)}`);
@@ -74,6 +96,14 @@ function injectFault(ctx: AlipayContext, f: SimFault): void {
     // A balance refusal only exists for refunds; bound to the method so no other call can use it up.
     if (method && method !== 'alipay.trade.refund') throw new SimError(400, 'sellerBalanceNotEnough applies to alipay.trade.refund only');
     method = 'alipay.trade.refund';
+  }
+  if (f.kind === 'systemError') {
+    // Only the fund APIs answer a bare SYSTEM_ERROR (trade APIs say ACQ.SYSTEM_ERROR); bound to a method so no
+    // other call can use it up.
+    if (method && method !== TRANSFER_METHOD && method !== TRANSFER_QUERY_METHOD) {
+      throw new SimError(400, `systemError applies to ${TRANSFER_METHOD} and ${TRANSFER_QUERY_METHOD} only`);
+    }
+    method = method ?? TRANSFER_METHOD;
   }
   // The bill file download is no gateway call: only a refused or dropped connection makes sense there.
   if (method === BILL_DOWNLOAD_FAULT_METHOD && f.kind !== 'http502' && f.kind !== 'drop') {
@@ -220,6 +250,33 @@ export async function handleControl(ctx: AlipayContext, res: http.ServerResponse
     if (method === 'DELETE') clearBillAdjustments(ctx, filter);
     return sendJson(res, 200, listBillAdjustments(ctx, method === 'DELETE' ? {} : filter));
   }
+  if ((m = /^\/__sim\/merchants\/([^/]+)\/balance$/.exec(p)) && (method === 'GET' || method === 'POST')) {
+    const appId = decodeURIComponent(m[1]);
+    if (method === 'POST') setBalance(ctx, appId, json().fen as number);
+    return sendJson(res, 200, { appId, fen: balance(ctx, appId) });
+  }
+  if (method === 'POST' && (m = /^\/__sim\/merchants\/([^/]+)\/transfer-mode$/.exec(p))) {
+    const appId = decodeURIComponent(m[1]);
+    const mode = json().mode as SimTransferMode;
+    setTransferMode(ctx, appId, mode);
+    return sendJson(res, 200, { appId, mode });
+  }
+  if (method === 'POST' && p === '/__sim/payees') return sendJson(res, 201, addPayee(ctx, json()));
+  if (method === 'GET' && p === '/__sim/payees') return sendJson(res, 200, listPayees(ctx));
+  if (method === 'GET' && p === '/__sim/transfers') {
+    return sendJson(res, 200, listTransfers(ctx, url.searchParams.get('app_id') ?? url.searchParams.get('appId') ?? undefined));
+  }
+  if (method === 'POST' && (m = /^\/__sim\/transfers\/([^/]+)\/(complete|bounce)$/.exec(p))) {
+    const b = json();
+    const appId = url.searchParams.get('app_id') ?? (typeof b.appId === 'string' ? b.appId : undefined);
+    const no = decodeURIComponent(m[1]);
+    if (m[2] === 'complete') {
+      if (b.fail !== undefined && (typeof b.fail !== 'object' || b.fail === null || Array.isArray(b.fail))) throw new SimError(400, 'fail must be an object');
+      const fail = b.fail as { errorCode?: string; reason?: string } | undefined;
+      return sendJson(res, 200, completeTransfer(ctx, no, { appId, fail }));
+    }
+    return sendJson(res, 200, bounceTransfer(ctx, no, { appId, errorCode: b.errorCode as string | undefined, reason: b.reason as string | undefined }));
+  }
   if (method === 'POST' && p === '/__sim/faults') {
     const b = json();
     injectFault(ctx, { kind: b.kind as SimFaultKind, count: typeof b.count === 'number' ? b.count : undefined, method: typeof b.method === 'string' ? b.method : undefined });
@@ -264,6 +321,14 @@ export function simHandleMethods(ctx: AlipayContext): SimHandleMethods {
     closeTrade: (no, o) => closeTrade(ctx, no, o),
     finish: (no, o) => finish(ctx, no, o),
     refunds: (no, appId) => refunds(ctx, no, appId),
+    setBalance: (appId, fen) => setBalance(ctx, appId, fen),
+    balance: (appId) => balance(ctx, appId),
+    addPayee: (payee) => addPayee(ctx, payee),
+    payees: () => listPayees(ctx),
+    setTransferMode: (appId, mode) => setTransferMode(ctx, appId, mode),
+    completeTransfer: async (no, o) => completeTransfer(ctx, no, o),
+    bounceTransfer: async (no, o) => bounceTransfer(ctx, no, o),
+    transfers: (appId) => listTransfers(ctx, appId),
     backdateRefund: async (o) => backdateRefund(ctx, o),
     addBillAnomaly: (a) => addBillAnomaly(ctx, a),
     seedBillRows: (seed) => seedBillRows(ctx, seed),

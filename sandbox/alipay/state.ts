@@ -6,10 +6,33 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { SimBillAdjustment, SimFault, SimMerchant, SimNotificationDelivery, SimRefund, SimTrade } from './types';
+import type {
+  SimBillAdjustment,
+  SimFault,
+  SimMerchant,
+  SimNotificationDelivery,
+  SimPayee,
+  SimRefund,
+  SimTrade,
+  SimTransfer,
+  SimTransferMode,
+} from './types';
 
 /** The persisted log keeps this many deliveries; in memory it may grow to twice as many before trimming. */
 export const MAX_LOGGED_DELIVERIES = 5000;
+
+/** An app's balance for transfers until set otherwise: 1,000,000.00 yuan, plenty for any test that does not ask. */
+export const DEFAULT_TRANSFER_BALANCE_FEN = 100_000_000;
+
+/**
+ * Accounts every sandbox knows, so tests and demos can pay someone without registering a payee first. Fixed user
+ * ids (not generated) so a test can pay by ALIPAY_USER_ID too.
+ */
+export const DEFAULT_PAYEES: readonly SimPayee[] = [
+  { logonId: 'payee@example.com', userId: '2088102100000001', name: '张三' },
+  { logonId: '13800138000', userId: '2088102100000002', name: '李四' },
+  { logonId: 'company@example.com', userId: '2088102100000003', name: '杭州示例科技有限公司' },
+];
 
 export interface TradeRecord extends SimTrade {
   payToken: string;
@@ -39,6 +62,12 @@ interface PersistedState {
   refunds?: SimRefund[];
   /** Absent in files written before bills existed. */
   billAdjustments?: SimBillAdjustment[];
+  /** Absent in files written before transfers existed (then: no transfers, default payees and balances). */
+  transfers?: SimTransfer[];
+  payees?: SimPayee[];
+  /** appId → balance for transfers (fen); apps not listed have DEFAULT_TRANSFER_BALANCE_FEN. */
+  balances?: Record<string, number>;
+  transferModes?: Record<string, SimTransferMode>;
   deliveries: SimNotificationDelivery[];
   jobs: NotifyJob[];
   seq: number;
@@ -70,6 +99,16 @@ export class AlipayState {
    * the same bill it served before. Small: a seed of any size is one entry.
    */
   billAdjustments: SimBillAdjustment[] = [];
+  /**
+   * Every accepted transfer, oldest first. Persisted: a restarted sandbox must answer a repeated out_biz_no with
+   * the transfer it already made, never pay it again.
+   */
+  transfers: SimTransfer[] = [];
+  /** The accounts transfers can reach. */
+  payees: SimPayee[] = DEFAULT_PAYEES.map((p) => ({ ...p }));
+  /** Set balances (fen) by app id; see balanceOf. */
+  readonly balances = new Map<string, number>();
+  readonly transferModes = new Map<string, SimTransferMode>();
   deliveries: SimNotificationDelivery[] = [];
   jobs: NotifyJob[] = [];
   /** Last delivery sequence number handed out. */
@@ -89,6 +128,10 @@ export class AlipayState {
       for (const t of loaded.trades) this.trades.set(tradeKey(t.appId, t.outTradeNo), { ...t, refundedFen: t.refundedFen ?? 0 });
       this.refunds = loaded.refunds ?? [];
       this.billAdjustments = loaded.billAdjustments ?? [];
+      this.transfers = loaded.transfers ?? [];
+      if (loaded.payees) this.payees = loaded.payees;
+      for (const [appId, fen] of Object.entries(loaded.balances ?? {})) this.balances.set(appId, fen);
+      for (const [appId, mode] of Object.entries(loaded.transferModes ?? {})) this.transferModes.set(appId, mode);
       this.deliveries = loaded.deliveries;
       this.jobs = loaded.jobs;
       this.seq = loaded.seq;
@@ -108,6 +151,10 @@ export class AlipayState {
       trades: [...this.trades.values()],
       refunds: this.refunds,
       billAdjustments: this.billAdjustments,
+      transfers: this.transfers,
+      payees: this.payees,
+      balances: Object.fromEntries(this.balances),
+      transferModes: Object.fromEntries(this.transferModes),
       deliveries: this.deliveries.slice(-MAX_LOGGED_DELIVERIES),
       jobs: this.jobs,
       seq: this.seq,
@@ -117,6 +164,16 @@ export class AlipayState {
   /** The refund a trade already has under this request number, if any. */
   refundOf(t: SimTrade, outRequestNo: string): SimRefund | undefined {
     return this.refunds.find((r) => r.appId === t.appId && r.outTradeNo === t.outTradeNo && r.outRequestNo === outRequestNo);
+  }
+
+  /** An app's balance for transfers (fen). */
+  balanceOf(appId: string): number {
+    return this.balances.get(appId) ?? DEFAULT_TRANSFER_BALANCE_FEN;
+  }
+
+  /** The transfer an app already has under this out_biz_no, if any. */
+  transferOf(appId: string, outBizNo: string): SimTransfer | undefined {
+    return this.transfers.find((t) => t.appId === appId && t.outBizNo === outBizNo);
   }
 
   /** Writes the state file now (no-op without one), cancelling a pending debounced save. */
@@ -167,6 +224,7 @@ function loadState(file: string): PersistedState | undefined {
     trades: state.trades ?? [],
     refunds: state.refunds ?? [],
     billAdjustments: state.billAdjustments ?? [],
+    transfers: state.transfers ?? [],
   };
 }
 

@@ -51,6 +51,59 @@ export interface SimRefund {
   reason?: string;
 }
 
+/**
+ * Where a transfer (alipay.fund.trans.uni.transfer, 单笔无密转账到支付宝账户) stands. DEALING: accepted, the
+ * money left the merchant's balance but has not reached the payee yet (the sandbox's `dealing` mode, until
+ * completeTransfer). FAIL: it did not reach the payee and went back to the merchant. REFUND (退票): it reached
+ * the payee and bounced back later (bounceTransfer).
+ */
+export type SimTransferStatus = 'DEALING' | 'SUCCESS' | 'FAIL' | 'REFUND';
+
+/**
+ * How an app's new transfers behave: `instant` (default) pays at once (status SUCCESS in the answer), `dealing`
+ * answers DEALING and waits for completeTransfer(), as Alipay does when its risk or channel checks take time.
+ */
+export type SimTransferMode = 'instant' | 'dealing';
+
+/** An Alipay account that can receive transfers: its 2088… user id, its logon id (email or phone), its real name. */
+export interface SimPayee {
+  userId: string;
+  /** Several accounts may share one phone number (PAYEE_ACC_OCUPIED unless the name picks one). */
+  logonId?: string;
+  /** The verified real name (person) or company name the name check compares payee_info.name with. */
+  name: string;
+}
+
+/** One accepted alipay.fund.trans.uni.transfer, as the sandbox recorded it (a repeated request adds no record). */
+export interface SimTransfer {
+  appId: string;
+  outBizNo: string;
+  /** Alipay's transfer order number (order_id). */
+  orderId: string;
+  /** Alipay's fund flow number (pay_fund_order_id); only once the money reached the payee. */
+  payFundOrderId?: string;
+  amountFen: number;
+  /** The same amount as Alipay's yuan string. */
+  transAmount: string;
+  identityType: 'ALIPAY_LOGON_ID' | 'ALIPAY_USER_ID';
+  /** payee_info.identity exactly as sent. */
+  identity: string;
+  /** payee_info.name as sent (absent when none was sent). */
+  name?: string;
+  /** The account that was paid (resolved from the identity). */
+  payeeUserId: string;
+  orderTitle?: string;
+  remark?: string;
+  status: SimTransferStatus;
+  /** When Alipay accepted the transfer (trans_date of the answer), yyyy-MM-dd HH:mm:ss (Asia/Shanghai). */
+  transDate: string;
+  /** When the money reached the payee (pay_date of the query); absent while DEALING and for FAIL. */
+  payDate?: string;
+  /** FAIL / REFUND: Alipay's error_code and fail_reason. */
+  errorCode?: string;
+  failReason?: string;
+}
+
 export interface SimMerchant {
   appId: string;
   sellerId: string;
@@ -82,7 +135,14 @@ export interface SimNotificationDelivery {
   latencyMs?: number;
 }
 
-export type SimFaultKind = 'http502' | 'badSignature' | 'drop' | 'http502AfterProcessing' | 'dropAfterProcessing' | 'sellerBalanceNotEnough';
+export type SimFaultKind =
+  | 'http502'
+  | 'badSignature'
+  | 'drop'
+  | 'http502AfterProcessing'
+  | 'dropAfterProcessing'
+  | 'sellerBalanceNotEnough'
+  | 'systemError';
 export interface SimFault {
   /**
    * http502: answer HTTP 502 without processing; badSignature: process, sign wrong bytes; drop: destroy the
@@ -90,7 +150,10 @@ export interface SimFault {
    * applied) and then lose the answer (HTTP 502 / destroyed socket), as when a proxy or the network fails on
    * the way back. sellerBalanceNotEnough: only alipay.trade.refund (its default method); the next refund call
    * answers ACQ.SELLER_BALANCE_NOT_ENOUGH and refunds nothing, unless it repeats a refund already applied
-   * (Alipay answers those with the refund it has).
+   * (Alipay answers those with the refund it has). systemError: only the transfer methods
+   * (alipay.fund.trans.uni.transfer, its default method, or alipay.fund.trans.common.query); the call is
+   * processed (a transfer is applied) and answered `40004 SYSTEM_ERROR 系统繁忙`, Alipay's "may or may not have
+   * happened, retry with the same out_biz_no".
    */
   kind: SimFaultKind;
   /** How many matching gateway calls are affected (default 1). */
@@ -185,6 +248,31 @@ export interface AlipaySandboxHandle extends SandboxHandle {
   closeTrade(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
   /** Ends the refund period of a paid trade: TRADE_FINISHED + notification. */
   finish(outTradeNo: string, opts?: SimTransitionOptions): Promise<SimTrade>;
+  /**
+   * Sets an app's balance available for transfers (fen; default 1,000,000 yuan). Only transfers move it: a
+   * transfer takes its amount when accepted, a FAIL or REFUND gives it back.
+   */
+  setBalance(appId: string, fen: number): void;
+  /** An app's balance available for transfers (fen). */
+  balance(appId: string): number;
+  /**
+   * Registers an Alipay account that can receive transfers (a user id is generated when absent); the same user id
+   * again replaces the account. Known from the start: payee@example.com / 2088102100000001 张三,
+   * 13800138000 / 2088102100000002 李四, company@example.com / 2088102100000003 杭州示例科技有限公司.
+   */
+  addPayee(payee: { logonId?: string; userId?: string; name: string }): SimPayee;
+  payees(): SimPayee[];
+  /** How an app's next transfers behave (default instant). */
+  setTransferMode(appId: string, mode: SimTransferMode): void;
+  /**
+   * Settles a DEALING transfer: SUCCESS (the payee is paid), or FAIL with `fail` (the amount goes back to the
+   * merchant; default error PAYEE_ACCOUNT_STATUS_ERROR).
+   */
+  completeTransfer(outBizNo: string, opts?: { appId?: string; fail?: { errorCode?: string; reason?: string } }): Promise<SimTransfer>;
+  /** A paid transfer bounces back (退票): status REFUND with the reason, the amount goes back to the merchant. */
+  bounceTransfer(outBizNo: string, opts?: { appId?: string; errorCode?: string; reason?: string }): Promise<SimTransfer>;
+  /** Every transfer the sandbox accepted (of one app, if given), oldest first: its record of payouts. */
+  transfers(appId?: string): SimTransfer[];
   /** Every refund the sandbox applied to the trade, oldest first ([] for an unknown trade). */
   refunds(outTradeNo: string, appId?: string): SimRefund[];
   /**

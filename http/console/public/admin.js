@@ -1123,7 +1123,7 @@
     var type = c ? c.channelType : channelType;
     return h('div', { class: 'cell-main' },
       h('div', null, h('span', { class: 'chip chip-' + type }, CHANNEL_TYPES[type] || type || '—'), ' ', c ? c.name : ''),
-      h('div', { class: 'cell-sub' }, '渠道配置ID ' + id + (c ? ' · 商户号 ' + c.mchId : '')));
+      h('div', { class: 'cell-sub' }, 'ID ' + id + (c ? ' · ' + c.mchId : '')));
   }
   function configOptions(configs, all) {
     return (all ? [['', all]] : []).concat(configs.map(function (c) { return [c.id, (CHANNEL_TYPES[c.channelType] || c.channelType) + ' · ' + c.name + '（ID ' + c.id + '）']; }));
@@ -1141,25 +1141,35 @@
     if (err && err.code === 4000) return '只能对已经结束的日期对账（北京时间今天之前），请重新选择账单日';
     return err && err.message ? err.message : '操作失败';
   }
-  /** Shows a just-started run and re-renders once it has a result (a workflow reads the bill; seconds to minutes). */
-  function reconciliationStarted(day, configId, res) {
+  function runState(x) {
+    return x.status + ':' + x.attempt + ':' + x.startedAt;
+  }
+  /**
+   * Shows a just-started run and re-renders once it has a result (a workflow reads the bill; seconds to minutes).
+   * `before`: the day's previous run (runState), whose result is not the new one's.
+   */
+  function reconciliationStarted(day, configId, res, before) {
     state.lastReconciliation = { day: day, configId: configId, workflowId: res.workflowId, workflowUrl: res.workflowUrl };
     toast('已发起 ' + day + ' 的对账');
     route();
     var hash = location.hash;
     var tries = 0;
     var seen = null;
-    // The first look is the baseline; the view is re-rendered when the run appears, restarts or ends (not under
-    // an open dialog, and not when nothing changed: the administrator may be filling in the form).
+    // Re-rendered when the list shows the run otherwise than it is, or (not listed) when it appeared, restarted or
+    // ended since the last look; never under an open dialog or while nothing changed (the form may be in use).
     var poll = function () {
       if (location.hash !== hash || !shell) return;
       api('GET', '/reconciliations' + qs({ day: day, configId: configId, pageSize: 1 })).then(function (d) {
-        if (location.hash !== hash) return;
+        if (location.hash !== hash || !shell) return;
         var run = d.items[0];
-        var now = run ? run.status + ':' + run.attempt + ':' + run.startedAt : '';
-        if (seen !== null && now !== seen && !document.querySelector('dialog[open]')) route();
+        var now = run ? runState(run) : '';
+        var listed = run ? shell.view.querySelector('tr[data-id="' + run.id + '"] [data-run-state]') : null;
+        var stale = listed ? listed.getAttribute('data-run-state') !== now : seen !== null && now !== seen;
+        if (stale && !document.querySelector('dialog[open]')) route();
+        // A failed or repaired day changes the navigation's count of failed runs.
+        if (run && run.status !== 'RUNNING' && now !== before && now !== seen) refreshCounts();
         seen = now;
-        if ((!run || run.status === 'RUNNING') && ++tries < 20) setTimeout(poll, 1500);
+        if ((!run || run.status === 'RUNNING' || now === before) && ++tries < 40) setTimeout(poll, 1500);
       }, function () {});
     };
     poll();
@@ -1180,8 +1190,15 @@
       if (!day.value) { error.textContent = '请选择账单日'; error.hidden = false; return; }
       submit.disabled = true;
       var configId = Number(config.value);
-      api('POST', '/reconciliations', { day: day.value, configId: configId }).then(function (res) {
-        reconciliationStarted(day.value, configId, res);
+      var when = day.value;
+      var before = null;
+      // The day's run as it was, so the page can tell the new run's result from the previous one.
+      api('GET', '/reconciliations' + qs({ day: when, configId: configId, pageSize: 1 })).then(function (d) {
+        before = d.items[0] ? runState(d.items[0]) : null;
+      }, function () {}).then(function () {
+        return api('POST', '/reconciliations', { day: when, configId: configId });
+      }).then(function (res) {
+        reconciliationStarted(when, configId, res, before);
       }, function (err) {
         submit.disabled = false;
         error.textContent = reconcileError(err);
@@ -1212,7 +1229,7 @@
     [{ label: '重新对账', onclick: function (close, setError) {
       return api('POST', '/reconciliations', { day: x.day, configId: x.configId }).then(function (res) {
         close();
-        reconciliationStarted(x.day, x.configId, res);
+        reconciliationStarted(x.day, x.configId, res, runState(x));
       }, function (err) { setError(reconcileError(err)); });
     } }]);
   }
@@ -1251,10 +1268,12 @@
           table([
             { label: '账单日', render: function (x) { return h('div', { class: 'cell-main' }, h('div', { class: 'cell-title mono' }, x.day), h('div', { class: 'cell-sub' }, '第 ' + x.attempt + ' 次对账 · 批次 #' + x.id)); } },
             { label: '渠道配置', render: function (x) { return configCell(configs, x.configId, x.channelType); } },
-            { label: '状态', render: function (x) {
-              return h('div', { class: 'cell-badges' }, badge('reconciliation', x.status), x.error ? h('span', { class: 'cell-sub error-text truncate truncate-sm', title: x.error }, x.error) : null);
+            { label: '状态 / 触发', render: function (x) {
+              return h('div', { class: 'cell-badges', 'data-run-state': runState(x) },
+                badge('reconciliation', x.status),
+                h('span', { class: 'cell-sub' }, triggerChip(x.trigger), x.requestedBy ? ' ' + x.requestedBy : null),
+                x.error ? h('span', { class: 'cell-sub error-text truncate cell-detail', title: x.error }, x.error) : null);
             } },
-            { label: '触发', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, triggerChip(x.trigger)), x.requestedBy ? h('div', { class: 'cell-sub' }, x.requestedBy) : null); } },
             // Totals of a run still reading the bill (or one that failed) would be an earlier run's: not shown.
             { label: '渠道账单', render: function (x) { return x.status === 'DONE' ? billTotals(x.provider, x.local) : h('span', { class: 'muted' }, '—'); } },
             { label: '本地记录', render: function (x) { return x.status === 'DONE' ? billTotals(x.local, x.provider) : h('span', { class: 'muted' }, '—'); } },
@@ -1262,7 +1281,9 @@
               if (x.discrepancyCount === null || x.discrepancyCount === undefined) return h('span', { class: 'muted' }, '—');
               return h('a', { href: '#/reconciliations/discrepancies' + qs({ runId: x.id }), class: 'badge ' + (x.discrepancyCount ? 'badge-bad' : 'badge-ok'), 'data-discrepancies': String(x.discrepancyCount) }, x.discrepancyCount + ' 条');
             } },
-            { label: '开始 / 完成', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, fmtTime(x.startedAt)), h('div', { class: 'cell-sub' }, x.finishedAt ? '完成 ' + fmtTime(x.finishedAt) : '—')); } },
+            { label: '完成时间', render: function (x) {
+              return h('div', { class: 'cell-main' }, h('div', null, x.finishedAt ? fmtTime(x.finishedAt).slice(5) : '—'), h('div', { class: 'cell-sub' }, '开始 ' + fmtTime(x.startedAt).slice(5)));
+            } },
             { label: '', cls: 'col-actions', render: function (x) {
               return h('div', { class: 'actions' },
                 btn('重新对账', 'ghost', function () { rerunReconciliation(x, configs); }, { 'data-action': 'rerun', disabled: x.status === 'RUNNING', title: x.status === 'RUNNING' ? '该日的对账正在进行' : '重新下载账单并比对' }),
@@ -1315,7 +1336,11 @@
         card(null, form),
         card(null, [
           table([
-            { label: '账单日', render: function (d) { return h('div', { class: 'cell-main' }, h('div', { class: 'cell-title mono' }, d.day), h('a', { href: '#/reconciliations/discrepancies' + qs({ runId: d.runId }), class: 'cell-sub' }, '批次 #' + d.runId)); } },
+            { label: '账单日', render: function (d) {
+              return h('div', { class: 'cell-main' }, h('div', { class: 'cell-title mono' }, d.day),
+                h('a', { href: '#/reconciliations/discrepancies' + qs({ runId: d.runId }), class: 'cell-sub' }, '批次 #' + d.runId),
+                h('span', { class: 'cell-sub', title: '发现时间 ' + fmtTime(d.createdAt) }, '发现 ' + fmtTime(d.createdAt).slice(5, 16)));
+            } },
             { label: '差异', render: function (d) { return h('div', { class: 'cell-badges' }, discrepancyChip(d.kind), h('span', { class: 'cell-sub', 'data-record-kind': d.recordKind }, RECORD_KINDS[d.recordKind] || d.recordKind)); } },
             { label: '渠道交易', render: function (d) {
               return h('div', { class: 'cell-main' },
@@ -1326,7 +1351,7 @@
             { label: '金额', cls: 'col-num', render: amounts },
             { label: '本地状态', render: function (d) { return d.localStatus ? badge(d.recordKind === 'REFUND' ? 'refund' : 'order', d.localStatus) : h('span', { class: 'muted' }, '无记录'); } },
             { label: '处理结果', render: function (d) {
-              return h('div', { class: 'cell-badges' }, badge('resolution', d.resolution || 'OPEN'), d.detail ? h('span', { class: 'cell-sub truncate truncate-sm', title: d.detail }, d.detail) : null);
+              return h('div', { class: 'cell-badges' }, badge('resolution', d.resolution || 'OPEN'), d.detail ? h('span', { class: 'cell-sub truncate cell-detail', title: d.detail }, d.detail) : null);
             } },
             { label: '关联', render: function (d) {
               var links = [];
@@ -1335,7 +1360,6 @@
               return links.length ? h('div', { class: 'cell-main' }, links) : h('span', { class: 'muted' }, '—');
             } },
             { label: '处理建议', cls: 'col-hint', render: function (d) { return DISCREPANCY_HINTS[d.kind] || '—'; } },
-            { label: '发现时间', render: function (d) { return fmtTime(d.createdAt); } },
           ], data.items, '没有符合条件的差异'),
           pager(data, function (pg) { keep.page = pg; go('reconciliations/discrepancies', keep); }),
         ]),
@@ -1378,7 +1402,7 @@
    * an axis: { integer, fmt(v) } with ticks from the data, or { ticks, fmt } fixed.
    */
   function chart(opts) {
-    var W = 720, H = 240, L = 66, R = opts.right ? 60 : 18, T = 14, B = 30;
+    var W = 640, H = 230, L = 62, R = opts.right ? 52 : 16, T = 14, B = 30;
     var days = opts.days;
     var n = Math.max(1, days.length);
     var pw = W - L - R, ph = H - T - B, base = T + ph;
@@ -1426,7 +1450,8 @@
     });
     root.appendChild(hits);
     var bars = opts.series.filter(function (s) { return s.type === 'bar'; });
-    var bw = (slot * 0.7) / Math.max(1, bars.length);
+    var bw = Math.min(36, (slot * 0.7) / Math.max(1, bars.length));
+    var pad = (slot - bw * bars.length) / 2;
     bars.forEach(function (s, k) {
       var ax = axes[s.axis || 'left'];
       var g = svg('g', { class: 'chart-series', 'data-series': s.key });
@@ -1434,7 +1459,7 @@
         var v = s.value(d);
         if (v === null) return;
         var top = y(ax, v);
-        g.appendChild(svg('rect', { class: 'chart-bar chart-' + s.cls, x: r1(L + slot * i + slot * 0.15 + k * bw), y: r1(top), width: r1(Math.max(1, bw)), height: r1(base - top), 'data-day': d.day, 'data-value': v },
+        g.appendChild(svg('rect', { class: 'chart-bar chart-' + s.cls, x: r1(L + slot * i + pad + k * bw), y: r1(top), width: r1(Math.max(1, bw)), height: r1(base - top), 'data-day': d.day, 'data-value': v },
           svg('title', null, d.day + ' ' + s.name + '：' + s.fmt(v))));
       });
       root.appendChild(g);
@@ -1629,7 +1654,7 @@
       return b;
     });
     return card('数据导出', [
-      h('p', { class: 'card-note' }, '导出 ' + range.from + ' 至 ' + range.to + '（北京时间，按创建时间）' + (range.appId ? '应用 ' + range.appId : '全部应用') + ' 的订单或退款明细，金额单位为分。' + (narrowed ? '渠道与场景条件不适用于导出。' : '')),
+      h('p', { class: 'card-note' }, '导出 ' + range.from + ' 至 ' + range.to + '（北京时间，按创建时间）' + (range.appId ? '应用 ' + range.appId + ' ' : '全部应用') + '的订单或退款明细，金额单位为分。' + (narrowed ? '渠道与场景条件不适用于导出。' : '')),
       h('div', { class: 'export-actions' }, buttons, cancel),
       box,
     ]);
