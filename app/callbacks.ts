@@ -12,13 +12,15 @@ import { findAppChannelInConfig } from '../db/queries/channels';
 import { findOrderById, recordFinish, type OrderRow } from '../db/queries/orders';
 import { recordProviderCallback } from '../db/queries/provider-callbacks';
 import { findRefundById } from '../db/queries/refunds';
+import { findTransferById } from '../db/queries/transfers';
 import { isPaid, parseProviderOutTradeNo } from '../domain/order';
 import { paidAmountMismatch, type ChannelRef, type ProviderVerdict } from '../domain/payment';
 import { parseProviderOutRefundNo, type DetectedPaymentException } from '../domain/refund';
+import { parseProviderOutBizNo } from '../domain/transfer';
 import type { Logger } from '../observability/logger';
 import type { ProviderRegistry } from '../providers/registry';
-import { ProviderError, type CallbackAck, type RawCallback } from '../providers/types';
-import { refundVerdictOf, verdictOf } from '../providers/verdict';
+import { ProviderError, type CallbackAck, type ChannelCredentials, type RawCallback } from '../providers/types';
+import { refundVerdictOf, transferVerdictOf, verdictOf } from '../providers/verdict';
 import type { SecretBox } from '../security/secret-box';
 import type { TemporalGateway } from '../temporal/client';
 
@@ -118,51 +120,88 @@ export function createCallbackService(deps: CallbackServiceDeps) {
   }
 
   /**
-   * A provider's refund notification (WeChat REFUND.*): verified, matched to our refund by its request number
-   * and channel config, and handed to the RefundWorkflow. Acknowledged once safe with us, like payments.
+   * A provider notification about one of our refunds or transfers (WeChat REFUND.*, MCHTRANSFER.BILL.FINISHED):
+   * verified with the channel config's keys, matched to our row by the request number we sent and the config,
+   * handed to its workflow, and acknowledged once safe with us, like payments. Every one is kept as evidence.
    */
-  async function handleRefund(channelType: string, configIdParam: string, cb: RawCallback): Promise<CallbackAck | null> {
+  async function handleSubjectCallback<N extends { eventId: string; outcome: { status: string } }>(
+    channelType: string,
+    configIdParam: string,
+    cb: RawCallback,
+    kind: 'REFUND' | 'TRANSFER',
+    verify: ((creds: ChannelCredentials, cb: RawCallback) => Promise<N>) | undefined,
+    /** Our row the notification names, its order, and the signal that delivers it; null when it is not ours. */
+    match: (n: N, configId: number) => Promise<{ orderId: number | null; outTradeNo: string | null; number: string; deliver: () => Promise<unknown> } | null>,
+  ): Promise<CallbackAck | null> {
     if (!deps.providers.has(channelType)) return null;
     const provider = deps.providers.get(channelType);
-    if (!provider.verifyRefundCallback) return null;
+    if (!verify) return null;
     const configId = Number(configIdParam);
-    const log = deps.log.child({ channelType, configId, kind: 'refund' });
-    const evidence = (r: { orderId: number | null; eventId: string | null; outTradeNo: string | null; outRefundNo: string | null; outcome: string | null; result: 'ACCEPTED' | 'REJECTED' | 'MISMATCH'; detail?: string }) =>
-      recordProviderCallback(db, { ...r, configId, channelType, kind: 'REFUND' });
+    const log = deps.log.child({ channelType, configId, kind });
     try {
       const creds = Number.isSafeInteger(configId) ? await loadCredentials(db, deps.secretBox, configId, { anyStatus: true }) : null;
       if (!creds || creds.channelType !== channelType) {
-        log.warn('refund callback for an unknown channel config');
+        log.warn('callback for an unknown channel config');
         return provider.callbackAck(false, 'unknown channel config');
       }
-      let n;
+      let n: N;
       try {
-        n = await provider.verifyRefundCallback(creds, cb);
+        n = await verify(creds, cb);
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err;
-        await evidence({ orderId: null, eventId: null, outTradeNo: null, outRefundNo: null, outcome: null, result: 'REJECTED', detail: err.message });
-        log.warn('refund callback rejected', { reason: err.message });
+        await recordProviderCallback(db, { orderId: null, configId, channelType, kind, eventId: null, outTradeNo: null, outcome: null, result: 'REJECTED', detail: err.message });
+        log.warn('callback rejected', { reason: err.message });
         return provider.callbackAck(false, 'verification failed');
       }
-      const refundId = parseProviderOutRefundNo(n.outRefundNo);
-      const refund = refundId === null ? null : await findRefundById(db, refundId);
-      const base = { eventId: n.eventId, outTradeNo: n.outTradeNo, outRefundNo: n.outRefundNo, outcome: n.outcome.status };
-      if (!refund || refund.config_id !== configId || refund.provider_out_trade_no !== n.outTradeNo) {
-        await evidence({ ...base, orderId: refund?.order_id ?? null, result: 'MISMATCH', detail: 'unknown refund, or another config or trade' });
-        log.error('verified refund callback for an unknown refund', { outRefundNo: n.outRefundNo, eventId: n.eventId });
+      const m = await match(n, configId);
+      const evidence = (result: 'ACCEPTED' | 'MISMATCH', detail?: string) =>
+        recordProviderCallback(db, { orderId: m?.orderId ?? null, configId, channelType, kind, eventId: n.eventId, outTradeNo: m?.outTradeNo ?? null, outRefundNo: m?.number ?? null, outcome: n.outcome.status, result, detail });
+      if (!m) {
+        await evidence('MISMATCH', `unknown ${kind.toLowerCase()}, or another config`);
+        log.error('verified callback for something that is not ours', { eventId: n.eventId });
         return provider.callbackAck(true);
       }
       // Delivered or not (an ended workflow already has its final result), the notification is safe with us.
-      await deps.temporal.signalRefundCallback(refund.workflow_id, { eventId: n.eventId, verdict: refundVerdictOf(n.outcome) });
-      await evidence({ ...base, orderId: refund.order_id, result: 'ACCEPTED' });
+      await m.deliver();
+      await evidence('ACCEPTED');
       return provider.callbackAck(true);
     } catch (err) {
-      log.error('refund callback handling failed; provider will retry', { error: (err as Error).message });
+      log.error('callback handling failed; provider will retry', { error: (err as Error).message });
       return provider.callbackAck(false, 'temporary failure');
     }
   }
 
-  return { handle, handleRefund, applyVerdict };
+  const handleRefund = (channelType: string, configIdParam: string, cb: RawCallback) => {
+    const provider = deps.providers.has(channelType) ? deps.providers.get(channelType) : null;
+    return handleSubjectCallback(channelType, configIdParam, cb, 'REFUND', provider?.verifyRefundCallback?.bind(provider), async (n, configId) => {
+      const refundId = parseProviderOutRefundNo(n.outRefundNo);
+      const refund = refundId === null ? null : await findRefundById(db, refundId);
+      if (!refund || refund.config_id !== configId || refund.provider_out_trade_no !== n.outTradeNo) return null;
+      return {
+        orderId: refund.order_id,
+        outTradeNo: n.outTradeNo,
+        number: n.outRefundNo,
+        deliver: () => deps.temporal.signalRefundCallback(refund.workflow_id, { eventId: n.eventId, verdict: refundVerdictOf(n.outcome) }),
+      };
+    });
+  };
+
+  const handleTransfer = (channelType: string, configIdParam: string, cb: RawCallback) => {
+    const provider = deps.providers.has(channelType) ? deps.providers.get(channelType) : null;
+    return handleSubjectCallback(channelType, configIdParam, cb, 'TRANSFER', provider?.verifyTransferCallback?.bind(provider), async (n, configId) => {
+      const transferId = parseProviderOutBizNo(n.outBizNo);
+      const transfer = transferId === null ? null : await findTransferById(db, transferId);
+      if (!transfer || transfer.config_id !== configId) return null;
+      return {
+        orderId: null,
+        outTradeNo: null,
+        number: n.outBizNo,
+        deliver: () => deps.temporal.signalTransferCallback(transfer.workflow_id, { eventId: n.eventId, verdict: transferVerdictOf(n.outcome) }),
+      };
+    });
+  };
+
+  return { handle, handleRefund, handleTransfer, applyVerdict };
 }
 
 export type CallbackService = ReturnType<typeof createCallbackService>;

@@ -34,6 +34,7 @@ export function createUseCases(deps: AppDeps) {
   const refunds = createRefundService({ db, temporal, log: deps.log.child({ component: 'refunds' }), config });
   const exceptions = createPaymentExceptionService({ db, refunds, log: deps.log.child({ component: 'payment-exceptions' }), autoRefund: config.exceptionAutoRefund });
   const callbacks = createCallbackService({ db, secretBox, temporal, providers: deps.providers, exceptions, log: deps.log.child({ component: 'callbacks' }) });
+  const transfers = createTransferService({ db, temporal, log: deps.log.child({ component: 'transfers' }), config });
   const reconciliation = createReconciliationService({ db, secretBox, providers: deps.providers, temporal, callbacks });
   return {
     refunds,
@@ -41,10 +42,10 @@ export function createUseCases(deps: AppDeps) {
     callbacks,
     reconciliation,
     statements: createStatementService({ db }),
-    transfers: createTransferService({ db, temporal, log: deps.log.child({ component: 'transfers' }), config }),
+    transfers,
     orders: createOrderService({ db, secretBox, providers: deps.providers, temporal, log: deps.log, config }),
     registration: createRegistrationService({ db, secretBox, bindings }),
-    operator: createOperatorService({ db, secretBox, temporal, bindings, refunds, reconciliation, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),
+    operator: createOperatorService({ db, secretBox, temporal, bindings, refunds, reconciliation, transfers, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),
   };
 }
 

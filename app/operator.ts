@@ -15,6 +15,8 @@ import * as orders from '../db/queries/orders';
 import { countOverview } from '../db/queries/overview';
 import { listPaymentExceptionsOfOrder, searchPaymentExceptions, type PaymentExceptionRow, type PaymentExceptionSearch } from '../db/queries/payment-exceptions';
 import * as statistics from '../db/queries/statistics';
+import { dailyReserved, findTransferById, searchTransfers } from '../db/queries/transfers';
+import type { TransferSettings } from '../domain/transfer';
 import { findRefundById, listRefundsOfOrder, refundedAmountOfOrder, searchRefunds, type RefundRow, type RefundSearch } from '../db/queries/refunds';
 import { SCENE_NAMES, type SceneCode } from '../domain/channel';
 import { DomainError, ErrorCode } from '../domain/errors';
@@ -25,6 +27,7 @@ import type { PaymentState, RefundState } from '../workflows/messages';
 import type { BindingService } from './bindings';
 import type { ReconciliationService } from './reconciliation';
 import type { RefundService } from './refunds';
+import type { TransferService } from './transfers';
 
 export interface OperatorDeps {
   db: Db;
@@ -33,6 +36,7 @@ export interface OperatorDeps {
   bindings: BindingService;
   refunds: RefundService;
   reconciliation: ReconciliationService;
+  transfers: TransferService;
   keyRotationGraceSeconds: number;
 }
 
@@ -229,6 +233,18 @@ export function createOperatorService(deps: OperatorDeps) {
     runReconciliation: (actor: Actor, day: string, configId: number) => deps.reconciliation.startRun(actor, day, configId),
 
     statistics: (f: statistics.StatsFilter) => statistics.dailyStats(db, f),
+
+    listTransfers: (f: Parameters<typeof searchTransfers>[1]) => searchTransfers(db, f),
+    async transferDetail(id: number) {
+      const transfer = await findTransferById(db, id);
+      if (!transfer) throw new DomainError(ErrorCode.NOT_FOUND, '转账不存在');
+      const [attempts, workflow] = await Promise.all([listNotifyAttempts(db, { orderId: null, transferId: id }), temporal.describe(transfer.workflow_id)]);
+      return { transfer, attempts, workflow, dailyReserved: await dailyReserved(db, transfer.app_id, transfer.day) };
+    },
+    /** Approve or reject a transfer above its app's approval threshold (audited by the transfer service). */
+    decideTransfer: (actor: Actor, id: number, approve: boolean, note: string | null) => deps.transfers.decide(actor, id, approve, note),
+    transferSettings: async (appId: string) => (await mustGetApp(appId), deps.transfers.getSettings(appId)),
+    saveTransferSettings: async (actor: Actor, appId: string, s: TransferSettings) => (await mustGetApp(appId), deps.transfers.saveSettings(actor, appId, s)),
 
     /**
      * A CSV export of orders or refunds created in a date range: its row count first (the console's progress

@@ -57,7 +57,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   // Provider callbacks come before the limiter: a provider's burst of notifications must never be refused.
   app.use(MERCHANT_API_BASE, callbackRouter({ callbacks: useCases.callbacks }));
   app.use(MERCHANT_API_BASE, limiter);
-  app.use(MERCHANT_API_BASE, merchantRouter({ orders: useCases.orders, refunds: useCases.refunds, statements: useCases.statements, signed, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls }));
+  app.use(MERCHANT_API_BASE, merchantRouter({ orders: useCases.orders, refunds: useCases.refunds, transfers: useCases.transfers, statements: useCases.statements, channelTypes: deps.providers.channelTypes(), signed, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls }));
   app.use(MERCHANT_API_BASE, cashierRouter({ orders: useCases.orders, providers: deps.providers }));
   app.use(createPagesRouter({ orders: useCases.orders, config, log: deps.log.child({ component: 'web' }) }));
   app.use(registrationRouter({ registration: useCases.registration, signed, config }));

@@ -1,6 +1,6 @@
 /**
- * Provider callbacks, `POST /callbacks/{channelType}/{configId}` (payments) and `…/{configId}/refunds` (refund
- * results): the raw body goes to the callback use-case (app/callbacks.ts), whose answer is sent exactly as the
+ * Provider callbacks, `POST /callbacks/{channelType}/{configId}` (payments), `…/{configId}/refunds` (refund
+ * results) and `…/{configId}/transfers` (transfer results): the raw body goes to the callback use-case (app/callbacks.ts), whose answer is sent exactly as the
  * provider expects it.
  */
 import express, { Router } from 'express';
@@ -13,6 +13,7 @@ export function callbackRouter(deps: { callbacks: CallbackService }): Router {
   for (const [path, handler] of [
     ['/callbacks/:channelType/:configId', deps.callbacks.handle],
     ['/callbacks/:channelType/:configId/refunds', deps.callbacks.handleRefund],
+    ['/callbacks/:channelType/:configId/transfers', deps.callbacks.handleTransfer],
   ] as const) {
     r.post(
       path,

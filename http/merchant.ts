@@ -1,18 +1,29 @@
-/** Merchant API: unified order, payment list, query pay result, refunds, daily statements. Every route is signed both ways. */
+/** Merchant API: unified order, payment list, query pay result, refunds, transfers, daily statements. Every route is signed both ways. */
 import { Router, type RequestHandler } from 'express';
 import type { OrderService } from '../app/orders';
 import type { RefundService } from '../app/refunds';
 import type { StatementService } from '../app/statements';
+import type { TransferService } from '../app/transfers';
 import { signOrder } from '../signature';
 import { envelope, route } from './envelope';
 import { sendSigned, sendSignedBytes, signedContext } from './signed';
-import { outRefundNoParam, parse, paymentListSchema, refundSchema, unifiedOrderSchema } from './validation';
+import { outBizNoParam, outRefundNoParam, parse, paymentListSchema, refundSchema, transferSchema, unifiedOrderSchema } from './validation';
 
-export function merchantRouter(deps: { orders: OrderService; refunds: RefundService; statements: StatementService; signed: RequestHandler[]; allowPrivateNotifyUrls: boolean }): Router {
+export function merchantRouter(deps: {
+  orders: OrderService;
+  refunds: RefundService;
+  transfers: TransferService;
+  statements: StatementService;
+  /** The wallets a transfer may go through (the provider registry's channel types). */
+  channelTypes: readonly string[];
+  signed: RequestHandler[];
+  allowPrivateNotifyUrls: boolean;
+}): Router {
   const r = Router();
   const { signed } = deps;
   const orderSchema = unifiedOrderSchema(deps.allowPrivateNotifyUrls);
   const refundBody = refundSchema(deps.allowPrivateNotifyUrls);
+  const transferBody = transferSchema(deps.allowPrivateNotifyUrls, deps.channelTypes);
 
   r.post(
     '/unified/orders',
@@ -62,6 +73,24 @@ export function merchantRouter(deps: { orders: OrderService; refunds: RefundServ
       sendSigned(res, envelope(await deps.refunds.merchantRefundView(ctx.app, parse(outRefundNoParam, String(req.params.outRefundNo)))));
     }),
   );
+  r.post(
+    '/transfers',
+    ...signed,
+    route(async (_req, res) => {
+      const ctx = signedContext(res);
+      sendSigned(res, envelope(await deps.transfers.merchantTransfer(ctx.app, parse(transferBody, ctx.body))));
+    }),
+  );
+
+  r.get(
+    '/transfers/:outBizNo',
+    ...signed,
+    route(async (req, res) => {
+      const ctx = signedContext(res);
+      sendSigned(res, envelope(await deps.transfers.merchantTransferView(ctx.app, parse(outBizNoParam, String(req.params.outBizNo)))));
+    }),
+  );
+
   r.get(
     '/bills/:day',
     ...signed,

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { MAX_AMOUNT_FEN, MIN_AMOUNT_FEN } from '../domain/money';
+import { PAYEE_TYPES } from '../domain/transfer';
 
 /** Hosts a notify URL may not point at in production: the gateway must not be turned against its own network. */
 export function isPrivateHost(hostname: string): boolean {
@@ -34,7 +35,7 @@ export function httpUrl(allowPrivate: boolean) {
 }
 
 /** Fields the cashier desk owns: naming them gets a precise message instead of a generic "unknown field". */
-const SERVER_OWNED = ['orderId', 'token', 'status', 'appId', 'payTime', 'channelId', 'channelType', 'mchId', 'resultCode', 'signature', 'channels', 'refundId', 'refundTime'];
+const SERVER_OWNED = ['orderId', 'token', 'status', 'appId', 'payTime', 'channelId', 'channelType', 'mchId', 'resultCode', 'signature', 'channels', 'refundId', 'refundTime', 'transferId', 'transferTime'];
 
 const merchantNo = (field: string) => z.string().regex(/^[A-Za-z0-9_\-|*.]{1,64}$/, `${field} must be 1-64 characters of [A-Za-z0-9_-|*.]`);
 
@@ -61,6 +62,22 @@ export function refundSchema(allowPrivateUrls: boolean) {
     notifyUrl: httpUrl(allowPrivateUrls).optional(),
   });
 }
+
+export function transferSchema(allowPrivateUrls: boolean, channelTypes: readonly string[]) {
+  return z.strictObject({
+    outBizNo: merchantNo('outBizNo'),
+    channelType: z.string().refine((v) => channelTypes.includes(v), `channelType must be one of ${channelTypes.join(', ')}`),
+    amount: z.number().int('amount must be an integer number of fen').min(MIN_AMOUNT_FEN).max(MAX_AMOUNT_FEN),
+    payeeType: z.enum(PAYEE_TYPES),
+    payeeAccount: z.string().trim().min(1).max(128),
+    payeeName: z.string().trim().min(1).max(64).optional(),
+    remark: z.string().trim().min(1).max(128),
+    notifyUrl: httpUrl(allowPrivateUrls).optional(),
+  });
+}
+
+/** The path parameter of GET /transfers/{outBizNo}. */
+export const outBizNoParam = merchantNo('outBizNo');
 
 /** The path parameter of GET /refunds/{outRefundNo}. */
 export const outRefundNoParam = merchantNo('outRefundNo');

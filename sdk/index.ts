@@ -204,8 +204,59 @@ export interface Statement {
   totals: { paymentCount: number; paymentAmount: number; refundCount: number; refundAmount: number; netAmount: number };
 }
 
+/** `POST /transfers`: pay out to an Alipay account or a WeChat user (the app's transfers must be enabled). */
+export interface TransferRequest {
+  /** Your transfer number, unique per app: 1-64 of `[A-Za-z0-9_-|*.]`. The same request again returns the same transfer. */
+  outBizNo: string;
+  channelType: ChannelType;
+  /** fen */
+  amount: number;
+  payeeType: 'ALIPAY_LOGON_ID' | 'ALIPAY_USER_ID' | 'WX_OPENID';
+  payeeAccount: string;
+  /** The payee's real name: Alipay checks it against the account. */
+  payeeName?: string;
+  remark: string;
+  notifyUrl?: string;
+}
+
+export type TransferStatus = 'PENDING_APPROVAL' | 'PROCESSING' | 'WAIT_USER_CONFIRM' | 'SUCCESS' | 'FAIL' | 'CANCELLED';
+
+/** `data` of `POST /transfers` and `GET /transfers/{outBizNo}`. */
+export interface TransferData {
+  transferId: number;
+  outBizNo: string;
+  channelType: ChannelType;
+  amount: number;
+  payeeType: string;
+  payeeAccount: string;
+  status: TransferStatus;
+  transferTime: string | null;
+  resultErrorCode: string | null;
+  resultErrorMsg: string | null;
+  /** While WAIT_USER_CONFIRM (WeChat): what the payee's client passes to WeChat to confirm, e.g. {mchId, appId, package}. */
+  confirm: Record<string, string> | null;
+}
+
+/** The JSON body of a transfer-result notification (same signature, schedule and acknowledgement). */
+export interface TransferNotification {
+  eventId: string;
+  eventType: 'TRANSFER_RESULT';
+  appId: string;
+  transferId: number;
+  outBizNo: string;
+  channelType: ChannelType;
+  amount: number;
+  payeeType: string;
+  payeeAccount: string;
+  transferTime: string | null;
+  resultCode: 'SUCCESS' | 'FAIL' | 'CANCELLED';
+  resultErrorCode: string | null;
+  resultErrorMsg: string | null;
+  attempt: number;
+}
+
 /** Every notification the cashier desk sends; narrow on `eventType`. */
-export type CashierDeskNotification = PaymentNotification | RefundNotification;
+export type CashierDeskNotification = PaymentNotification | RefundNotification | TransferNotification;
 
 // ───────────────────────────── errors ─────────────────────────────
 
@@ -454,6 +505,27 @@ export class PaySdk {
     return data;
   }
 
+  /**
+   * 转账: `POST /transfers`. Above the app's approval threshold the answer is PENDING_APPROVAL; WeChat transfers
+   * wait for the payee (WAIT_USER_CONFIRM, with `confirm` for the payee's client); the result arrives as a
+   * TRANSFER_RESULT notification. @throws {@link CashierDeskError} 4030 when transfers are off for the app,
+   * 4090 above the per-transfer maximum or the daily limit, or for an outBizNo used with other content.
+   */
+  async transfer(req: TransferRequest): Promise<TransferData> {
+    requireText('outBizNo', req.outBizNo);
+    if (!Number.isSafeInteger(req.amount) || req.amount < 1) throw new TypeError('amount must be a positive integer number of fen');
+    const data = await this.call<TransferData>('POST', '/transfers', req);
+    if (!isObject(data) || typeof data.transferId !== 'number') throw new CashierDeskProtocolError('transfer response has no transferId');
+    return data;
+  }
+
+  /** 转账查询: `GET /transfers/{outBizNo}`. */
+  async queryTransfer(outBizNo: string): Promise<TransferData> {
+    requireText('outBizNo', outBizNo);
+    if (outBizNo === '.' || outBizNo === '..') throw new TypeError('outBizNo cannot be "." or ".."');
+    return this.call<TransferData>('GET', `/transfers/${encodeURIComponent(outBizNo)}`);
+  }
+
   /** 退款查询: `GET /refunds/{outRefundNo}`. */
   async queryRefund(outRefundNo: string): Promise<RefundQueryData> {
     requireText('outRefundNo', outRefundNo);
@@ -545,14 +617,15 @@ export class PaySdk {
     } catch {
       throw new CashierDeskProtocolError('notification body is not JSON');
     }
-    if (!isObject(parsed) || typeof parsed.outTradeNo !== 'string' || typeof parsed.resultCode !== 'string') {
-      throw new CashierDeskProtocolError('notification body is not a payment or refund result');
-    }
-    // Payment results predate eventType on some deployments; a refund result always names itself.
+    // Payment results predate eventType on some deployments; refund and transfer results always name themselves.
+    if (!isObject(parsed)) throw new CashierDeskProtocolError('notification body is not a payment, refund or transfer result');
     const eventType = parsed.eventType ?? 'PAYMENT_RESULT';
-    if (eventType === 'REFUND_RESULT' ? typeof parsed.outRefundNo !== 'string' : eventType !== 'PAYMENT_RESULT') {
-      throw new CashierDeskProtocolError('notification body is not a payment or refund result');
-    }
+    const shaped =
+      typeof parsed.resultCode === 'string' &&
+      (eventType === 'TRANSFER_RESULT'
+        ? typeof parsed.outBizNo === 'string'
+        : typeof parsed.outTradeNo === 'string' && (eventType === 'REFUND_RESULT' ? typeof parsed.outRefundNo === 'string' : eventType === 'PAYMENT_RESULT'));
+    if (!shaped) throw new CashierDeskProtocolError('notification body is not a payment, refund or transfer result');
     if (parsed.appId !== undefined && String(parsed.appId) !== this.appId) {
       throw new CashierDeskProtocolError('notification is for another app');
     }

@@ -6,9 +6,10 @@ export async function recordProviderCallback(
     orderId: number | null;
     configId: number;
     channelType: string;
-    kind: 'PAYMENT' | 'REFUND';
+    kind: 'PAYMENT' | 'REFUND' | 'TRANSFER';
     eventId: string | null;
     outTradeNo: string | null;
+    /** The refund or transfer request number the notification names. */
     outRefundNo?: string | null;
     outcome: string | null;
     result: 'ACCEPTED' | 'REJECTED' | 'MISMATCH';

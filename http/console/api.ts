@@ -279,6 +279,47 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     }),
   );
 
+  // ---- transfers -----------------------------------------------------------------------------------------
+  r.get(
+    '/transfers',
+    route(async (req, res) => {
+      const f = parse(s.transferListQuery, req.query);
+      const { items, total } = await operator.listTransfers(f);
+      res.json(envelope({ items: items.map((t) => ({ ...v.transferView(t, settings), appName: t.app_name })), total, page: f.page, pageSize: f.pageSize }));
+    }),
+  );
+
+  r.get(
+    '/transfers/:id',
+    route(async (req, res) => {
+      res.json(envelope(v.transferDetailView(await operator.transferDetail(intParam(req, 'id')), settings)));
+    }),
+  );
+
+  for (const [path, approve] of [['approve', true], ['reject', false]] as const) {
+    r.post(
+      `/transfers/:id/${path}`,
+      route(async (req, res) => {
+        const body = parse(s.transferDecisionSchema, req.body ?? {});
+        res.json(envelope(await operator.decideTransfer(actor(req, res), intParam(req, 'id'), approve, body.note ?? null)));
+      }),
+    );
+  }
+
+  r.get(
+    '/apps/:appId/transfer-settings',
+    route(async (req, res) => {
+      res.json(envelope(await operator.transferSettings(appIdParam(req))));
+    }),
+  );
+
+  r.put(
+    '/apps/:appId/transfer-settings',
+    route(async (req, res) => {
+      res.json(envelope(await operator.saveTransferSettings(actor(req, res), appIdParam(req), parse(s.transferSettingsSchema, req.body ?? {}))));
+    }),
+  );
+
   // ---- reconciliation, statistics, exports --------------------------------------------------------------
   r.get(
     '/reconciliations',

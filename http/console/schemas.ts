@@ -6,6 +6,7 @@ import { BINDING_STATUSES, SCENE_CODES } from '../../domain/channel';
 import { MAX_AMOUNT_FEN, MIN_AMOUNT_FEN } from '../../domain/money';
 import { ORDER_STATUSES } from '../../domain/order';
 import { DISCREPANCY_KINDS, isDay, RECONCILIATION_RUN_STATUSES } from '../../domain/reconciliation';
+import { TRANSFER_STATUSES } from '../../domain/transfer';
 import { PAYMENT_EXCEPTION_KINDS, PAYMENT_EXCEPTION_STATUSES, REFUND_SOURCES, REFUND_STATUSES } from '../../domain/refund';
 import { SIGN_TYPES } from '../../signature';
 
@@ -206,3 +207,20 @@ export const exportQuery = z
     appId: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
   })
   .refine((f) => f.from <= f.to, 'from must not be after to');
+
+export const transferListQuery = z.object({
+  outBizNo: z.preprocess(emptyToUndefined, z.string().trim().max(64).optional()),
+  status: z.preprocess(emptyToUndefined, z.enum(TRANSFER_STATUSES).optional()),
+  appId: z.preprocess(emptyToUndefined, z.string().trim().max(32).optional()),
+  page,
+  pageSize,
+});
+
+const fen = z.number().int().min(0).max(MAX_AMOUNT_FEN);
+
+/** An app's transfer settings (fen); the threshold may not exceed the per-transfer maximum it guards. */
+export const transferSettingsSchema = z
+  .strictObject({ enabled: z.boolean(), maxPerTransfer: fen, dailyLimit: fen, approvalThreshold: fen })
+  .refine((s) => !s.enabled || (s.maxPerTransfer > 0 && s.dailyLimit >= s.maxPerTransfer), 'enabled settings need maxPerTransfer > 0 and dailyLimit ≥ maxPerTransfer');
+
+export const transferDecisionSchema = z.strictObject({ note: z.string().trim().max(256).optional() });

@@ -12,6 +12,8 @@ import type { RefundListItem, RefundRow } from '../../db/queries/refunds';
 import type { OrderDetail, RefundDetail } from '../../app/operator';
 import type { DiscrepancyRow, ReconciliationRunRow } from '../../db/queries/reconciliation';
 import type { DailyStats } from '../../db/queries/statistics';
+import type { TransferRow } from '../../db/queries/transfers';
+import type { WorkflowDescription } from '../../temporal/client';
 import { shanghaiDay, shanghaiDayRange } from '../../domain/reconciliation';
 import type { AdminPrincipal } from './auth';
 import type { AdminSettings } from './settings';
@@ -371,6 +373,44 @@ export async function streamCsv(res: Response, columns: readonly string[], pages
     if (res.destroyed) return;
   }
   res.end();
+}
+
+export function transferView(t: TransferRow, settings: AdminSettings) {
+  return {
+    id: t.id,
+    appId: t.app_id,
+    outBizNo: t.out_biz_no,
+    channelType: t.channel_type,
+    amount: t.amount,
+    payeeType: t.payee_type,
+    payeeAccount: t.payee_account,
+    payeeName: t.payee_name,
+    remark: t.remark,
+    day: t.day,
+    needsApproval: t.needs_approval,
+    status: t.status,
+    decidedBy: t.decided_by,
+    decidedAt: iso(t.decided_at),
+    decisionNote: t.decision_note,
+    providerTransferId: t.provider_transfer_id,
+    transferTime: iso(t.transfer_time),
+    resultErrorCode: t.result_error_code,
+    resultErrorMsg: t.result_error_msg,
+    notifyStatus: t.notify_status,
+    createdAt: iso(t.created_at),
+    workflowId: t.workflow_id,
+    workflowUrl: workflowUrl(settings, t.workflow_id),
+    canDecide: t.status === 'PENDING_APPROVAL',
+  };
+}
+
+export function transferDetailView(d: { transfer: TransferRow; attempts: NotifyAttemptRow[]; workflow: WorkflowDescription | null; dailyReserved: number }, settings: AdminSettings) {
+  return {
+    ...transferView(d.transfer, settings),
+    dailyReserved: d.dailyReserved,
+    attempts: d.attempts.map(attemptView),
+    workflow: { id: d.transfer.workflow_id, url: workflowUrl(settings, d.transfer.workflow_id), status: d.workflow?.status ?? null, startTime: iso(d.workflow?.startTime), closeTime: iso(d.workflow?.closeTime) },
+  };
 }
 
 export function auditView(a: AuditRow) {

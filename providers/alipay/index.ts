@@ -3,7 +3,8 @@
  * (public-key mode). Amounts cross the PaymentProvider interface as integer fen; yuan strings exist only here.
  *
  * Scenes: h5 → alipay.trade.wap.pay (signed GET URL), native → alipay.trade.precreate (QR code),
- * app → alipay.trade.app.pay (order string for the Alipay client SDK). Refunds: refund.ts; trade bills
+ * app → alipay.trade.app.pay (order string for the Alipay client SDK). Refunds: refund.ts; transfers to Alipay
+ * accounts (alipay.fund.trans.uni.transfer / common.query): transfer.ts; trade bills
  * (downloaded, verified and parsed as streams): bill.ts; gateway plumbing shared by all server calls: gateway.ts.
  */
 import type { AlipaySdk, IRequestParams } from 'alipay-sdk';
@@ -25,6 +26,7 @@ import { alipayClient } from './client';
 import { alipayAmountToFen, fenToAlipayAmount, toAlipayTime, toTradeOutcome } from './format';
 import { ensureSameTrade, ensureSuccess, gatewayCall, isTradeNotExist, str, SUCCESS_CODE } from './gateway';
 import { queryRefund, refund } from './refund';
+import { queryTransfer, transfer } from './transfer';
 
 export { clearAlipayClientCache } from './client';
 export { mapSdkError } from './gateway';
@@ -50,6 +52,8 @@ export function createAlipayProvider(): PaymentProvider {
     verifyReturn,
     refund,
     queryRefund,
+    transfer,
+    queryTransfer,
     downloadBill,
   };
 }

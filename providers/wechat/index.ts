@@ -7,7 +7,7 @@
  * - HTTP status handling — SDK calls resolve {status, data, error} and never throw on HTTP errors.
  * Refunds (refunds / find_refunds / REFUND.* notifications) are in refund.ts; the notification envelope
  * checks both kinds of notification share are in notification.ts; trade bills (tradebill + the streamed,
- * hash-verified file download) are in bill.ts.
+ * hash-verified file download) are in bill.ts; 商家转账 (transfer-bills, cancel, MCHTRANSFER.BILL.FINISHED) in transfer.ts.
  */
 import type { Ih5 } from 'wechatpay-node-v3/dist/lib/interface';
 import type { Output } from 'wechatpay-node-v3/dist/define';
@@ -24,8 +24,11 @@ import {
   type RefundRequest,
   type SceneCode,
   type TradeOutcome,
+  type TransferOutcome,
+  type TransferRequest,
   type VerifiedNotification,
   type VerifiedRefundNotification,
+  type VerifiedTransferNotification,
 } from '../types';
 import { downloadTradeBill } from './bill';
 import { WechatClientCache } from './client';
@@ -43,8 +46,17 @@ import {
 } from './mapping';
 import { openNotification } from './notification';
 import { applyRefund, findRefund, verifyRefundNotification } from './refund';
+import {
+  cancelTransferBill,
+  CASH_MARKETING_SCENE,
+  createTransferBill,
+  findTransferBill,
+  verifyTransferNotification,
+  type WechatTransferScene,
+} from './transfer';
 
 export type { WechatSecrets } from './client';
+export type { WechatTransferScene } from './transfer';
 
 export interface WechatProviderOptions {
   /** Per-request timeout (connect + idle), default 10 s. */
@@ -57,6 +69,11 @@ export interface WechatProviderOptions {
    * decompressed file either way.
    */
   billGzip?: boolean;
+  /**
+   * 商家转账 scene (transfer_scene_id and its report infos) for transfer(); default 现金营销 (1000) with the
+   * remark as 活动名称 and 奖励说明. It must be a scene the merchant was granted at 商户平台.
+   */
+  transferScene?: WechatTransferScene;
 }
 
 const SCENES: readonly SceneCode[] = ['h5', 'native', 'app', 'jsapi'];
@@ -220,6 +237,16 @@ export function createWechatProvider(options: WechatProviderOptions = {}): Payme
   const verifyRefundCallback = async (creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedRefundNotification> =>
     verifyRefundNotification(clients.get(creds), creds, cb);
 
+  // 商家转账 lives in transfer.ts; same client cache (platform certificates also encrypt user_name).
+  const transferScene = options.transferScene ?? CASH_MARKETING_SCENE;
+  const transfer = async (creds: ChannelCredentials, req: TransferRequest): Promise<TransferOutcome> =>
+    createTransferBill(clients.get(creds), req, transferScene);
+  const queryTransfer = async (creds: ChannelCredentials, outBizNo: string): Promise<TransferOutcome> => findTransferBill(clients.get(creds), outBizNo);
+  const cancelTransfer = async (creds: ChannelCredentials, outBizNo: string): Promise<TransferOutcome> =>
+    cancelTransferBill(clients.get(creds), outBizNo);
+  const verifyTransferCallback = async (creds: ChannelCredentials, cb: RawCallback): Promise<VerifiedTransferNotification> =>
+    verifyTransferNotification(clients.get(creds), creds, cb);
+
   // An async generator, so configuration errors (clients.get) surface on iteration like every other failure.
   // Rows are provisional until TOTALS arrives: on any error the caller must discard the whole bill (bill.ts).
   async function* downloadBill(creds: ChannelCredentials, day: string): AsyncGenerator<BillEntry> {
@@ -237,6 +264,10 @@ export function createWechatProvider(options: WechatProviderOptions = {}): Payme
     refund,
     queryRefund,
     verifyRefundCallback,
+    transfer,
+    queryTransfer,
+    cancelTransfer,
+    verifyTransferCallback,
     downloadBill,
   };
 }

@@ -122,7 +122,7 @@ const FAIL_REASONS: Record<string, string> = {
   REAL_NAME_CHECK_FAIL: '收款人未实名认证，需要用户完成微信实名认证',
   RECEIVE_ACCOUNT_NOT_CONFIGURE: '请前往商户平台-商家转账-前往功能-转账场景中添加',
   TRANSFER_QUOTA_EXCEED: '超过用户单笔收款额度，核实产品设置是否准确',
-  TRANSFER_RISK: '该笔转账可能存在风险，已被微信拦截',
+  TRANSFER_RISK: '转账存在风险',
 };
 
 /**

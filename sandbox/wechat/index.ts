@@ -5,6 +5,7 @@
  * Refunds (POST /v3/refund/domestic/refunds, GET …/refunds/{out_refund_no}) are asynchronous as at WeChat:
  * PROCESSING first, then SUCCESS/ABNORMAL/CLOSED by themselves (refundDelayMs, setRefundBehaviour) or on
  * completeRefund(), each with a signed, encrypted REFUND.* notification to the refund's notify_url.
+ * 商家转账 (transfer-bills, the payee's /transfer/confirm page, MCHTRANSFER.BILL.FINISHED) is in transfers.ts.
  *
  * Listens on 127.0.0.1 only. Keys and certificates are generated at start (or restored from stateFile).
  */
@@ -16,10 +17,12 @@ import { isFileAnswer, WechatBills, type FileAnswer } from './bill';
 import { SandboxState } from './state';
 import { createInitialPki, SimError, WechatSim, type ApiAnswer } from './sim';
 import { errorPage, jsBridgeScript, paymentSheet, resultPage } from './pages';
+import { TRANSFER_CONFIRM_PAGE, WechatTransfers } from './transfers';
 import type {
   CompleteRefundOptions,
   NotificationFilter,
   PayOptions,
+  SimPayee,
   WechatBillAnomaly,
   WechatBillCorruption,
   WechatBillSeed,
@@ -29,6 +32,7 @@ import type {
   WechatRefundOutcome,
   WechatSandboxHandle,
   WechatSandboxOptions,
+  WechatTransferBehaviour,
 } from './types';
 
 export type * from './types';
@@ -100,6 +104,11 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
   const billReadyHourCst = opts.billReadyHourCst ?? 0;
   if (!Number.isInteger(billReadyHourCst) || billReadyHourCst < 0 || billReadyHourCst > 23) throw new RangeError('billReadyHourCst must be an hour 0-23');
   const bills = new WechatBills(state, { billReadyHourCst });
+  const transfers = new WechatTransfers(state, sim, {
+    confirmTimeoutMs: opts.transferConfirmTimeoutMs ?? 24 * 3600_000,
+    cancelDelayMs: opts.transferCancelDelayMs ?? 1000,
+    defaultBalanceFen: opts.transferBalanceFen ?? 1_000_000_000,
+  });
 
   // ───────────── /v3 API: authenticate, maybe inject a fault, answer, sign ─────────────
   async function handleApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
@@ -121,7 +130,7 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       if (fault === 'http500') answer = SYSTEM_ERROR;
       // As WeChat answers a refund the merchant's balance cannot cover; nothing is created.
       else if (fault === 'notEnough') answer = { status: 403, body: { code: 'NOT_ENOUGH', message: '基本账户余额不足，请充值后重新发起' } };
-      else answer = route(method, url, auth.mchid, rawBody);
+      else answer = transfers.route(method, url, auth.mchid, rawBody, req.headers) ?? route(method, url, auth.mchid, rawBody);
       // The call took effect, only its answer is lost: a retry must find what the first call did.
       if (fault === 'http500AfterProcessing') answer = SYSTEM_ERROR;
     }
@@ -327,6 +336,8 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       bills.clear({ mchid: q.get('mchid') ?? undefined, day: q.get('day') ?? undefined });
       return sendJson(res, 200, { ok: true });
     }
+    const transferAnswer = transfers.control(method, p, q, body);
+    if (transferAnswer) return sendJson(res, transferAnswer.status, transferAnswer.body);
     throw new SimError(404, 'NOT_FOUND', `no control endpoint ${method} ${url.pathname}`);
   }
 
@@ -351,6 +362,12 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       }
       if (method === 'GET' && (m = /^\/pay\/prepay\/([^/]+)$/.exec(url.pathname))) return prepayPage(res, decodeURIComponent(m[1]), url.searchParams);
       if (method === 'POST' && url.pathname === '/pay/confirm') return confirm(req, res);
+      if ((method === 'GET' || method === 'POST') && url.pathname === TRANSFER_CONFIRM_PAGE) {
+        // What requestMerchantTransfer opens in WeChat: GET with {mchId, appId, package}, POST from its form.
+        const params = method === 'POST' ? new URLSearchParams((await readBody(req)).toString('utf8')) : url.searchParams;
+        const page = transfers.page(method, params);
+        return sendHtml(res, page.status, page.html);
+      }
       if (method === 'GET' && url.pathname === '/jsbridge.js') {
         res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
         res.end(jsBridgeScript(sim.url));
@@ -379,6 +396,8 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
   state.save(); // persist freshly generated keys at once, so a crash right after start keeps them
   // Refunds that were due to complete while a persisted sandbox was down complete now (they were accepted).
   sim.resumePendingRefunds();
+  // Likewise transfer bills whose confirmation window or cancellation ran out meanwhile.
+  transfers.resume();
 
   // Handle methods reject (never throw synchronously), like the same operations over HTTP would.
   const wrap =
@@ -423,6 +442,17 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     seedBillRows: wrap((seed: WechatBillSeed) => bills.seed(seed)),
     corruptNextBillDownload: wrap((c?: WechatBillCorruption) => bills.corruptNextDownload(c ?? {})),
     clearBillAdjustments: wrap((filter?: { mchid?: string; day?: string }) => bills.clear(filter ?? {})),
+    setBalance: wrap((mchid: string, fen: number) => transfers.setBalance(mchid, fen)),
+    getBalance: wrap((mchid: string) => transfers.balance(mchid)),
+    addPayee: wrap((payee: SimPayee) => transfers.addPayee(payee)),
+    transfers: wrap((mchid?: string) => transfers.list(mchid)),
+    getTransfer: wrap((outBillNo: string, mchid?: string) => {
+      const b = transfers.find(outBillNo, mchid);
+      return b ? structuredClone(b) : undefined;
+    }),
+    confirmTransfer: wrap((outBillNo: string, o?: { mchid?: string; notify?: WechatNotifyOptions }) => transfers.confirm(outBillNo, o ?? {})),
+    declineTransfer: wrap((outBillNo: string, o?: { mchid?: string }) => transfers.decline(outBillNo, o ?? {})),
+    setTransferBehaviour: wrap((b: Partial<WechatTransferBehaviour>) => transfers.setBehaviour(b ?? {})),
     async close() {
       if (closed) return;
       closed = true;

@@ -27,7 +27,7 @@ const STYLE = `
   .notice{color:#fa5151;font-size:15px}.ok{color:#07c160;font-size:20px;font-weight:600}
   .meta{color:#aaa;font-size:12px;margin-top:16px;word-break:break-all}`;
 
-function layout(title: string, body: string, extraHead = ''): string {
+export function layout(title: string, body: string, extraHead = ''): string {
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1">

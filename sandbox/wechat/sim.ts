@@ -19,7 +19,7 @@ import {
   signSha256WithRsa,
   verifySha256WithRsa,
 } from './crypto';
-import { refundKey, SandboxState, tradeKey, type KeyedCertificate, type MerchantRecord, type StoredEvent } from './state';
+import { refundKey, SandboxState, tradeKey, transferKey, type KeyedCertificate, type MerchantRecord, type StoredEvent } from './state';
 import type {
   CompleteRefundOptions,
   NotificationAttempt,
@@ -724,7 +724,8 @@ export class WechatSim {
         (!filter.outTradeNo || n.outTradeNo === filter.outTradeNo) &&
         (!filter.mchid || n.mchid === filter.mchid) &&
         (!filter.eventId || n.eventId === filter.eventId) &&
-        (!filter.outRefundNo || n.outRefundNo === filter.outRefundNo),
+        (!filter.outRefundNo || n.outRefundNo === filter.outRefundNo) &&
+        (!filter.outBillNo || n.outBillNo === filter.outBillNo),
     );
   }
 
@@ -733,9 +734,26 @@ export class WechatSim {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Where an event goes: the trade's notify_url for payments, the refund's own for refunds. */
+  /**
+   * Issues a new notification event (stored for resends) and delivers it; for event kinds that live outside this
+   * class (商家转账 in transfers.ts). Delivery, retries, modes and the log are the same as for payments.
+   */
+  publish(event: StoredEvent, notify: WechatNotifyOptions = {}): void {
+    validateNotifyOptions(notify);
+    this.state.events.set(event.id, event);
+    this.state.save();
+    this.deliver(event, notify);
+  }
+
+  /** Runs `fn` after `ms` unless the sandbox shuts down first (its timers are cleared then). */
+  schedule(ms: number, fn: () => void): void {
+    this.later(ms, fn);
+  }
+
+  /** Where an event goes: the trade's notify_url for payments, the refund's or transfer bill's own otherwise. */
   private notifyUrlOf(event: StoredEvent): string | undefined {
     if (event.refund) return this.state.refunds.get(refundKey(event.mchid, event.refund.outRefundNo))?.notify_url;
+    if (event.transfer) return this.state.transferBills.get(transferKey(event.mchid, event.transfer.outBillNo))?.notify_url;
     return this.state.trades.get(tradeKey(event.mchid, event.outTradeNo))?.notify_url;
   }
 
@@ -882,7 +900,7 @@ function pastInstant(value: Date | string | undefined, what: string): Date | und
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
-function validateNotifyOptions(n: WechatNotifyOptions | undefined): void {
+export function validateNotifyOptions(n: WechatNotifyOptions | undefined): void {
   if (!n) return;
   const modes: NotifyMode[] = ['normal', 'lost', 'duplicate', 'tampered', 'delayed'];
   if (n.mode !== undefined && !modes.includes(n.mode)) throw new SimError(400, 'PARAM_ERROR', `mode must be one of ${modes.join(', ')}`);
@@ -895,7 +913,7 @@ function validateNotifyOptions(n: WechatNotifyOptions | undefined): void {
   }
 }
 
-function checkNotifyUrl(value: unknown): string | undefined {
+export function checkNotifyUrl(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return '缺少参数notify_url';
   if (value.length > 255) return 'notify_url 长度不能超过255';
   let u: URL;
@@ -979,17 +997,27 @@ function snapshotRefund(r: SimRefund): SimRefund {
   return structuredClone(r);
 }
 
-function attemptIdentity(event: StoredEvent): Pick<NotificationAttempt, 'eventId' | 'mchid' | 'outTradeNo' | 'eventType' | 'outRefundNo'> {
+/** 商家转账: the one event type (final states only), its summary and resource original_type / associated_data. */
+export const TRANSFER_EVENT = { eventType: 'MCHTRANSFER.BILL.FINISHED', summary: '商家转账单据终态通知', originalType: 'mch_payment' } as const;
+
+function eventTypeOf(event: StoredEvent): string {
+  if (event.transfer) return TRANSFER_EVENT.eventType;
+  return event.refund?.eventType ?? 'TRANSACTION.SUCCESS';
+}
+
+function attemptIdentity(event: StoredEvent): Pick<NotificationAttempt, 'eventId' | 'mchid' | 'outTradeNo' | 'eventType' | 'outRefundNo' | 'outBillNo'> {
   return {
     eventId: event.id,
     mchid: event.mchid,
     outTradeNo: event.outTradeNo,
-    eventType: event.refund?.eventType ?? 'TRANSACTION.SUCCESS',
+    eventType: eventTypeOf(event),
     ...(event.refund ? { outRefundNo: event.refund.outRefundNo } : {}),
+    ...(event.transfer ? { outBillNo: event.transfer.outBillNo } : {}),
   };
 }
 
 function buildNotificationBody(event: StoredEvent, merchant: MerchantRecord, notify: WechatNotifyOptions): string {
+  if (event.transfer) return buildTransferNotificationBody(event, event.transfer.resource, merchant, notify);
   const originalType = event.refund ? 'refund' : 'transaction';
   const plain = { ...(event.refund ? event.refund.resource : event.transaction) };
   if (notify.amountOverrideFen !== undefined) {
@@ -1004,13 +1032,7 @@ function buildNotificationBody(event: StoredEvent, merchant: MerchantRecord, not
     }
     plain.amount = amount;
   }
-  const resource = { original_type: originalType, ...encryptResource(JSON.stringify(plain), merchant.apiV3Key, originalType) };
-  if (notify.badCiphertext) {
-    // Flip one bit of the ciphertext proper (not the tag): only an AEAD check notices.
-    const buf = Buffer.from(resource.ciphertext, 'base64');
-    buf[0] ^= 0x01;
-    resource.ciphertext = buf.toString('base64');
-  }
+  const resource = encryptedResource(plain, merchant, originalType, notify);
   return JSON.stringify({
     id: event.id,
     create_time: event.createTime,
@@ -1018,5 +1040,32 @@ function buildNotificationBody(event: StoredEvent, merchant: MerchantRecord, not
     event_type: event.refund?.eventType ?? 'TRANSACTION.SUCCESS',
     summary: event.refund?.summary ?? '支付成功',
     resource,
+  });
+}
+
+/** resource of an encrypt-resource envelope: AEAD_AES_256_GCM with the merchant's APIv3 key, maybe corrupted. */
+function encryptedResource(plain: Record<string, unknown>, merchant: MerchantRecord, originalType: string, notify: WechatNotifyOptions) {
+  const resource = { original_type: originalType, ...encryptResource(JSON.stringify(plain), merchant.apiV3Key, originalType) };
+  if (notify.badCiphertext) {
+    // Flip one bit of the ciphertext proper (not the tag): only an AEAD check notices.
+    const buf = Buffer.from(resource.ciphertext, 'base64');
+    buf[0] ^= 0x01;
+    resource.ciphertext = buf.toString('base64');
+  }
+  return resource;
+}
+
+/** MCHTRANSFER.BILL.FINISHED: the `mch_payment` resource (associated_data mch_payment, like WeChat's). */
+function buildTransferNotificationBody(event: StoredEvent, bill: Record<string, unknown>, merchant: MerchantRecord, notify: WechatNotifyOptions): string {
+  const plain = { ...bill };
+  // Validly signed and encrypted, but claiming another amount: a check only the merchant side can make.
+  if (notify.amountOverrideFen !== undefined) plain.transfer_amount = notify.amountOverrideFen;
+  return JSON.stringify({
+    id: event.id,
+    create_time: event.createTime,
+    resource_type: 'encrypt-resource',
+    event_type: TRANSFER_EVENT.eventType,
+    summary: TRANSFER_EVENT.summary,
+    resource: encryptedResource(plain, merchant, TRANSFER_EVENT.originalType, notify),
   });
 }

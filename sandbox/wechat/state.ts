@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import type { NotificationAttempt, SimRefund, SimTrade, WechatBillAnomaly, WechatBillSeed } from './types';
+import type { NotificationAttempt, SimPayee, SimRefund, SimTrade, SimTransferBill, WechatBillAnomaly, WechatBillSeed } from './types';
 
 export interface KeyedCertificate {
   serial: string;
@@ -35,6 +35,8 @@ export interface StoredEvent {
   transaction?: Record<string, unknown>;
   /** Refund events (REFUND.*): which refund, the envelope's event_type/summary and the decrypted `refund` resource. */
   refund?: { outRefundNo: string; eventType: string; summary: string; resource: Record<string, unknown> };
+  /** Transfer events (MCHTRANSFER.BILL.FINISHED): which bill and the decrypted `mch_payment` resource. */
+  transfer?: { outBillNo: string; resource: Record<string, unknown> };
 }
 
 export interface PersistedState {
@@ -51,6 +53,17 @@ export interface PersistedState {
   /** Trade bill differences and synthetic lines (absent in state files written before bills existed). */
   billAnomalies?: WechatBillAnomaly[];
   billSeeds?: StoredBillSeed[];
+  /** 商家转账 bills, merchant balances and payees (absent in state files written before transfers existed). */
+  transferBills?: SimTransferBill[];
+  transferBalances?: TransferAccount[];
+  transferPayees?: SimPayee[];
+}
+
+/** A merchant's 运营账户 as far as transfers are concerned (fen). Locked amounts live on their bills. */
+export interface TransferAccount {
+  mchid: string;
+  availableFen: number;
+  paidOutFen: number;
 }
 
 /** A WechatBillSeed as stored: refunds and the out_trade_no prefix resolved. */
@@ -69,6 +82,11 @@ export class SandboxState {
   notifications: NotificationAttempt[] = [];
   billAnomalies: WechatBillAnomaly[] = [];
   billSeeds: StoredBillSeed[] = [];
+  /** key `${mchid}\n${out_bill_no}`: out_bill_no is unique per merchant (its idempotency key). */
+  readonly transferBills = new Map<string, SimTransferBill>();
+  readonly transferAccounts = new Map<string, TransferAccount>();
+  /** key openid. */
+  readonly transferPayees = new Map<string, SimPayee>();
   platforms: KeyedCertificate[];
   readonly ca: KeyedCertificate;
   private readonly keyCache = new Map<string, KeyObject>();
@@ -88,6 +106,9 @@ export class SandboxState {
     this.notifications = init.notifications ?? [];
     this.billAnomalies = init.billAnomalies ?? [];
     this.billSeeds = init.billSeeds ?? [];
+    for (const b of init.transferBills ?? []) this.transferBills.set(transferKey(b.mchid, b.out_bill_no), b);
+    for (const a of init.transferBalances ?? []) this.transferAccounts.set(a.mchid, a);
+    for (const p of init.transferPayees ?? []) this.transferPayees.set(p.openid, p);
   }
 
   static load(file: string): PersistedState | undefined {
@@ -131,6 +152,9 @@ export class SandboxState {
       notifications: this.notifications,
       billAnomalies: this.billAnomalies,
       billSeeds: this.billSeeds,
+      transferBills: [...this.transferBills.values()],
+      transferBalances: [...this.transferAccounts.values()],
+      transferPayees: [...this.transferPayees.values()],
     };
   }
 
@@ -169,4 +193,8 @@ export function tradeKey(mchid: string, outTradeNo: string): string {
 
 export function refundKey(mchid: string, outRefundNo: string): string {
   return `${mchid}\n${outRefundNo}`;
+}
+
+export function transferKey(mchid: string, outBillNo: string): string {
+  return `${mchid}\n${outBillNo}`;
 }

@@ -133,11 +133,17 @@ export interface RefundCompletion {
 export interface NotificationAttempt {
   eventId: string;
   mchid: string;
+  /** '' for transfer notifications (a transfer bill belongs to no trade). */
   outTradeNo: string;
-  /** 'TRANSACTION.SUCCESS' or 'REFUND.SUCCESS|ABNORMAL|CLOSED' (absent in logs written before refunds existed). */
+  /**
+   * 'TRANSACTION.SUCCESS', 'REFUND.SUCCESS|ABNORMAL|CLOSED' or 'MCHTRANSFER.BILL.FINISHED' (absent in logs written
+   * before refunds existed).
+   */
   eventType?: string;
   /** Refund notifications only. */
   outRefundNo?: string;
+  /** Transfer notifications only. */
+  outBillNo?: string;
   /** 1 for the first delivery of this copy; retries count up. */
   attempt: number;
   /** 1, or 2 for the second copy of a 'duplicate' delivery. */
@@ -274,6 +280,34 @@ export interface WechatSandboxHandle extends SandboxHandle {
   addBillAnomaly(a: WechatBillAnomaly): Promise<WechatBillAnomaly>;
   /** Adds synthetic lines to a merchant's trade bill of a day (see WechatBillSeed). */
   seedBillRows(seed: WechatBillSeed): Promise<WechatBillSeedSummary>;
+  /**
+   * 商家转账: sets a merchant's available balance (运营账户可用余额, fen). Amounts locked by bills awaiting their payee
+   * are apart from it. Merchants start with a large balance (WechatSandboxOptions.transferBalanceFen).
+   */
+  setBalance(mchid: string, fen: number): Promise<WechatTransferBalance>;
+  getBalance(mchid: string): Promise<WechatTransferBalance>;
+  /**
+   * A WeChat user who can receive transfers: openid (of `appid` when given, else of any app) and the real name
+   * WeChat knows (checked against a user_name the merchant sends). Without a name the user has not completed
+   * 实名认证; `abnormal` makes the account unable to receive. Adding an existing openid replaces it.
+   */
+  addPayee(payee: SimPayee): Promise<SimPayee>;
+  /** The sandbox's record of transfer bills (of one merchant), oldest first; payouts are those in SUCCESS. Snapshots. */
+  transfers(mchid?: string): Promise<SimTransferBill[]>;
+  getTransfer(outBillNo: string, mchid?: string): Promise<SimTransferBill | undefined>;
+  /**
+   * The payee presses 确认收款 (what POST /transfer/confirm does): WAIT_USER_CONFIRM → SUCCESS (locked funds paid
+   * out) or FAIL (REAL_NAME_CHECK_FAIL / PAYEE_ACCOUNT_ABNORMAL / NAME_NOT_CORRECT, funds back), then the
+   * MCHTRANSFER.BILL.FINISHED notification. Rejects (409) for a bill not waiting for its payee.
+   */
+  confirmTransfer(outBillNo: string, opts?: { mchid?: string; notify?: WechatNotifyOptions }): Promise<TransferCompletion>;
+  /**
+   * The payee closes the confirmation page (取消). As at WeChat this changes nothing: only the merchant can cancel
+   * (撤销转账); the bill keeps waiting until confirmed or closed after the confirmation timeout.
+   */
+  declineTransfer(outBillNo: string, opts?: { mchid?: string }): Promise<SimTransferBill>;
+  /** Changes confirmation timeout / cancel delay / notification delivery for transfers from now on. */
+  setTransferBehaviour(b: Partial<WechatTransferBehaviour>): Promise<WechatTransferBehaviour>;
   /** Spoils the next bill file download (see WechatBillCorruption); consumed by that download. */
   corruptNextBillDownload(c?: WechatBillCorruption): Promise<void>;
   /** Removes anomalies, seeds and pending corruptions (of one merchant and/or day when given). */
@@ -285,6 +319,7 @@ export interface NotificationFilter {
   mchid?: string;
   eventId?: string;
   outRefundNo?: string;
+  outBillNo?: string;
 }
 
 export interface WechatSandboxOptions {
@@ -307,4 +342,94 @@ export interface WechatSandboxOptions {
    * Default 0: yesterday's bill is ready at once, so tests about "yesterday" do not depend on the hour they run.
    */
   billReadyHourCst?: number;
+  /**
+   * 商家转账: how long a bill waits for its payee before WeChat closes it (FAIL, fail_reason OVERDUE_CLOSE, funds
+   * back, notification). WeChat: 24 hours (the default).
+   */
+  transferConfirmTimeoutMs?: number;
+  /** 撤销转账: how long a bill stays CANCELING before it is CANCELLED (and notified). Default 1000 ms. */
+  transferCancelDelayMs?: number;
+  /** Available balance of a merchant that never had setBalance. Default 1,000,000,000 fen (ten million yuan). */
+  transferBalanceFen?: number;
+}
+
+// ───────────────────────── 商家转账 (transfer bills) ─────────────────────────
+
+/** 单据状态 of a transfer bill. The sandbox moves bills through WAIT_USER_CONFIRM, TRANSFERING and CANCELING. */
+export type WechatTransferState =
+  | 'ACCEPTED'
+  | 'PROCESSING'
+  | 'WAIT_USER_CONFIRM'
+  | 'TRANSFERING'
+  | 'SUCCESS'
+  | 'FAIL'
+  | 'CANCELING'
+  | 'CANCELLED';
+
+/** A transfer bill as the sandbox stores it (snake_case like the wire format); the record tests count payouts by. */
+export interface SimTransferBill {
+  mchid: string;
+  appid: string;
+  out_bill_no: string;
+  transfer_bill_no: string;
+  transfer_scene_id: string;
+  openid: string;
+  /** The payee name the merchant sent, as WeChat decrypted it (absent when none was sent). */
+  user_name?: string;
+  /** Integer fen. */
+  transfer_amount: number;
+  transfer_remark: string;
+  notify_url?: string;
+  user_recv_perception?: string;
+  transfer_scene_report_infos: { info_type: string; info_content: string }[];
+  state: WechatTransferState;
+  fail_reason?: string;
+  /** What the merchant's client hands to requestMerchantTransfer; the payee page is /transfer/confirm?package=… */
+  package_info: string;
+  /** RFC 3339 +08:00, like the wire format. */
+  create_time: string;
+  update_time: string;
+  /** When an unconfirmed bill closes by itself (ISO). */
+  expire_at: string;
+  /** A CANCELING bill's completion still to come (ISO); kept in stateFile and re-armed after a restart. */
+  cancel_at?: string;
+  /** Fen locked in the merchant's account for this bill: the amount until it ends, then 0. */
+  locked_fen: number;
+  /** Digest of the request content (with the decrypted name): the same out_bill_no with other content is refused. */
+  request_digest: string;
+}
+
+export interface SimPayee {
+  openid: string;
+  /** Real name (实名); absent = not real-name verified (REAL_NAME_CHECK_FAIL on confirmation). */
+  name?: string;
+  /** The app the openid belongs to; absent = valid under any appid of any merchant. */
+  appid?: string;
+  /** The account cannot receive money (PAYEE_ACCOUNT_ABNORMAL on confirmation). */
+  abnormal?: boolean;
+}
+
+export interface WechatTransferBalance {
+  mchid: string;
+  /** Available to new transfers. */
+  availableFen: number;
+  /** Locked by bills waiting for their payee. */
+  lockedFen: number;
+  /** Paid out by successful transfers so far. */
+  paidOutFen: number;
+}
+
+export interface WechatTransferBehaviour {
+  /** Applies to bills created from now on. */
+  confirmTimeoutMs: number;
+  /** Applies to cancellations from now on. */
+  cancelDelayMs: number;
+  /** Delivery of the notifications of timeouts and cancellations. Default normal. */
+  notify?: WechatNotifyOptions;
+}
+
+export interface TransferCompletion {
+  bill: SimTransferBill;
+  /** The MCHTRANSFER.BILL.FINISHED event id; absent when the bill has no notify_url. */
+  eventId?: string;
 }

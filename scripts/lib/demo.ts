@@ -95,7 +95,9 @@ export const DEMO_MERCHANT_PORT = 8303;
 export async function startDemoMerchant(publicBaseUrl: string, appId: string, appKey: string, say: (l: string) => void) {
   const notifyUrl = `http://127.0.0.1:${DEMO_MERCHANT_PORT}/pay/notify`;
   const sdk = new PaySdk({ gateway: `${publicBaseUrl}/api/cashier-desk`, appId, appKey, notifyUrl });
-  const handler = sdk.notificationHandler(async (n) => say(`demo merchant: ${n.outTradeNo} ${n.resultCode} ¥${(n.amount / 100).toFixed(2)} (attempt ${n.attempt})`));
+  const handler = sdk.notificationHandler(async (n) =>
+    say(`demo merchant: ${n.eventType ?? 'PAYMENT_RESULT'} ${n.eventType === 'TRANSFER_RESULT' ? n.outBizNo : n.outTradeNo} ${n.resultCode} ¥${(n.amount / 100).toFixed(2)} (attempt ${n.attempt})`),
+  );
   const server = http.createServer((req, res) => {
     if (req.method === 'POST' && req.url?.startsWith('/pay/notify')) return handler(req, res);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>演示商户</title><h1 style="font-family:sans-serif">演示商户：支付完成，感谢您的购买</h1>');

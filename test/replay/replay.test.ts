@@ -21,13 +21,14 @@ async function* histories() {
   for (const f of fixtures) yield { workflowId: f.name, history: f.history };
 }
 
-test('the committed histories cover success, expiry, notification exhaustion, a refund and a payment exception', () => {
+test('the committed histories cover success, expiry, notification exhaustion, a refund, a payment exception and an approved transfer', () => {
   expect(fixtures.map((f) => f.name)).toEqual([
     'duplicate-payment-exception.json',
     'expired-closed.json',
     'notify-exhausted.json',
     'paid-notified-dev-server.json',
     'refund-polled-success.json',
+    'transfer-approved.json',
   ]);
 });
 

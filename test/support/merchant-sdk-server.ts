@@ -1,13 +1,14 @@
 /** A merchant backend for end-to-end tests: the merchant SDK's notification handler on 127.0.0.1. */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PaySdk, type PaymentNotification, type RefundNotification } from '../../sdk';
+import { PaySdk, type PaymentNotification, type RefundNotification, type TransferNotification } from '../../sdk';
 
 export interface SdkMerchant {
   sdk: PaySdk;
   notifyUrl: string;
   notifications: PaymentNotification[];
   refundNotifications: RefundNotification[];
+  transferNotifications: TransferNotification[];
   /** Make the handler fail (500) for the next n notifications, so the desk retries. */
   failNext: number;
   close(): Promise<void>;
@@ -23,6 +24,7 @@ export async function startSdkMerchant(gateway: string, appId: string, appKey: s
     notifyUrl,
     notifications: [],
     refundNotifications: [],
+    transferNotifications: [],
     failNext: 0,
     close: async () => {
       server.closeAllConnections();
@@ -37,6 +39,7 @@ export async function startSdkMerchant(gateway: string, appId: string, appKey: s
         throw new Error('merchant busy');
       }
       if (n.eventType === 'REFUND_RESULT') merchant.refundNotifications.push(n);
+      else if (n.eventType === 'TRANSFER_RESULT') merchant.transferNotifications.push(n);
       else merchant.notifications.push(n);
     }),
   );

@@ -3,12 +3,15 @@
  * script so workflow logic can be driven deterministically. Integration and end-to-end tests use the real
  * SDK adapters against the sandboxes instead.
  */
-import { ProviderError, type PaymentProvider, type RefundOutcome, type RefundRequest, type TradeOutcome } from '../../providers/types';
+import { ProviderError, type PaymentProvider, type RefundOutcome, type RefundRequest, type TradeOutcome, type TransferOutcome, type TransferRequest } from '../../providers/types';
 
 export class ScriptedProvider implements PaymentProvider {
   readonly scenes = ['h5', 'native', 'app', 'jsapi'] as const;
   queryOutcome: TradeOutcome = { status: 'WAITING' };
-  readonly calls: Array<{ op: 'prepay' | 'query' | 'close' | 'refund' | 'queryRefund'; outTradeNo: string; outRefundNo?: string }> = [];
+  readonly calls: Array<{ op: 'prepay' | 'query' | 'close' | 'refund' | 'queryRefund' | 'transfer' | 'queryTransfer'; outTradeNo: string; outRefundNo?: string }> = [];
+  /** Answers of transfer() / queryTransfer(), consumed in order; the last one repeats. */
+  transferAnswers: Array<TransferOutcome | 'UNAVAILABLE'> = [];
+  transferQueryAnswers: Array<TransferOutcome | 'UNAVAILABLE'> = [];
   /** Answers of refund(), consumed in order; the last one repeats. 'UNAVAILABLE' throws like a provider outage. */
   refundAnswers: Array<RefundOutcome | 'UNAVAILABLE'> = [];
   /** Answers of queryRefund(), consumed in order; the last one repeats. */
@@ -35,6 +38,14 @@ export class ScriptedProvider implements PaymentProvider {
     this.calls.push({ op: 'queryRefund', outTradeNo: q.outTradeNo, outRefundNo: q.outRefundNo });
     return answer(this.refundQueryAnswers, { status: 'NOT_FOUND' });
   }
+  async transfer(_c: unknown, req: TransferRequest): Promise<TransferOutcome> {
+    this.calls.push({ op: 'transfer', outTradeNo: req.outBizNo });
+    return answer(this.transferAnswers, { status: 'SUCCESS', providerTransferId: `scripted-${req.outBizNo}`, transferTime: new Date() });
+  }
+  async queryTransfer(_c: unknown, outBizNo: string): Promise<TransferOutcome> {
+    this.calls.push({ op: 'queryTransfer', outTradeNo: outBizNo });
+    return answer(this.transferQueryAnswers, { status: 'NOT_FOUND' });
+  }
   async verifyCallback(): Promise<never> {
     throw new Error('scripted provider has no callbacks');
   }
@@ -43,7 +54,7 @@ export class ScriptedProvider implements PaymentProvider {
   }
 }
 
-function answer(script: Array<RefundOutcome | 'UNAVAILABLE'>, fallback: RefundOutcome): RefundOutcome {
+function answer<T>(script: Array<T | 'UNAVAILABLE'>, fallback: T): T {
   const next = script.length > 1 ? script.shift()! : (script[0] ?? fallback);
   if (next === 'UNAVAILABLE') throw new ProviderError('UNAVAILABLE', 'scripted outage');
   return next;
