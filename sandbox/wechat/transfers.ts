@@ -355,8 +355,11 @@ export class WechatTransfers {
   /** Re-arms the timers of bills that were waiting when a persisted sandbox stopped (overdue ones run now). */
   resume(): void {
     for (const b of this.state.transferBills.values()) {
-      if (b.state === 'WAIT_USER_CONFIRM') this.armExpiry(b);
-      else if (b.state === 'CANCELING') this.armCancel(b);
+      if (b.state === 'WAIT_USER_CONFIRM') {
+        // Due ones close now, before anyone can look: WeChat closed them while the sandbox was down.
+        this.expireIfDue(b);
+        if (b.state === 'WAIT_USER_CONFIRM') this.armExpiry(b);
+      } else if (b.state === 'CANCELING') this.armCancel(b);
     }
   }
 

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { providerOutTradeNo } from '../../domain/order';
+import { providerOutBizNo } from '../../domain/transfer';
 import { WorkflowIds } from '../../temporal/workflow-ids';
 import { stopNotifySignal } from '../../workflows/messages';
 import { seedApp, type SeededApp } from '../support/fixtures';
@@ -123,6 +124,31 @@ test('SIGKILL mid-refund, after Alipay applied it but before the answer arrived:
   expect(row.amount).toBe(600);
   expect(sys.alipay.refunds(tradeNo).map((r) => r.refundAmountFen)).toEqual([600]);
   expect(await merchant.sdk.queryOrder(outTradeNo)).toMatchObject({ resultCode: 'SUCCESS', refundedAmount: 600 });
+  const stopped = new Promise((r) => worker.once('exit', r));
+  worker.kill('SIGTERM');
+  expect(await stopped).toBe(0);
+}, 240_000);
+
+test('SIGKILL mid-transfer, after Alipay paid but before the answer arrived: exactly one payout', async () => {
+  let worker = startWorkerProcess();
+  await sys.useCases.transfers.saveSettings({ username: 'admin', ip: null }, app.appId, { enabled: true, maxPerTransfer: 100_000, dailyLimit: 1_000_000, approvalThreshold: 100_000 });
+  // Alipay pays and then answers 502, again and again: the activity keeps retrying until the worker dies.
+  sys.alipay.injectFault({ kind: 'http502AfterProcessing', method: 'alipay.fund.trans.uni.transfer', count: 1000 });
+  const outBizNo = `KT${Date.now()}`;
+  const t = await merchant.sdk.transfer({ outBizNo, channelType: 'ali-pay', amount: 900, payeeType: 'ALIPAY_LOGON_ID', payeeAccount: 'payee@example.com', payeeName: '张三', remark: 'r' });
+  const payouts = () => sys.alipay.transfers().filter((p) => p.outBizNo === providerOutBizNo(t.transferId));
+  await waitFor('paid at the sandbox', async () => payouts().length === 1, 60_000);
+  const exited = new Promise((r) => worker.once('exit', r));
+  worker.kill('SIGKILL');
+  await exited;
+  sys.alipay.clearFaults();
+  worker = startWorkerProcess();
+  const row = await waitFor('transfer recorded', async () => {
+    const r = await sys.t.db('transfers').where({ app_id: app.appId, out_biz_no: outBizNo }).first();
+    return r?.status === 'SUCCESS' ? r : null;
+  }, 120_000);
+  expect(row.amount).toBe(900);
+  expect(payouts().map((p) => [p.amountFen, p.status])).toEqual([[900, 'SUCCESS']]);
   const stopped = new Promise((r) => worker.once('exit', r));
   worker.kill('SIGTERM');
   expect(await stopped).toBe(0);

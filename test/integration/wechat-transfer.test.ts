@@ -244,7 +244,7 @@ describe('WeChat Pay 商家转账: adapter ↔ sandbox (real wechatpay-node-v3 s
   describe('nobody goes through with it', () => {
     it('取消 on the page changes nothing (only the merchant can cancel); unconfirmed after the timeout → CANCELLED (WeChat FAIL/OVERDUE_CLOSE), funds back', async () => {
       const before = await sandbox.getBalance(creds.mchId);
-      expect(await sandbox.setTransferBehaviour({ confirmTimeoutMs: 300 })).toMatchObject({ confirmTimeoutMs: 300 });
+      expect(await sandbox.setTransferBehaviour({ confirmTimeoutMs: 1500 })).toMatchObject({ confirmTimeoutMs: 1500 });
       let waiting: Awaited<ReturnType<typeof waitingBill>>;
       try {
         waiting = await waitingBill({ amountFen: 500 });
@@ -440,6 +440,29 @@ describe('WeChat Pay 商家转账: adapter ↔ sandbox (real wechatpay-node-v3 s
       expect(await sandbox.notifications({ outBillNo: req.outBizNo })).toEqual([expect.objectContaining({ mode: 'lost', ok: false })]);
       expect((await provider.queryTransfer!(creds, req.outBizNo)).status).toBe('SUCCESS');
     });
+  });
+
+  it('the control API (/__sim) drives the same: payees, balances, bills, confirmation, behaviour', async () => {
+    const sim = async (method: string, p: string, body?: unknown) => {
+      const res = await fetch(`${sandbox.url}/__sim${p}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const openid = `oCtl_${stamp}`;
+    expect(await sim('POST', '/transfer-payees', { openid, name: '赵六', appid: creds.providerAppId })).toMatchObject({ status: 200, body: { openid, name: '赵六' } });
+    const balance = await sim('GET', `/transfer-balances/${creds.mchId}`);
+    expect(balance.body).toMatchObject({ mchid: creds.mchId });
+    const { req } = await waitingBill({ payeeAccount: openid, amountFen: 88 });
+    const listed = await sim('GET', `/transfers?mchid=${creds.mchId}`);
+    expect((listed.body.transfers as { out_bill_no: string }[]).some((b) => b.out_bill_no === req.outBizNo)).toBe(true);
+    expect(await sim('POST', `/transfers/${req.outBizNo}/decline`, {})).toMatchObject({ status: 200, body: { state: 'WAIT_USER_CONFIRM' } });
+    expect(await sim('POST', `/transfers/${req.outBizNo}/confirm`, { mchid: creds.mchId })).toMatchObject({ status: 200, body: { bill: { state: 'SUCCESS' } } });
+    expect(await sim('POST', `/transfers/${req.outBizNo}/confirm`, {})).toMatchObject({ status: 409, body: { error: { code: 'TRANSFER_STATE_ERROR' } } });
+    expect(await sim('GET', `/transfers/${nextNo()}`)).toMatchObject({ status: 404 });
+    expect(await sim('POST', `/transfer-balances/${creds.mchId}`, { fen: -1 })).toMatchObject({ status: 400 });
+    expect((await sim('GET', '/transfer-behaviour')).body).toMatchObject({ confirmTimeoutMs: 24 * 3600_000, cancelDelayMs: 30 });
+    // The openid belongs to this appid only: under another app of the merchant it is unknown.
+    const otherApp = await sandbox.createMerchant({ mchId: creds.mchId, providerAppId: 'wxother0000000001' });
+    expectFail(await provider.transfer!(otherApp, transferReq({ payeeAccount: openid })), 'INVALID_REQUEST');
   });
 
   it('bills, balances and payees survive a restart of a persisted sandbox; a due close happens at start', async () => {
