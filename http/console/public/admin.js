@@ -7,7 +7,7 @@
 
 (function () {
   var API = '/api/cashier-desk-admin';
-  var state = { session: null, overview: null, renderSeq: 0, lastReconciliation: null, exportUrl: null };
+  var state = { session: null, overview: null, renderSeq: 0, lastReconciliation: null, exportUrl: null, transferDecisions: {} };
   var root = document.getElementById('app');
 
   // ---------------------------------------------------------------- DOM helpers
@@ -46,6 +46,7 @@
     bindings: 'M3.9 12c0-1.7 1.4-3.1 3.1-3.1h4V7H7c-2.8 0-5 2.2-5 5s2.2 5 5 5h4v-1.9H7c-1.7 0-3.1-1.4-3.1-3.1zM8 13h8v-2H8v2zm9-6h-4v1.9h4c1.7 0 3.1 1.4 3.1 3.1s-1.4 3.1-3.1 3.1h-4V17h4c2.8 0 5-2.2 5-5s-2.2-5-5-5z',
     orders: 'M19 3H5c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h14c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2zm-5 14H7v-2h7v2zm3-4H7v-2h10v2zm0-4H7V7h10v2z',
     refunds: 'M12.5 8c-2.65 0-5.05.99-6.9 2.6L2 7v9h9l-3.62-3.62c1.39-1.16 3.16-1.88 5.12-1.88 3.54 0 6.55 2.31 7.6 5.5l2.37-.78C21.08 11.03 17.15 8 12.5 8z',
+    transfers: 'M6.99 11L3 15l3.99 4v-3H14v-2H6.99v-3zM21 9l-3.99-4v3H10v2h7.01v3L21 9z',
     exceptions: 'M1 21h22L12 2 1 21zm12-3h-2v-2h2v2zm0-4h-2v-4h2v4z',
     reconciliations: 'M20 3H4c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h16c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2zM10 17H5v-2h5v2zm0-4H5v-2h5v2zm0-4H5V7h5v2zm4.82 6L12 12.16l1.41-1.41 1.41 1.42L17.99 9l1.42 1.42L14.82 15z',
     statistics: 'M19 3H5c-1.1 0-2 .9-2 2v14c0 1.1.9 2 2 2h14c1.1 0 2-.9 2-2V5c0-1.1-.9-2-2-2zM9 17H7v-7h2v7zm4 0h-2V7h2v10zm4 0h-2v-4h2v4z',
@@ -111,6 +112,8 @@
     workflow: { RUNNING: ['运行中', 'info'], COMPLETED: ['已完成', 'ok'], FAILED: ['失败', 'bad'], TERMINATED: ['已终止', 'bad'], CANCELLED: ['已取消', 'muted'], TIMED_OUT: ['超时', 'bad'], CONTINUED_AS_NEW: ['已续期', 'muted'] },
     outcome: { OK: ['成功', 'ok'], DENIED: ['拒绝', 'bad'], FAILED: ['失败', 'bad'] },
     refund: { PROCESSING: ['退款中', 'info'], SUCCESS: ['退款成功', 'ok'], FAIL: ['退款失败', 'bad'] },
+    transfer: { PENDING_APPROVAL: ['待审批', 'warn'], PROCESSING: ['处理中', 'info'], WAIT_USER_CONFIRM: ['待收款人确认', 'info'], SUCCESS: ['成功', 'ok'], FAIL: ['失败', 'bad'], CANCELLED: ['已取消', 'muted'] },
+    decision: { NONE: ['免审批', 'muted'], PENDING: ['待审批', 'warn'], APPROVED: ['已批准', 'ok'], REJECTED: ['已驳回', 'bad'], TIMED_OUT: ['审批超时', 'bad'], UNDECIDED: ['未审批', 'muted'] },
     exception: { OPEN: ['待处理', 'warn'], REFUNDING: ['退款中', 'info'], REFUNDED: ['已退款', 'ok'], REFUND_FAILED: ['退款失败', 'bad'] },
     reconciliation: { RUNNING: ['对账中', 'info'], DONE: ['已完成', 'ok'], FAILED: ['对账失败', 'bad'] },
     resolution: { OPEN: ['待处理', 'warn'], HEALED: ['已修复', 'ok'], EXCEPTION: ['已转异常支付', 'info'], UNKNOWN_TRADE: ['未知交易', 'bad'], NOT_PAID: ['渠道未支付', 'muted'] },
@@ -134,6 +137,10 @@
     STATUS_MISMATCH: '渠道已退款、本地退款仍为处理中或失败：打开退款详情核实，退款查询会更新本地状态',
   };
   var CHANNEL_TYPES = { 'ali-pay': '支付宝', 'wx-pay': '微信支付' };
+  /** How a transfer names its payee (which wallet pays which kind: domain/transfer.ts). */
+  var PAYEE_TYPES = { ALIPAY_LOGON_ID: '支付宝账号', ALIPAY_USER_ID: '支付宝用户ID', WX_OPENID: '微信 OpenID' };
+  /** Transfer states after which nothing changes by itself (WAIT_USER_CONFIRM waits for the payee, not for us). */
+  var TRANSFER_SETTLED = { SUCCESS: true, FAIL: true, CANCELLED: true, WAIT_USER_CONFIRM: true };
   var SCENES = { h5: 'H5支付', native: '扫码支付', app: 'APP支付', jsapi: '公众号/小程序支付' };
   var ACTIONS = {
     'admin.login': '登录', 'admin.logout': '退出登录', 'app.register': '应用注册', 'app.approve': '审核通过应用',
@@ -142,6 +149,7 @@
     'binding.approve': '通过绑定申请', 'binding.reject': '驳回绑定申请', 'binding.auto_approve': '自动通过绑定申请', 'order.renotify': '重新通知',
     'order.refund': '订单退款', 'exception.record': '记录异常支付', 'exception.refund': '异常支付退款',
     'reconciliation.run': '发起对账', 'export.orders': '导出订单', 'export.refunds': '导出退款',
+    'transfer.approve': '批准转账', 'transfer.reject': '驳回转账', 'transfer.settings': '修改转账设置',
   };
   function badge(kind, value) {
     var l = (LABELS[kind] || {})[value] || [value || '—', 'muted'];
@@ -352,6 +360,7 @@
     ['bindings', '绑定申请', 'bindings'],
     ['orders', '订单查询', 'orders'],
     ['refunds', '退款管理', 'refunds'],
+    ['transfers', '转账管理', 'transfers'],
     ['exceptions', '异常支付', 'exceptions'],
     ['reconciliations', '对账', 'reconciliations'],
     ['statistics', '统计', 'statistics'],
@@ -399,6 +408,8 @@
     }, function () {});
     // Payment exceptions waiting for a person (an amount mismatch is never refunded by itself).
     api('GET', '/payment-exceptions' + qs({ status: 'OPEN', pageSize: 1 })).then(function (d) { if (shell) setCount('exceptions', d.total); }, function () {});
+    // Transfers above their app's approval threshold, waiting for an administrator (cancelled after 24 hours).
+    api('GET', '/transfers' + qs({ status: 'PENDING_APPROVAL', pageSize: 1 })).then(function (d) { if (shell) setCount('transfers', d.total); }, function () {});
     // Days whose reconciliation failed (a later successful run of the day replaces the failed one).
     api('GET', '/reconciliations' + qs({ status: 'FAILED', pageSize: 1 })).then(function (d) { if (shell) setCount('reconciliations', d.total); }, function () {});
   }
@@ -427,7 +438,7 @@
     var seq = ++state.renderSeq;
     var views = {
       overview: viewOverview, apps: viewApps, channels: viewChannels, bindings: viewBindings, orders: r.parts[1] ? viewOrder : viewOrders,
-      refunds: r.parts[1] ? viewRefund : viewRefunds, exceptions: viewExceptions,
+      refunds: r.parts[1] ? viewRefund : viewRefunds, transfers: r.parts[1] ? viewTransfer : viewTransfers, exceptions: viewExceptions,
       reconciliations: r.parts[1] === 'discrepancies' ? viewDiscrepancies : viewReconciliations, statistics: viewStatistics, audit: viewAudit,
     };
     var fn = views[name] || viewOverview;
@@ -540,6 +551,7 @@
     if (a.status !== 'DISABLED') out.push(btn('停用', 'danger-ghost', function () { appStatus(a, 'disable'); }, { 'data-action': 'disable' }));
     out.push(btn('编辑', 'ghost', function () { editApp(a); }, { 'data-action': 'edit' }));
     out.push(btn('轮换密钥', 'ghost', function () { rotateKey(a); }, { 'data-action': 'rotate' }));
+    out.push(btn('转账设置', 'ghost', function () { transferSettings(a); }, { 'data-action': 'transfer-settings' }));
     return h('div', { class: 'actions' }, out);
   }
   function appStatus(a, action) {
@@ -1057,6 +1069,246 @@
         card('通知记录（' + x.attempts.length + ' 次）', attemptsTable(x.attempts, x.notifyUrl ? '尚未通知商户' : '该退款不通知商户'), x.notifyUrl ? h('span', { class: 'muted attempts-note' }, NOTIFY_SCHEDULE_NOTE) : null),
       ]);
     });
+  }
+
+  // ---------------------------------------------------------------- 转账
+  /** Where a transfer stands with its approval: a key of LABELS.decision. */
+  function transferDecision(x) {
+    if (!x.needsApproval) return 'NONE';
+    if (x.resultErrorCode === 'APPROVAL_REJECTED') return 'REJECTED';
+    if (x.resultErrorCode === 'APPROVAL_TIMEOUT') return 'TIMED_OUT';
+    if (x.decidedBy) return 'APPROVED';
+    return x.status === 'PENDING_APPROVAL' ? 'PENDING' : 'UNDECIDED';
+  }
+  function decisionBadge(x) {
+    var d = transferDecision(x);
+    var l = LABELS.decision[d];
+    return h('span', { class: 'badge badge-' + l[1], 'data-decision': d }, l[0]);
+  }
+  function payeeCell(x) {
+    return h('div', { class: 'cell-main' },
+      h('div', { class: 'cell-title' }, x.payeeName || h('span', { class: 'muted' }, '未提供姓名')),
+      h('div', { class: 'cell-sub' }, (PAYEE_TYPES[x.payeeType] || x.payeeType) + ' · ', mono(x.payeeAccount)));
+  }
+  function viewTransfers(r, seq) {
+    var p = r.params;
+    var filters = { outBizNo: p.get('outBizNo') || '', status: p.get('status') || '', appId: p.get('appId') || '' };
+    var page = Number(p.get('page') || 1);
+    return api('GET', '/transfers' + qs({ outBizNo: filters.outBizNo, status: filters.status, appId: filters.appId, page: page })).then(function (data) {
+      var f = {
+        outBizNo: input('outBizNo', filters.outBizNo, { placeholder: '商户转账单号', id: 'filter-out-biz-no' }),
+        status: select('status', [['', '全部状态']].concat(Object.keys(LABELS.transfer).map(function (k) { return [k, LABELS.transfer[k][0]]; })), filters.status),
+        appId: input('appId', filters.appId, { placeholder: '应用ID', id: 'filter-app-id' }),
+      };
+      f.status.id = 'filter-transfer-status';
+      var form = h('form', { class: 'filters filters-plain' },
+        field('商户转账单号', f.outBizNo), field('状态', f.status), field('应用ID', f.appId),
+        h('div', { class: 'filters-actions' },
+          h('button', { type: 'submit', class: 'btn btn-primary', id: 'transfer-search' }, '查询'),
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: function () { go('transfers'); } }, '重置')));
+      form.addEventListener('submit', function (e) {
+        e.preventDefault();
+        go('transfers', { outBizNo: f.outBizNo.value.trim(), status: f.status.value, appId: f.appId.value.trim() });
+      });
+      var keep = { outBizNo: filters.outBizNo, status: filters.status, appId: filters.appId };
+      render(seq, '转账管理', [
+        h('div', { class: 'toolbar' }, h('p', { class: 'toolbar-note' }, '商户经签名接口发起的转账（付款到支付宝账户或微信用户）。单笔金额超过应用审批阈值的转账，管理员批准后才会付款；24 小时内无人审批自动取消。')),
+        card(null, form),
+        card(null, [
+          table([
+            { label: '商户转账单号', render: function (x) {
+              return h('div', { class: 'cell-main' }, h('a', { href: '#/transfers/' + x.id, class: 'mono link-strong' }, x.outBizNo), x.remark ? h('span', { class: 'cell-sub truncate', title: x.remark }, x.remark) : null);
+            } },
+            { label: '应用', render: function (x) { return h('div', { class: 'cell-main' }, h('div', { class: 'cell-title' }, x.appName), h('div', { class: 'cell-sub mono' }, x.appId)); } },
+            { label: '金额', cls: 'col-num', render: function (x) { return h('span', { class: 'amount' }, fmtMoney(x.amount)); } },
+            { label: '收款人', render: payeeCell },
+            { label: '状态', render: function (x) {
+              return h('div', { class: 'cell-badges' }, badge('transfer', x.status), x.resultErrorCode ? h('span', { class: 'cell-sub error-text truncate truncate-sm', title: x.resultErrorCode + (x.resultErrorMsg ? '：' + x.resultErrorMsg : '') }, x.resultErrorCode) : null);
+            } },
+            { label: '审批', render: function (x) {
+              return h('div', { class: 'cell-badges' }, decisionBadge(x), x.decidedBy ? h('span', { class: 'cell-sub' }, x.decidedBy + ' · ' + fmtTime(x.decidedAt).slice(5, 16)) : null);
+            } },
+            { label: '渠道 / 通知', render: function (x) { return h('div', { class: 'cell-badges' }, h('span', { class: 'chip chip-' + x.channelType }, CHANNEL_TYPES[x.channelType] || x.channelType), badge('notify', x.notifyStatus)); } },
+            { label: '创建 / 到账时间', render: function (x) { return h('div', { class: 'cell-main' }, h('div', null, fmtTime(x.createdAt)), h('div', { class: 'cell-sub' }, x.transferTime ? '到账 ' + fmtTime(x.transferTime) : '—')); } },
+            { label: '', cls: 'col-actions', render: function (x) {
+              return h('div', { class: 'actions' },
+                x.canDecide ? h('a', { href: '#/transfers/' + x.id, class: 'btn btn-small btn-primary', 'data-action': 'decide' }, '审批') : null,
+                h('a', { href: '#/transfers/' + x.id, class: 'btn btn-small btn-ghost' }, '详情'),
+                workflowLink(x.workflowUrl, 'Temporal'));
+            } },
+          ], data.items, filters.status === 'PENDING_APPROVAL' ? '没有待审批的转账' : '没有符合条件的转账'),
+          pager(data, function (pg) { keep.page = pg; go('transfers', keep); }),
+        ]),
+      ]);
+    });
+  }
+  function viewTransfer(r, seq) {
+    var id = r.parts[1];
+    return api('GET', '/transfers/' + encodeURIComponent(id)).then(function (x) {
+      // A decision just sent: the workflow records it within moments, until then the transfer still reads PENDING_APPROVAL.
+      var sent = x.canDecide ? state.transferDecisions[x.id] : null;
+      if (!x.canDecide) delete state.transferDecisions[x.id];
+      var started = x.workflow.startTime || x.createdAt;
+      var deadline = started ? new Date(Date.parse(started) + 24 * 3600000).toISOString() : null;
+      var callout = null;
+      if (sent) {
+        callout = h('div', { class: 'callout callout-info', id: 'transfer-decision-sent' }, sent === 'approve' ? '已批准，工作流正在处理，付款结果稍后显示。' : '已驳回，工作流正在取消这笔转账。');
+      } else if (x.canDecide) {
+        callout = h('div', { class: 'callout callout-warn', id: 'transfer-approval-note' },
+          '金额 ', h('strong', null, fmtMoney(x.amount)), ' 超过应用的审批阈值：批准后才会向收款人付款，驳回则取消转账并通知商户。',
+          deadline ? '约 ' + fmtTime(deadline) + ' 前无人审批将自动取消。' : '');
+      }
+      render(seq, '转账详情', [
+        h('div', { class: 'detail-head' },
+          h('a', { href: '#/transfers', class: 'back-link' }, '‹ 返回转账列表'),
+          h('div', { class: 'detail-title' }, h('h2', { class: 'mono' }, x.outBizNo), badge('transfer', x.status), badge('notify', x.notifyStatus)),
+          h('div', { class: 'actions' },
+            x.canDecide && !sent ? btn('批准', 'primary', function () { decideTransfer(x, true); }, { id: 'transfer-approve', title: '批准后立即向收款人付款' }) : null,
+            x.canDecide && !sent ? btn('驳回', 'danger-ghost', function () { decideTransfer(x, false); }, { id: 'transfer-reject', title: '取消这笔转账，不付款' }) : null,
+            h('a', { href: x.workflow.url, target: '_blank', rel: 'noopener noreferrer', class: 'btn btn-ghost', id: 'temporal-link' }, '在 Temporal 中查看', icon('external')))),
+        callout,
+        h('div', { class: 'grid-2' },
+          card('转账信息', dl([
+            ['转账ID (transferId)', mono(String(x.id))],
+            ['商户转账单号', mono(x.outBizNo)],
+            ['应用', h('a', { href: '#/transfers' + qs({ appId: x.appId }), class: 'mono', title: '该应用的全部转账' }, x.appId)],
+            ['转账金额', h('span', { class: 'amount amount-large', id: 'transfer-amount', 'data-fen': String(x.amount) }, fmtMoney(x.amount))],
+            ['渠道', h('span', { class: 'chip chip-' + x.channelType }, CHANNEL_TYPES[x.channelType] || x.channelType)],
+            ['收款方式', PAYEE_TYPES[x.payeeType] || x.payeeType],
+            ['收款账号', mono(x.payeeAccount)],
+            ['收款人姓名', x.payeeName],
+            ['备注', x.remark],
+            ['当日已占用额度', h('span', null, h('span', { class: 'amount', id: 'transfer-daily-reserved', 'data-fen': String(x.dailyReserved) }, fmtMoney(x.dailyReserved)), h('span', { class: 'cell-sub' }, '（' + x.day + '，北京时间）'))],
+            ['创建时间', fmtTime(x.createdAt)],
+          ])),
+          card('转账结果', dl([
+            ['状态', badge('transfer', x.status)],
+            ['审批', h('span', { id: 'transfer-decision' }, decisionBadge(x), x.decidedBy ? ' ' + x.decidedBy + ' · ' + fmtTime(x.decidedAt) : '')],
+            ['审批备注', x.decisionNote],
+            ['渠道转账单号', x.providerTransferId ? mono(x.providerTransferId) : null],
+            ['到账时间', x.transferTime ? fmtTime(x.transferTime) : null],
+            ['错误', x.resultErrorCode ? h('span', { class: 'error-text', id: 'transfer-error' }, x.resultErrorCode + (x.resultErrorMsg ? '：' + x.resultErrorMsg : '')) : null],
+            ['工作流', h('span', null, x.workflow.status ? badge('workflow', x.workflow.status) : h('span', { class: 'muted' }, '未知'), ' ', mono(x.workflow.id))],
+            ['工作流时间', x.workflow.startTime ? fmtTime(x.workflow.startTime) + (x.workflow.closeTime ? ' 至 ' + fmtTime(x.workflow.closeTime) : ' 起') : null],
+          ]))),
+        card('通知记录（' + x.attempts.length + ' 次）', attemptsTable(x.attempts, '尚未通知商户'), h('span', { class: 'muted attempts-note' }, NOTIFY_SCHEDULE_NOTE)),
+      ]);
+    });
+  }
+  /** 批准 / 驳回: an optional note; a rejection is confirmed with a tick. The server's refusal (4090: decided already) stays in the dialog. */
+  function decideTransfer(x, approve) {
+    var note = h('textarea', { name: 'note', class: 'input textarea', rows: '3', maxlength: 256, id: 'transfer-note', placeholder: approve ? '可选，如：已核对佣金结算单' : '可选，驳回原因会作为错误信息通知商户' });
+    var confirm = approve ? null : h('input', { type: 'checkbox', name: 'confirm', id: 'transfer-reject-confirm' });
+    modal(approve ? '批准转账' : '驳回转账', h('div', { class: 'form' },
+      dl([
+        ['商户转账单号', mono(x.outBizNo)],
+        ['应用', mono(x.appId)],
+        ['金额', h('strong', { class: 'amount' }, fmtMoney(x.amount))],
+        ['收款人', h('span', null, (x.payeeName ? x.payeeName + ' · ' : '') + (PAYEE_TYPES[x.payeeType] || x.payeeType) + ' ', mono(x.payeeAccount))],
+        ['备注', x.remark],
+        ['当日已占用额度', fmtMoney(x.dailyReserved) + '（' + x.day + '）'],
+      ]),
+      h('div', { class: 'callout ' + (approve ? 'callout-info' : 'callout-warn') }, approve
+        ? '批准后立即经' + (CHANNEL_TYPES[x.channelType] || x.channelType) + '向收款人付款 ' + fmtMoney(x.amount) + '，付款后不能撤回。'
+        : '驳回后转账取消，不会付款；商户会收到“已取消”的转账结果通知。'),
+      field('审批备注', note, '可选，最多 256 字，记入审计日志'),
+      confirm ? h('label', { class: 'check' }, confirm, h('span', null, '我确认驳回这笔转账')) : null),
+    [{ label: approve ? '确认批准' : '确认驳回', kind: approve ? 'primary' : 'danger', onclick: function (close, setError) {
+      if (confirm && !confirm.checked) { setError('请先勾选“我确认驳回这笔转账”'); confirm.focus(); return; }
+      var text = note.value.trim();
+      return api('POST', '/transfers/' + x.id + '/' + (approve ? 'approve' : 'reject'), text ? { note: text } : {}).then(function () {
+        close();
+        state.transferDecisions[x.id] = approve ? 'approve' : 'reject';
+        toast(approve ? '已批准：' + fmtMoney(x.amount) + ' 正在付款' : '已驳回，转账将被取消');
+        refreshCounts();
+        route();
+        followTransfer(x.id, x.status);
+      }, function (err) {
+        // Decided elsewhere or ended meanwhile: the page behind catches up once the dialog is closed.
+        if (err && err.code === 4090) followTransfer(x.id, x.status);
+        throw err;
+      });
+    } }]);
+  }
+  /**
+   * Re-renders a transfer's detail whenever its status differs from the one shown (the workflow records a decision,
+   * then the provider pays: seconds), until it is settled; never under an open dialog.
+   */
+  function followTransfer(id, shown) {
+    var hash = location.hash;
+    var tries = 0;
+    var poll = function () {
+      if (location.hash !== hash || !shell) return;
+      api('GET', '/transfers/' + id).then(function (x) {
+        if (location.hash !== hash || !shell) return;
+        var open = !!document.querySelector('dialog[open]');
+        if (x.status !== shown && !open) {
+          if (shown === 'PENDING_APPROVAL') refreshCounts();
+          shown = x.status;
+          route();
+        }
+        if ((x.status === shown && TRANSFER_SETTLED[x.status]) || ++tries >= 60) return;
+        setTimeout(poll, 1000);
+      }, function () {});
+    };
+    setTimeout(poll, 600);
+  }
+
+  /** An app's transfer settings: amounts typed in yuan, sent as integer fen; the server checks the rules and says why. */
+  function transferSettings(a) {
+    return api('GET', '/apps/' + encodeURIComponent(a.appId) + '/transfer-settings').then(function (s) {
+      var blank = !s.enabled && !s.maxPerTransfer && !s.dailyLimit && !s.approvalThreshold;
+      var money = function (name, fen, id) {
+        return input(name, blank ? '' : fenToYuanText(fen), { inputmode: 'decimal', placeholder: '0.00', maxlength: 14, id: id });
+      };
+      var affix = function (el) { return h('span', { class: 'input-affix' }, h('span', { class: 'affix' }, '¥'), el); };
+      var enabled = h('input', { type: 'checkbox', name: 'enabled', id: 'transfer-enabled', role: 'switch' });
+      enabled.checked = !!s.enabled;
+      var max = money('maxPerTransfer', s.maxPerTransfer, 'transfer-max');
+      var daily = money('dailyLimit', s.dailyLimit, 'transfer-daily');
+      var threshold = money('approvalThreshold', s.approvalThreshold, 'transfer-threshold');
+      var summary = h('div', { class: 'settings-summary', id: 'transfer-settings-summary', 'aria-live': 'polite' });
+      var describe = function () {
+        var m = yuanToFen(max.value);
+        var t = yuanToFen(threshold.value);
+        var text = !enabled.checked ? '未开通：该应用的转账请求将被拒绝（4030）。'
+          : m === null || t === null ? '开通后：单笔不超过上限、当日累计不超过限额的转账会被受理。'
+            : t >= m ? '开通后：单笔不超过 ' + fmtMoney(m) + ' 的转账全部自动付款，无需审批。'
+              : t === 0 ? '开通后：每笔转账都需管理员批准后才付款。'
+                : '开通后：' + fmtMoney(t) + ' 及以下自动付款；超过 ' + fmtMoney(t) + '（至 ' + fmtMoney(m) + '）需管理员批准。';
+        summary.textContent = text;
+        summary.classList.toggle('settings-summary-off', !enabled.checked);
+      };
+      [enabled, max, threshold].forEach(function (el) { el.addEventListener(el === enabled ? 'change' : 'input', describe); });
+      describe();
+      var fields = [['maxPerTransfer', max, '单笔上限'], ['dailyLimit', daily, '每日限额'], ['approvalThreshold', threshold, '审批阈值']];
+      modal('转账设置 · ' + a.name, h('div', { class: 'form', id: 'transfer-settings-form' },
+        h('p', null, '允许应用 ', h('strong', null, a.name + '（' + a.appId + '）'), ' 通过签名接口向支付宝账户或微信用户转账。保存后立即生效，修改前后的设置记入审计日志。'),
+        h('label', { class: 'switch' }, enabled, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', { class: 'switch-label' }, '开通转账')),
+        h('div', { class: 'form form-grid' },
+          field('单笔上限（元）', affix(max), '每笔转账金额不得超过此值'),
+          field('每日限额（元）', affix(daily), '北京时间每日累计，不得低于单笔上限'),
+          h('div', { class: 'span-2' }, field('审批阈值（元）', affix(threshold), '单笔金额超过此值的转账需管理员批准后才付款；填 0 表示每笔都需审批'))),
+        summary),
+      [{ label: '保存', onclick: function (close, setError) {
+        var body = { enabled: enabled.checked };
+        for (var i = 0; i < fields.length; i++) {
+          var el = fields[i][1];
+          // Switched off, an empty amount is 0; switched on, every amount is needed.
+          var fen = !enabled.checked && el.value.trim() === '' ? 0 : yuanToFen(el.value);
+          if (fen === null) { setError('请输入正确的' + fields[i][2] + '：以元为单位，最多两位小数'); el.focus(); return; }
+          body[fields[i][0]] = fen;
+        }
+        return api('PUT', '/apps/' + encodeURIComponent(a.appId) + '/transfer-settings', body).then(function (saved) {
+          close();
+          toast(saved.enabled ? '转账已开通：单笔上限 ' + fmtMoney(saved.maxPerTransfer) + '，每日限额 ' + fmtMoney(saved.dailyLimit) : '转账设置已保存（未开通）');
+          route();
+        }, function (err) {
+          // The server names the rule it applied (4000); the rule in words beside it.
+          setError(err && err.code === 4000 ? err.message + '（开通转账时，单笔上限须大于 0，每日限额不得低于单笔上限）' : err && err.message ? err.message : '操作失败');
+        });
+      } }], { wide: true });
+    }, failed);
   }
 
   // ---------------------------------------------------------------- 异常支付
@@ -1743,7 +1995,7 @@
     return api('GET', '/audit' + qs({ action: action, page: page, pageSize: 30 })).then(function (data) {
       render(seq, '审计日志', [
         h('div', { class: 'toolbar' },
-          tabs(action, [['', '全部'], ['admin.', '登录'], ['app.', '应用'], ['channel', '渠道'], ['binding.', '绑定'], ['order.', '订单'], ['exception.', '异常支付'], ['reconciliation.', '对账'], ['export.', '导出']], function (a) { go('audit', { action: a }); }),
+          tabs(action, [['', '全部'], ['admin.', '登录'], ['app.', '应用'], ['channel', '渠道'], ['binding.', '绑定'], ['order.', '订单'], ['exception.', '异常支付'], ['transfer.', '转账'], ['reconciliation.', '对账'], ['export.', '导出']], function (a) { go('audit', { action: a }); }),
           h('p', { class: 'toolbar-note' }, '记录每一次管理员操作：操作人、操作、对象、时间、来源 IP（不含任何密钥）。')),
         card(null, [auditTable(data.items, false), pager(data, function (p) { go('audit', { action: action, page: p }); })]),
       ]);
