@@ -149,7 +149,9 @@ export function createTransferService(deps: TransferServiceDeps) {
     async decide(actor: { username: string; ip: string | null }, transferId: number, approve: boolean, note: string | null): Promise<TransferView> {
       const t = await transfers.findTransferById(db, transferId);
       if (!t) throw new DomainError(ErrorCode.NOT_FOUND, '转账不存在');
-      if (t.status !== 'PENDING_APPROVAL') throw new DomainError(ErrorCode.CONFLICT, `转账当前状态为 ${t.status}，无需审批`);
+      if (t.status !== 'PENDING_APPROVAL' || !(await transfers.claimTransferDecision(db, t.id, { by: actor.username, note }))) {
+        throw new DomainError(ErrorCode.CONFLICT, '该转账已审批或已结束，无需再审批');
+      }
       const delivered = await temporal.decideTransfer(t.workflow_id, approve, { by: actor.username, note });
       if (!delivered) throw new DomainError(ErrorCode.CONFLICT, '转账流程已结束');
       await audit.insertAudit(db, {

@@ -108,11 +108,19 @@ export async function findTransfersWithoutWorkflow(db: Db, olderThan: Date, limi
   return (await db<TransferRow>('transfers').whereNull('workflow_started_at').where('created_at', '<', olderThan).orderBy('id').limit(limit)) as TransferRow[];
 }
 
+/**
+ * Claims the decision of a transfer waiting for approval: only the first administrator's claim succeeds, so two
+ * concurrent decisions cannot both be audited as taken (the workflow applies only the first signal anyway).
+ */
+export async function claimTransferDecision(db: Db, id: number, d: { by: string; note: string | null }): Promise<boolean> {
+  return (await db('transfers').where({ id, status: 'PENDING_APPROVAL' }).whereNull('decided_by').update({ decided_by: d.by, decided_at: db.fn.now(), decision_note: d.note, updated_at: db.fn.now() })) === 1;
+}
+
 /** An administrator's decision, as the workflow applied it. */
 export async function recordTransferDecision(db: Db, id: number, d: { approved: boolean; by: string; note: string | null }): Promise<void> {
   await db('transfers')
     .where({ id, status: 'PENDING_APPROVAL' })
-    .update({ decided_by: d.by, decided_at: db.fn.now(), decision_note: d.note, ...(d.approved ? { status: 'PROCESSING' } : {}), updated_at: db.fn.now() });
+    .update({ decided_by: d.by, decision_note: d.note, decided_at: db.raw('coalesce(decided_at, now())'), ...(d.approved ? { status: 'PROCESSING' } : {}), updated_at: db.fn.now() });
 }
 
 /** A non-final state (PROCESSING / WAIT_USER_CONFIRM with what the payee's client needs). */

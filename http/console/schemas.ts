@@ -218,9 +218,9 @@ export const transferListQuery = z.object({
 
 const fen = z.number().int().min(0).max(MAX_AMOUNT_FEN);
 
-/** An app's transfer settings (fen); the threshold may not exceed the per-transfer maximum it guards. */
+/** An app's transfer settings (fen). Enabled settings need a maximum and a daily total at least that large. */
 export const transferSettingsSchema = z
   .strictObject({ enabled: z.boolean(), maxPerTransfer: fen, dailyLimit: fen, approvalThreshold: fen })
-  .refine((s) => !s.enabled || (s.maxPerTransfer > 0 && s.dailyLimit >= s.maxPerTransfer), 'enabled settings need maxPerTransfer > 0 and dailyLimit ≥ maxPerTransfer');
+  .refine((s) => !s.enabled || (s.maxPerTransfer > 0 && s.dailyLimit >= s.maxPerTransfer), { message: '开通转账时单笔上限须大于 0，且每日限额不小于单笔上限', path: ['dailyLimit'] });
 
 export const transferDecisionSchema = z.strictObject({ note: z.string().trim().max(256).optional() });

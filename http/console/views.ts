@@ -386,6 +386,7 @@ export function transferView(t: TransferRow, settings: AdminSettings) {
     payeeAccount: t.payee_account,
     payeeName: t.payee_name,
     remark: t.remark,
+    notifyUrl: t.notify_url,
     day: t.day,
     needsApproval: t.needs_approval,
     status: t.status,

@@ -38,6 +38,8 @@ export interface FileAnswer {
   contentType: string;
   gzip: boolean;
   body: () => Readable;
+  /** 'RESET' corruption: the connection is cut when `body` ends instead of the response being finished. */
+  breakConnection?: boolean;
 }
 
 export function isFileAnswer(a: ApiAnswer | FileAnswer): a is FileAnswer {
@@ -282,7 +284,7 @@ export interface BillOptions {
 
 export class WechatBills {
   private readonly issued = new Map<string, IssuedBill>();
-  private corruptions: { kind: 'ALTERED' | 'TRUNCATED'; mchid?: string }[] = [];
+  private corruptions: { kind: NonNullable<WechatBillCorruption['kind']>; mchid?: string }[] = [];
 
   constructor(
     private readonly state: SandboxState,
@@ -380,7 +382,7 @@ export class WechatBills {
 
   corruptNextDownload(c: WechatBillCorruption = {}): void {
     const kind = c.kind ?? 'ALTERED';
-    if (kind !== 'ALTERED' && kind !== 'TRUNCATED') throw new SimError(400, 'PARAM_ERROR', 'kind must be ALTERED or TRUNCATED');
+    if (kind !== 'ALTERED' && kind !== 'TRUNCATED' && kind !== 'RESET') throw new SimError(400, 'PARAM_ERROR', 'kind must be ALTERED, TRUNCATED or RESET');
     this.corruptions.push({ kind, mchid: c.mchid });
   }
 
@@ -517,12 +519,13 @@ export class WechatBills {
     const i = this.corruptions.findIndex((c) => !c.mchid || c.mchid === mchid);
     const corruption = i >= 0 ? this.corruptions.splice(i, 1)[0].kind : undefined;
     const chunks = () =>
-      corruption === 'TRUNCATED'
+      corruption === 'TRUNCATED' || corruption === 'RESET'
         ? truncate(billChunks(bill.snapshot), Math.floor(bill.byteLength / 2))
         : billChunks(bill.snapshot, { alter: corruption === 'ALTERED' });
     return {
       status: 200,
       gzip: bill.gzip,
+      breakConnection: corruption === 'RESET',
       // WeChat sends the .gzip file itself (no Content-Encoding): the merchant decompresses it.
       contentType: bill.gzip ? 'application/octet-stream' : 'text/plain; charset=utf-8',
       body: () => Readable.from(chunks(), { objectMode: false }),

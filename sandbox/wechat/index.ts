@@ -102,7 +102,7 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     refundDelayMs: opts.refundDelayMs === undefined ? 1000 : opts.refundDelayMs,
   });
   const billReadyHourCst = opts.billReadyHourCst ?? 0;
-  if (!Number.isInteger(billReadyHourCst) || billReadyHourCst < 0 || billReadyHourCst > 23) throw new RangeError('billReadyHourCst must be an hour 0-23');
+  if (!Number.isInteger(billReadyHourCst) || billReadyHourCst < 0 || billReadyHourCst > 24) throw new RangeError('billReadyHourCst must be an hour 0-24');
   const bills = new WechatBills(state, { billReadyHourCst });
   const transfers = new WechatTransfers(state, sim, {
     confirmTimeoutMs: opts.transferConfirmTimeoutMs ?? 24 * 3600_000,
@@ -150,6 +150,15 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
   function sendFile(res: http.ServerResponse, file: FileAnswer): void {
     res.writeHead(200, { 'Content-Type': file.contentType, 'Request-ID': randomUUID(), 'Cache-Control': 'no-store' });
     const source = file.body();
+    if (file.breakConnection) {
+      // 'RESET': what arrives is sent (with backpressure), then the connection ends without the final chunk —
+      // to the client, a download broken by the network.
+      const sent = file.gzip ? source.pipe(zlib.createGzip({ level: 1 })) : source;
+      sent.pipe(res, { end: false });
+      sent.on('end', () => (res.socket ? res.socket.end() : res.destroy()));
+      res.on('close', () => source.destroy()); // a client gone early must not leave the generator suspended
+      return;
+    }
     const done = (err: NodeJS.ErrnoException | null) => {
       if (err) res.destroy();
     };

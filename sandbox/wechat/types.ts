@@ -226,11 +226,12 @@ export interface WechatBillSeedSummary {
  * How the next bill download (of one merchant, when given) is spoiled:
  * - 'ALTERED' (default): one byte of a non-amount field of the first line changes, so the file no longer
  *   matches hash_value while every row still parses and the totals still agree — only the hash check notices;
- * - 'TRUNCATED': the file stops after about half of its bytes (the connection ends normally).
+ * - 'TRUNCATED': the file stops after about half of its bytes (the connection ends normally);
+ * - 'RESET': the connection breaks after about half of the file (an outage, not a bad file).
  */
 export interface WechatBillCorruption {
   mchid?: string;
-  kind?: 'ALTERED' | 'TRUNCATED';
+  kind?: 'ALTERED' | 'TRUNCATED' | 'RESET';
 }
 
 export interface WechatSandboxHandle extends SandboxHandle {
@@ -339,7 +340,8 @@ export interface WechatSandboxOptions {
   /**
    * Hour (0-23, Asia/Shanghai) on the day after bill_date from which its trade bill exists; before it, a day
    * with activity answers 400 STATEMENT_CREATING as WeChat does (it generates bills from about 10:00 on T+1).
-   * Default 0: yesterday's bill is ready at once, so tests about "yesterday" do not depend on the hour they run.
+   * Default 0: yesterday's bill is ready at once, so tests about "yesterday" do not depend on the hour they run;
+   * 24: yesterday's bill is never ready (STATEMENT_CREATING whatever the hour).
    */
   billReadyHourCst?: number;
   /**

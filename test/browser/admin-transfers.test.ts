@@ -32,6 +32,8 @@ const shot = async (name: string) => {
   await page.screenshot({ path: path.join(SCREENSHOT_DIR, `admin-transfers-${name}.png`), fullPage: true });
 };
 const dialog = () => page.locator('dialog.modal[open]');
+/** A button of the open dialog, by its exact label. */
+const press = (label: string) => dialog().getByRole('button', { name: label, exact: true }).click();
 const transferRow = (outBizNo: string) => sys.t.db('transfers').where({ app_id: seeded.appId, out_biz_no: outBizNo }).first();
 const transferStatus = (outBizNo: string, status: string) =>
   waitFor(`transfer ${outBizNo} ${status}`, async () => {
@@ -113,21 +115,21 @@ test('the app\'s 转账设置: yuan in, fen stored; the server\'s rule is shown 
   await dialog().locator('#transfer-settings-form').waitFor();
   expect(await dialog().locator('#transfer-enabled').isChecked()).toBe(false);
   expect(await dialog().locator('#transfer-max').inputValue()).toBe('');
-  await dialog().getByText('开通转账').click();
+  await dialog().locator('label.switch').click();
   expect(await dialog().locator('#transfer-enabled').isChecked()).toBe(true);
 
   // A malformed amount never leaves the browser.
   await dialog().locator('#transfer-max').fill('500.001');
   await dialog().locator('#transfer-daily').fill('100');
   await dialog().locator('#transfer-threshold').fill('100');
-  await dialog().getByText('保存').click();
+  await press('保存');
   await dialog().locator('.form-error', { hasText: '单笔上限' }).waitFor();
   expect(await sys.t.db('app_transfer_settings').where({ app_id: seeded.appId })).toHaveLength(0);
 
   // A daily limit below the per-transfer maximum: the server refuses (4000) and says why, in the form.
   await dialog().locator('#transfer-max').fill('500');
   const refusedAnswer = page.waitForResponse((r) => r.url().endsWith(`/apps/${seeded.appId}/transfer-settings`) && r.request().method() === 'PUT');
-  await dialog().getByText('保存').click();
+  await press('保存');
   const refused = (await (await refusedAnswer).json()) as { code: number; msg: string };
   expect(refused.code).toBe(4000);
   await dialog().locator('.form-error').filter({ hasText: refused.msg }).waitFor();
@@ -139,7 +141,7 @@ test('the app\'s 转账设置: yuan in, fen stored; the server\'s rule is shown 
   await dialog().locator('#transfer-settings-summary', { hasText: '超过 ¥100.00' }).waitFor();
   await shot('02-settings');
   const answer = page.waitForResponse((r) => r.url().endsWith(`/apps/${seeded.appId}/transfer-settings`) && r.request().method() === 'PUT');
-  await dialog().getByText('保存').click();
+  await press('保存');
   expect(JSON.parse((await answer).request().postData() ?? '{}')).toEqual({ enabled: true, maxPerTransfer: 50_000, dailyLimit: 200_000, approvalThreshold: 10_000 });
   expect(((await (await answer).json()) as { code: number }).code).toBe(1000);
   await page.locator('.toast', { hasText: '转账已开通' }).waitFor();
@@ -159,7 +161,7 @@ test('the app\'s 转账设置: yuan in, fen stored; the server\'s rule is shown 
   expect(await dialog().locator('#transfer-max').inputValue()).toBe('500.00');
   expect(await dialog().locator('#transfer-daily').inputValue()).toBe('2000.00');
   expect(await dialog().locator('#transfer-threshold').inputValue()).toBe('100.00');
-  await dialog().getByText('取消').click();
+  await press('取消');
 });
 
 test('merchant transfers: ¥50 is paid at once, ¥200 waits for approval; #/transfers lists, counts and filters them', async () => {
@@ -241,7 +243,7 @@ test('approve the ¥200 transfer with a note: it is paid once at the sandbox and
   await dialog().locator('#transfer-note').fill('已核对奖金发放名单');
   await shot('06-approve');
   const answer = page.waitForResponse((r) => r.url().endsWith(`/transfers/${ids[NO.big]}/approve`) && r.request().method() === 'POST');
-  await dialog().getByText('确认批准').click();
+  await press('确认批准');
   expect(JSON.parse((await answer).request().postData() ?? '{}')).toEqual({ note: '已核对奖金发放名单' });
   expect(((await (await answer).json()) as { code: number }).code).toBe(1000);
   await page.locator('.toast', { hasText: '已批准' }).waitFor();
@@ -280,12 +282,12 @@ test('reject an above-threshold transfer: a confirmation is required; it is CANC
   await openTransfer(NO.rejected);
   await page.click('#transfer-reject');
   await dialog().locator('#transfer-note').fill('收款人信息待核实');
-  await dialog().getByText('确认驳回').click();
+  await press('确认驳回');
   await dialog().locator('.form-error', { hasText: '我确认驳回这笔转账' }).waitFor();
   expect((await transferRow(NO.rejected)).decided_by).toBeNull();
   await dialog().locator('#transfer-reject-confirm').check();
   await shot('08-reject');
-  await dialog().getByText('确认驳回').click();
+  await press('确认驳回');
   await page.locator('.toast', { hasText: '已驳回' }).waitFor();
   expect(await dialog().count()).toBe(0);
 
@@ -310,12 +312,12 @@ test('a transfer decided elsewhere meanwhile: the dialog shows the server 4090 a
 
   await page.click('#transfer-approve');
   const answer = page.waitForResponse((r) => r.url().endsWith(`/transfers/${t.transferId}/approve`) && r.request().method() === 'POST');
-  await dialog().getByText('确认批准').click();
+  await press('确认批准');
   const refused = (await (await answer).json()) as { code: number; msg: string };
   expect(refused.code).toBe(4090);
   await dialog().locator('.form-error').filter({ hasText: refused.msg }).waitFor();
   await shot('10-approve-4090');
-  await dialog().getByText('取消').click();
+  await press('取消');
   await page.locator('.detail-title [data-status="CANCELLED"]').waitFor({ timeout: 20_000 });
   expect(await page.locator('#transfer-approve').count()).toBe(0);
   expect(await page.locator('main').innerText()).toContain('ops2');

@@ -19,6 +19,7 @@ import type { ChannelCredentials } from '../../providers/types';
 let sys: TestSystem;
 let app: SeededApp;
 let ali: ChannelCredentials;
+let wx: ChannelCredentials;
 let merchant: SdkMerchant;
 let admin: AdminClient;
 const day = previousShanghaiDay(Date.now());
@@ -27,7 +28,8 @@ const yesterdayAt = (h: number) => new Date(shanghaiDayRange(day).start.getTime(
 beforeAll(async () => {
   sys = await startTestSystem();
   ali = await sys.alipay.createMerchant();
-  app = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: ali }] });
+  wx = await sys.wechat.createMerchant();
+  app = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: ali }, { channelType: 'wx-pay', sceneCode: 'native', creds: wx }] });
   merchant = await startSdkMerchant(sys.gateway, app.appId, app.appKey);
   admin = new AdminClient(sys.apiUrl);
   await admin.login(TEST_ADMIN.username, TEST_ADMIN.password);
@@ -121,6 +123,25 @@ test('an administrator reconciles yesterday: matches, a healed payment, an excep
   await expect(merchant.sdk.downloadBill('2026-13-01')).rejects.toMatchObject({ code: 4000 });
   await expect(merchant.sdk.downloadBill(previousShanghaiDay(Date.now() + 86_400_000))).rejects.toMatchObject({ code: 4040 });
 }, 180_000);
+
+test("WeChat Pay: yesterday's gzip bill (SHA-1 checked) matches the payment and shows a trade nobody knows", async () => {
+  const ch = app.channels[1];
+  const outTradeNo = `RW${randomBytes(5).toString('hex')}`;
+  const order = await merchant.sdk.unifiedOrder({ amount: 880, goodsDesc: '月卡', orderTitle: '会员充值', outTradeNo, thirdPartyUser: 'u' });
+  const res = await fetch(`${sys.gateway}/wx-pay/native`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: order.token }) });
+  expect(((await res.json()) as { code: number }).code).toBe(1000);
+  const tradeNo = providerOutTradeNo(Number(order.orderId), ch.channelId);
+  await sys.wechat.pay(tradeNo, { successTime: yesterdayAt(9) });
+  await waitFor('paid', async () => (await orderRow(Number(order.orderId))).status === 'SUCCESS');
+  await sys.wechat.addBillAnomaly({ mchid: wx.mchId, day, kind: 'UNKNOWN_TRADE', amountFen: 123 });
+  const started = await admin.post<{ workflowId: string }>('/reconciliations', { day, configId: ch.configId });
+  expect(started.body.code).toBe(1000);
+  await sys.client.workflow.getHandle(started.body.data!.workflowId).result();
+  const run = await sys.t.db('reconciliation_runs').where({ day, config_id: ch.configId }).first();
+  expect(run).toMatchObject({ status: 'DONE', provider_payment_count: 2, provider_payment_amount: 1003, local_payment_count: 1, local_payment_amount: 880, discrepancy_count: 1 });
+  const items = (await admin.get<{ items: Array<{ kind: string; resolution: string | null; providerAmount: number }> }>(`/reconciliations/discrepancies?day=${day}&configId=${ch.configId}`)).body.data!.items;
+  expect(items.map((d) => [d.kind, d.resolution, d.providerAmount])).toEqual([['MISSING_LOCAL', 'UNKNOWN_TRADE', 123]]);
+});
 
 test('the daily Schedule is created idempotently and, triggered, reconciles every config for the previous day', async () => {
   const temporal = createTemporalGateway({ client: sys.client, taskQueue: sys.taskQueue });

@@ -240,6 +240,25 @@ describe('WeChat Pay trade bills: adapter ↔ sandbox (real wechatpay-node-v3)',
       }
     });
 
+    it("yesterday's bill still being generated: STATEMENT_CREATING → UNAVAILABLE; older days are ready", async () => {
+      // billReadyHourCst 24: yesterday is never ready, whatever hour the test runs at.
+      const early = await startWechatSandbox({ refundDelayMs: null, billReadyHourCst: 24 });
+      try {
+        const c = await early.createMerchant();
+        const orders: string[] = [];
+        for (const day of [cstDay(1), cstDay(2)]) {
+          const outTradeNo = nextTradeNo();
+          await provider.prepay(c, { sceneCode: 'native', outTradeNo, amountFen: 100, subject: 's', description: 'd', notifyUrl, expireAt: new Date(Date.now() + 600_000) });
+          await early.pay(outTradeNo, { mchid: c.mchId, notify: { mode: 'lost' }, successTime: at(day, '12:00:00') });
+          orders.push(outTradeNo);
+        }
+        expect((await collect(provider.downloadBill!(c, cstDay(1)))).error).toMatchObject({ kind: 'UNAVAILABLE', providerCode: 'STATEMENT_CREATING' });
+        expect(records(await collect(provider.downloadBill!(c, cstDay(2)))).map((r) => r.outTradeNo)).toEqual([orders[1]]);
+      } finally {
+        await early.close();
+      }
+    });
+
     it('outages and unverifiable answers: 500 → UNAVAILABLE, a bad signature on the apply answer → BAD_RESPONSE', async () => {
       const day = cstDay(3);
       await sandbox.injectFault({ kind: 'http500', mchid: creds.mchId });
@@ -306,6 +325,13 @@ describe('WeChat Pay trade bills: adapter ↔ sandbox (real wechatpay-node-v3)',
 
       // The corruption was used up: the next download is sound.
       expect(totalsOf(await collect(p.downloadBill!(creds, day)))).toHaveLength(1);
+    });
+
+    it.each([['gzip', true], ['plain', false]])('a download the network breaks off (%s) → UNAVAILABLE (retry later), never TOTALS', async (_, gzip) => {
+      await sandbox.corruptNextBillDownload({ mchid: creds.mchId, kind: 'RESET' });
+      const broken = await collect(createWechatProvider({ billGzip: gzip }).downloadBill!(creds, day));
+      expect(broken.error).toMatchObject({ kind: 'UNAVAILABLE' });
+      expect(totalsOf(broken)).toHaveLength(0);
     });
   });
 

@@ -81,22 +81,23 @@ describe('WeChat trade bill parser', () => {
     expect(entries).toEqual([{ kind: 'TOTALS', paymentCount: 0, paymentAmountFen: 0, refundCount: 0, refundAmountFen: 0 }]);
   });
 
-  const refusals: [string, Buffer, RegExp, { hash?: string }?][] = [
+  // Every row has all four elements: with fewer, jest would hand the test a done() callback as `opts`.
+  const refusals: [string, Buffer, RegExp, { hash?: string }][] = [
     ['the hash does not match', file(good), /does not match hash_value/, { hash: '0'.repeat(40) }],
-    ['the rows disagree with 总交易单数', file([ALL_HEADER, payment(), refund, TOTALS_HEADER, totals('3')]), /3 rows|总交易单数 3/],
-    ['the payments disagree with 订单总金额', file([ALL_HEADER, payment(), refund, TOTALS_HEADER, totals('2', '60.01')]), /订单总金额/],
-    ['the refunds disagree with 退款总金额', file([ALL_HEADER, payment(), refund, TOTALS_HEADER, totals('2', '60.00', '5.00')]), /退款总金额/],
-    ['the file ends before its totals', file([ALL_HEADER, payment(), refund]), /ends before its totals/],
-    ['the totals row is missing', file([ALL_HEADER, payment(), TOTALS_HEADER]), /ends before its totals/],
-    ['something follows the totals', file([...good.slice(0, -1), payment()]), /after the totals/],
-    ['a field holds ",`" (columns would shift)', file([ALL_HEADER, payment({ attach: 'x,`y' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /fields, the header/],
-    ['another merchant’s row', file([ALL_HEADER, payment({ mch: '1900000999' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /merchant 1900000999/],
-    ['a 交易状态 this gateway never creates', file([ALL_HEADER, payment({ state: 'REVOKED' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /REVOKED/],
-    ['an amount with three decimals', file([ALL_HEADER, payment({ amount: '60.001' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /not a yuan amount/],
-    ['an impossible time', file([ALL_HEADER, payment({ time: '2024-02-30 10:00:00' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /not a valid time/],
-    ['a header that is not a trade bill', file(['{"code":"SYSTEM_ERROR"}', TOTALS_HEADER, totals('0', '0.00', '0.00')]), /header lacks/],
-    ['an empty file', Buffer.alloc(0), /empty/],
-    ['one endless line', Buffer.alloc(200 * 1024, 0x41), /longer than/],
+    ['the rows disagree with 总交易单数', file([ALL_HEADER, payment(), refund, TOTALS_HEADER, totals('3')]), /3 rows|总交易单数 3/, {}],
+    ['the payments disagree with 订单总金额', file([ALL_HEADER, payment(), refund, TOTALS_HEADER, totals('2', '60.01')]), /订单总金额/, {}],
+    ['the refunds disagree with 退款总金额', file([ALL_HEADER, payment(), refund, TOTALS_HEADER, totals('2', '60.00', '5.00')]), /退款总金额/, {}],
+    ['the file ends before its totals', file([ALL_HEADER, payment(), refund]), /ends before its totals/, {}],
+    ['the totals row is missing', file([ALL_HEADER, payment(), TOTALS_HEADER]), /ends before its totals/, {}],
+    ['something follows the totals', file([...good.slice(0, -1), payment()]), /after the totals/, {}],
+    ['a field holds ",`" (columns would shift)', file([ALL_HEADER, payment({ attach: 'x,`y' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /fields, the header/, {}],
+    ['another merchant’s row', file([ALL_HEADER, payment({ mch: '1900000999' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /merchant 1900000999/, {}],
+    ['a 交易状态 this gateway never creates', file([ALL_HEADER, payment({ state: 'REVOKED' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /REVOKED/, {}],
+    ['an amount with three decimals', file([ALL_HEADER, payment({ amount: '60.001' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /not a yuan amount/, {}],
+    ['an impossible time', file([ALL_HEADER, payment({ time: '2024-02-30 10:00:00' }), TOTALS_HEADER, totals('1', '60.00', '0.00')]), /not a valid time/, {}],
+    ['a header that is not a trade bill', file(['{"code":"SYSTEM_ERROR"}', TOTALS_HEADER, totals('0', '0.00', '0.00')]), /header lacks/, {}],
+    ['an empty file', Buffer.alloc(0), /empty/, {}],
+    ['one endless line', Buffer.alloc(200 * 1024, 0x41), /longer than/, {}],
   ];
 
   it.each(refusals)('refuses the bill when %s (BAD_RESPONSE, never TOTALS)', async (_, bytes, message, opts) => {
