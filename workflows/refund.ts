@@ -4,30 +4,13 @@
  * are asynchronous; its REFUND.* notifications end the wait early), records the result and notifies the
  * merchant on the same schedule as payments. Deterministic code only.
  */
-import { condition, log, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { ErrorCode, failureType } from '../domain/errors';
+import { condition, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { fenToYuanString } from '../domain/money';
 import { isFinalRefund, type RefundResult, type RefundVerdict } from '../domain/refund';
 import { refundCallbackSignal, refundStateQuery, renotifySignal, stopNotifySignal, type RefundState, type RefundWorkflowInput } from './messages';
 import { runNotifySchedule, store, type NotifyRequests } from './notify-attempt';
+import { MAX_POLL_INTERVAL_MS, moneyMovingCalls } from './provider-calls';
 import { SA } from './search-attributes';
-
-/**
- * Provider calls retry an outage for as long as it lasts, always with the same request number (so never a
- * second refund); only answers that retrying cannot change stop them.
- */
-const provider = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    nonRetryableErrorTypes: [ErrorCode.VALIDATION, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND, ErrorCode.CONFLICT].map(failureType),
-  },
-});
-
-const MAX_POLL_INTERVAL_MS = 60 * 60_000;
 
 export async function refundWorkflow(input: RefundWorkflowInput): Promise<RefundState> {
   const state: RefundState = {
@@ -86,7 +69,7 @@ export async function refundWorkflow(input: RefundWorkflowInput): Promise<Refund
 
   const requestRefund = async (): Promise<RefundVerdict> => {
     state.providerCalls++;
-    return provider.requestRefund({ refundId: input.refundId });
+    return moneyMovingCalls.requestRefund({ refundId: input.refundId });
   };
 
   try {
@@ -102,7 +85,7 @@ export async function refundWorkflow(input: RefundWorkflowInput): Promise<Refund
     pollMs = Math.min(pollMs * 2, MAX_POLL_INTERVAL_MS);
     try {
       state.providerCalls++;
-      let verdict = await provider.queryRefund({ refundId: input.refundId });
+      let verdict = await moneyMovingCalls.queryRefund({ refundId: input.refundId });
       // Unknown at the provider: the request never arrived or was not applied. Resending the same request number
       // is safe (the provider refunds it at most once).
       if (verdict.status === 'NOT_FOUND') verdict = await requestRefund();

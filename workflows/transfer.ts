@@ -5,9 +5,7 @@
  * payee to confirm; its notification ends the wait early), records the result and notifies the merchant on the
  * same schedule as payments. Deterministic code only.
  */
-import { condition, log, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { ErrorCode, failureType } from '../domain/errors';
+import { condition, log, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { fenToYuanString } from '../domain/money';
 import { APPROVAL_TIMEOUT_MS, isFinalTransfer, type TransferResult, type TransferStatus, type TransferVerdict } from '../domain/transfer';
 import {
@@ -22,20 +20,8 @@ import {
   type TransferWorkflowInput,
 } from './messages';
 import { runNotifySchedule, store, type NotifyRequests } from './notify-attempt';
+import { MAX_POLL_INTERVAL_MS, moneyMovingCalls } from './provider-calls';
 import { SA } from './search-attributes';
-
-/** An outage is retried for as long as it lasts, always with the same request number (never a second payout). */
-const provider = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    nonRetryableErrorTypes: [ErrorCode.VALIDATION, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND, ErrorCode.CONFLICT].map(failureType),
-  },
-});
-
-const MAX_POLL_INTERVAL_MS = 60 * 60_000;
 
 export async function transferWorkflow(input: TransferWorkflowInput): Promise<TransferState> {
   const state: TransferState = {
@@ -133,7 +119,7 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
   if (!isFinalTransfer(state.status)) {
     const request = async (): Promise<TransferVerdict> => {
       state.providerCalls++;
-      return provider.requestTransfer({ transferId: input.transferId });
+      return moneyMovingCalls.requestTransfer({ transferId: input.transferId });
     };
     const progress = async (before: TransferStatus) => {
       if ((state.status === 'PROCESSING' || state.status === 'WAIT_USER_CONFIRM') && state.status !== before) {
@@ -154,7 +140,7 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
         pollMs = Math.min(pollMs * 2, MAX_POLL_INTERVAL_MS);
         try {
           state.providerCalls++;
-          let v = await provider.queryTransfer({ transferId: input.transferId });
+          let v = await moneyMovingCalls.queryTransfer({ transferId: input.transferId });
           // Unknown at the provider: the request never arrived. Resending the same request number is safe.
           if (v.status === 'NOT_FOUND') v = await request();
           apply(v);
