@@ -15,13 +15,15 @@ import { startTestSystem, waitFor, type TestSystem } from '../support/system';
 let sys: TestSystem;
 let app: SeededApp;
 let ali: ChannelCredentials;
+let wx: ChannelCredentials;
 let merchant: SdkMerchant;
 const admin = { username: 'admin', ip: '127.0.0.1' };
 
 beforeAll(async () => {
   sys = await startTestSystem({ pollIntervalSeconds: 1 });
   ali = await sys.alipay.createMerchant();
-  app = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: ali }] });
+  wx = await sys.wechat.createMerchant();
+  app = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: ali }, { channelType: 'wx-pay', sceneCode: 'jsapi', creds: wx }] });
   merchant = await startSdkMerchant(sys.gateway, app.appId, app.appKey);
   await sys.t.db('apps').where({ app_id: app.appId }).update({ notify_url: merchant.notifyUrl });
   await sys.useCases.transfers.saveSettings(admin, app.appId, { enabled: true, maxPerTransfer: 100_000, dailyLimit: 1_000_000, approvalThreshold: 100_000 });
@@ -124,4 +126,56 @@ test('bad transfer requests are refused with 4000 and write nothing', async () =
     expect([res.status, res.body.code]).toEqual([400, 4000]);
   }
   expect(await count()).toBe(before);
+});
+
+/** The payee opens WeChat's confirmation (the sandbox's page) with what the merchant's client got, and presses 确认收款. */
+async function confirmAsPayee(confirm: Record<string, string>): Promise<number> {
+  const page = await fetch(`${sys.wechat.url}/transfer/confirm?${new URLSearchParams({ mchId: confirm.mchId, appId: confirm.appId, package: confirm.package })}`);
+  const html = await page.text();
+  const form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(html);
+  if (!form) throw new Error(`no confirmation form (HTTP ${page.status})`);
+  const fields = new URLSearchParams();
+  for (const m of form[2].matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) fields.set(m[1], m[2].replace(/&amp;/g, '&').replace(/&quot;/g, '"'));
+  const button = /id="wx-transfer-confirm" name="([^"]+)" value="([^"]+)"/.exec(form[2]);
+  if (!button) throw new Error('no 确认收款 button');
+  fields.set(button[1], button[2]);
+  const res = await fetch(new URL(form[1], sys.wechat.url), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields.toString() });
+  return res.status;
+}
+
+test('WeChat Pay: the transfer waits for the payee, who confirms in WeChat; the bill notification settles it', async () => {
+  const openid = `o${randomBytes(8).toString('hex')}`;
+  await sys.wechat.addPayee({ openid, name: '王五' });
+  const outBizNo = no();
+  const t = await merchant.sdk.transfer({ outBizNo, channelType: 'wx-pay', amount: 1200, payeeType: 'WX_OPENID', payeeAccount: openid, payeeName: '王五', remark: '活动奖励' });
+  const waiting = await waitFor('WAIT_USER_CONFIRM', async () => {
+    const q = await merchant.sdk.queryTransfer(outBizNo);
+    return q.status === 'WAIT_USER_CONFIRM' ? q : null;
+  });
+  expect(waiting.confirm).toMatchObject({ mchId: wx.mchId, appId: wx.providerAppId, package: expect.any(String) });
+  expect(await confirmAsPayee(waiting.confirm!)).toBeLessThan(400);
+  const n = await waitFor('TRANSFER_RESULT', async () => merchant.transferNotifications.find((x) => x.outBizNo === outBizNo));
+  expect(n).toMatchObject({ transferId: t.transferId, resultCode: 'SUCCESS', amount: 1200, channelType: 'wx-pay' });
+  // Settled by WeChat's verified MCHTRANSFER.BILL.FINISHED on our transfer callback route.
+  const evidence = await sys.t.db('provider_callbacks').where({ kind: 'TRANSFER', out_refund_no: providerOutBizNo(t.transferId) });
+  expect(evidence.map((e) => e.result)).toContain('ACCEPTED');
+  const bills = (await sys.wechat.transfers(wx.mchId)).filter((b) => b.out_bill_no === providerOutBizNo(t.transferId));
+  expect(bills.map((b) => [b.transfer_amount, b.state])).toEqual([[1200, 'SUCCESS']]);
+});
+
+test('WeChat Pay: a wrong payee name fails at confirmation with WeChat\'s reason; nothing is paid', async () => {
+  const openid = `o${randomBytes(8).toString('hex')}`;
+  await sys.wechat.addPayee({ openid, name: '赵六' });
+  const outBizNo = no();
+  const t = await merchant.sdk.transfer({ outBizNo, channelType: 'wx-pay', amount: 300, payeeType: 'WX_OPENID', payeeAccount: openid, payeeName: '钱七', remark: 'r' });
+  const waiting = await waitFor('WAIT_USER_CONFIRM', async () => {
+    const q = await merchant.sdk.queryTransfer(outBizNo);
+    return q.status === 'WAIT_USER_CONFIRM' || q.status === 'FAIL' ? q : null;
+  });
+  if (waiting.status === 'WAIT_USER_CONFIRM') await confirmAsPayee(waiting.confirm!);
+  const r = await final(outBizNo);
+  expect(r.status).toBe('FAIL');
+  expect(r.result_error_code).toMatch(/NAME/);
+  const bills = (await sys.wechat.transfers(wx.mchId)).filter((b) => b.out_bill_no === providerOutBizNo(t.transferId));
+  expect(bills.filter((b) => b.state === 'SUCCESS')).toEqual([]);
 });
