@@ -79,7 +79,8 @@ export async function transferWorkflow(input: TransferWorkflowInput): Promise<Tr
         return setStatus('CANCELLED');
       case 'WAIT_USER_CONFIRM':
         state.providerTransferId = v.providerTransferId ?? state.providerTransferId;
-        state.confirm = v.confirm;
+        // WeChat returns the payee's package only when the bill is created, never on a query: keep it.
+        state.confirm = v.confirm.package || !state.confirm?.package ? v.confirm : { ...v.confirm, package: state.confirm.package };
         return setStatus('WAIT_USER_CONFIRM');
       case 'PROCESSING':
         state.providerTransferId = v.providerTransferId ?? state.providerTransferId;

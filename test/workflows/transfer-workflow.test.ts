@@ -124,6 +124,8 @@ test('rejected, or undecided for 24 hours: CANCELLED, nothing paid, the amount b
 
 test('a payee confirmation ends with the verified notification; an outage is retried with one request number', async () => {
   scripted.transferAnswers = ['UNAVAILABLE', { status: 'WAIT_USER_CONFIRM', providerTransferId: 'WX-1', confirm: { mchId: 'm', appId: 'a', package: 'pkg' } }];
+  // WeChat's query answers without the package: what the payee's client needs must survive the polling.
+  scripted.transferQueryAnswers = [{ status: 'WAIT_USER_CONFIRM', providerTransferId: 'WX-1', confirm: { mchId: 'm', appId: 'a' } }];
   const state = await withWorker(async (uc) => {
     await transfer(uc, 2000, 'T-confirm');
     const h = env.client.workflow.getHandle(WorkflowIds.transfer(app.appId, 'T-confirm'));
@@ -133,6 +135,10 @@ test('a payee confirmation ends with the verified notification; an outage is ret
       await env.sleep('2s');
       s = await h.query(transferStateQuery);
     }
+    expect(s.confirm).toEqual({ mchId: 'm', appId: 'a', package: 'pkg' });
+    await env.sleep('3 minutes'); // a few polls
+    expect(scripted.calls.filter((c) => c.op === 'queryTransfer').length).toBeGreaterThan(0);
+    s = await h.query(transferStateQuery);
     expect(s.confirm).toEqual({ mchId: 'm', appId: 'a', package: 'pkg' });
     const row = await t.db('transfers').where({ out_biz_no: 'T-confirm' }).first();
     expect(row).toMatchObject({ status: 'WAIT_USER_CONFIRM', confirm: { package: 'pkg' } });
