@@ -21,15 +21,16 @@ const subjectWhere = (s: NotifySubject) => ({ order_id: s.orderId, refund_id: s.
  * the first acknowledgement), which the statistics read without touching this table.
  */
 export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: NotifyAttemptRecord, startedAt = new Date()): Promise<void> {
-  if (subject.orderId !== null && !subject.refundId && !subject.transferId) {
-    if (r.attempt === 1) await db('orders').where({ id: subject.orderId }).whereNull('first_notify_acked').update({ first_notify_acked: r.acknowledged });
-    if (r.acknowledged) {
-      await db('orders')
-        .where({ id: subject.orderId })
-        .whereNull('notify_ack_ms')
-        .whereNotNull('pay_time')
-        .update({ notify_ack_ms: db.raw('greatest(0, floor(extract(epoch from (?::timestamptz - pay_time)) * 1000))::int', [startedAt]) });
-    }
+  if (subject.orderId !== null && !subject.refundId && !subject.transferId && (r.attempt === 1 || r.acknowledged)) {
+    // At most one statement on the order row per attempt (this runs for every notification attempt).
+    await db('orders')
+      .where({ id: subject.orderId })
+      .update({
+        first_notify_acked: r.attempt === 1 ? db.raw('coalesce(first_notify_acked, ?)', [r.acknowledged]) : db.raw('first_notify_acked'),
+        notify_ack_ms: r.acknowledged
+          ? db.raw('coalesce(notify_ack_ms, case when pay_time is null then null else greatest(0, floor(extract(epoch from (?::timestamptz - pay_time)) * 1000))::int end)', [startedAt])
+          : db.raw('notify_ack_ms'),
+      });
   }
   await db('notification_attempts')
     .insert({

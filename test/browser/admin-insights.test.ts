@@ -16,7 +16,7 @@ import { providerOutTradeNo } from '../../domain/order';
 import { shanghaiDay } from '../../domain/reconciliation';
 import { WorkflowIds } from '../../temporal/workflow-ids';
 import type { ChannelRef } from '../../domain/payment';
-import { launchBrowser, SCREENSHOT_DIR } from '../support/browser';
+import { consolePage, inlineCodeOf, launchBrowser, logInToConsole, SCREENSHOT_DIR } from '../support/browser';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { startTestSystem, TEST_ADMIN, waitFor, type TestSystem } from '../support/system';
 
@@ -24,7 +24,7 @@ let sys: TestSystem;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-const problems: string[] = [];
+let problems: string[] = [];
 /** Reconciliation workflows this file started (they retry against a placeholder gateway): terminated at the end. */
 const startedWorkflows = new Set<string>();
 
@@ -54,17 +54,8 @@ const shot = async (name: string) => {
 const dialog = () => page.locator('dialog.modal[open]');
 const statValue = (id: string) => page.locator(`#${id} .stat-value`).textContent();
 
-/**
- * The console's own markup never carries inline script or style (the CSP would block them anyway). Chromium leaves
- * an empty style attribute on a date input that was typed into (no declarations, nothing for the CSP to block).
- */
 async function expectNoInlineCode(): Promise<void> {
-  const inline = (await page.evaluate(`({
-    scripts: [...document.scripts].filter((s) => !s.src).length,
-    handlers: [...document.querySelectorAll('*')].flatMap((el) => el.getAttributeNames().filter((n) => n.startsWith('on'))),
-    styles: document.querySelectorAll('[style]:not([style=""])').length,
-  })`)) as { scripts: number; handlers: string[]; styles: number };
-  expect(inline).toEqual({ scripts: 0, handlers: [], styles: 0 });
+  expect(await inlineCodeOf(page, { ignoreEmptyStyle: true })).toEqual({ scripts: 0, handlers: [], styles: 0 });
 }
 
 /** A finished order as the workflow would have left it: channel chosen, paid (or not) at `payTime`. */
@@ -210,17 +201,7 @@ beforeAll(async () => {
   sys = await startTestSystem();
   await seed();
   browser = await launchBrowser();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
-  // CSP violations are reported as console errors too; the event names the directive.
-  await context.addInitScript({
-    content: `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`,
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    // The API answers 4xx by design (session probe, the refused reconciliations); anything else is a problem.
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  ({ context, page, problems } = await consolePage(browser, { acceptDownloads: true }));
 }, 600_000);
 
 afterAll(async () => {
@@ -235,12 +216,7 @@ afterEach(() => {
 });
 
 test('log in: 对账 and 统计 are in the navigation, with icons; the failed run is counted', async () => {
-  await page.goto(`${sys.apiUrl}/cashier-desk-admin`);
-  await page.locator('#login-username').waitFor();
-  await page.fill('#login-username', TEST_ADMIN.username);
-  await page.fill('#login-password', TEST_ADMIN.password);
-  await page.click('#login-submit');
-  await page.locator('.page-title', { hasText: '概览' }).waitFor();
+  await logInToConsole(page, sys.apiUrl, TEST_ADMIN);
   for (const [route, label] of [['reconciliations', '对账'], ['statistics', '统计']]) {
     const link = page.locator(`a.nav-link[data-route="${route}"]`);
     await link.filter({ hasText: label }).waitFor();

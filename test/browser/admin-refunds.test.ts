@@ -10,7 +10,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { providerOutTradeNo } from '../../domain/order';
-import { launchBrowser, SCREENSHOT_DIR } from '../support/browser';
+import { consolePage, inlineCodeOf, launchBrowser, logInToConsole, SCREENSHOT_DIR } from '../support/browser';
 import { paidOrderWithRefusingMerchant } from '../support/admin-client';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';
@@ -24,20 +24,14 @@ let merchant: SdkMerchant;
 let seeded: SeededApp;
 let orderId: number;
 let outTradeNo: string;
-const problems: string[] = [];
+let problems: string[] = [];
 const ORDER_FEN = 12_800;
 
 const shot = (name: string) => page.screenshot({ path: path.join(SCREENSHOT_DIR, `admin-refunds-${name}.png`), fullPage: true });
 const dialog = () => page.locator('dialog.modal[open]');
 
-/** The console's own markup never carries inline script or style (the CSP would block them anyway). */
 async function expectNoInlineCode(): Promise<void> {
-  const inline = (await page.evaluate(`({
-    scripts: [...document.scripts].filter((s) => !s.src).length,
-    handlers: [...document.querySelectorAll('*')].flatMap((el) => el.getAttributeNames().filter((n) => n.startsWith('on'))),
-    styles: document.querySelectorAll('[style]').length,
-  })`)) as { scripts: number; handlers: string[]; styles: number };
-  expect(inline).toEqual({ scripts: 0, handlers: [], styles: 0 });
+  expect(await inlineCodeOf(page)).toEqual({ scripts: 0, handlers: [], styles: 0 });
 }
 
 async function openOrder(): Promise<void> {
@@ -48,17 +42,7 @@ async function openOrder(): Promise<void> {
 beforeAll(async () => {
   sys = await startTestSystem();
   browser = await launchBrowser();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  // CSP violations are reported as console errors too; the event names the directive.
-  await context.addInitScript({
-    content: `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`,
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    // The API answers 4xx by design (session probe, the refused over-refund); anything else is a problem.
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  ({ context, page, problems } = await consolePage(browser));
 
   seeded = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: await sys.alipay.createMerchant() }] });
   await sys.t.db('apps').where({ app_id: seeded.appId }).update({ name: '城市便利店' });
@@ -79,12 +63,7 @@ afterEach(() => {
 });
 
 test('log in and open the paid order: nothing refunded, all of it refundable', async () => {
-  await page.goto(`${sys.apiUrl}/cashier-desk-admin`);
-  await page.locator('#login-username').waitFor();
-  await page.fill('#login-username', TEST_ADMIN.username);
-  await page.fill('#login-password', TEST_ADMIN.password);
-  await page.click('#login-submit');
-  await page.locator('.page-title', { hasText: '概览' }).waitFor();
+  await logInToConsole(page, sys.apiUrl, TEST_ADMIN);
   // The new pages are in the navigation.
   await page.locator('a.nav-link[data-route="refunds"]', { hasText: '退款管理' }).waitFor();
   await page.locator('a.nav-link[data-route="exceptions"]', { hasText: '异常支付' }).waitFor();
@@ -281,7 +260,8 @@ test('an AMOUNT_MISMATCH payment exception shows in #/exceptions and in the orde
 
 test('the audit log names the refunds', async () => {
   await page.click('a.nav-link[data-route="audit"]');
-  await page.locator('td', { hasText: '异常支付退款' }).first().waitFor();
+  // The list renders after its request: wait for both entries before reading the page.
+  for (const label of ['订单退款', '异常支付退款']) await page.locator('td', { hasText: label }).first().waitFor();
   const text = await page.locator('main').innerText();
   for (const label of ['订单退款', '异常支付退款']) expect(text).toContain(label);
   await shot('11-audit');

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser, SCREENSHOT_DIR } from '../support/browser';
+import { consolePage, inlineCodeOf, launchBrowser, logInToConsole, SCREENSHOT_DIR } from '../support/browser';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';
 import { startTestSystem, TEST_ADMIN, waitFor, type TestSystem } from '../support/system';
@@ -22,7 +22,7 @@ let context: BrowserContext;
 let page: Page;
 let merchant: SdkMerchant;
 let seeded: SeededApp;
-const problems: string[] = [];
+let problems: string[] = [];
 const run = randomBytes(3).toString('hex').toUpperCase();
 const NO = { small: `TRS${run}1`, big: `TRB${run}2`, rejected: `TRR${run}3`, elsewhere: `TRE${run}4` };
 const ids: Record<string, number> = {};
@@ -41,14 +41,8 @@ const transferStatus = (outBizNo: string, status: string) =>
     return t && t.status === status ? t : null;
   });
 
-/** The console's own markup never carries inline script or style (the CSP would block them anyway). */
 async function expectNoInlineCode(): Promise<void> {
-  const inline = (await page.evaluate(`({
-    scripts: [...document.scripts].filter((s) => !s.src).length,
-    handlers: [...document.querySelectorAll('*')].flatMap((el) => el.getAttributeNames().filter((n) => n.startsWith('on'))),
-    styles: document.querySelectorAll('[style]:not([style=""])').length,
-  })`)) as { scripts: number; handlers: string[]; styles: number };
-  expect(inline).toEqual({ scripts: 0, handlers: [], styles: 0 });
+  expect(await inlineCodeOf(page, { ignoreEmptyStyle: true })).toEqual({ scripts: 0, handlers: [], styles: 0 });
 }
 
 /** A transfer to 张三 (payee@example.com, known to the Alipay sandbox) through the signed merchant API. */
@@ -64,17 +58,7 @@ async function openTransfer(outBizNo: string): Promise<void> {
 beforeAll(async () => {
   sys = await startTestSystem({ pollIntervalSeconds: 1 });
   browser = await launchBrowser();
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
-  // CSP violations are reported as console errors too; the event names the directive.
-  await context.addInitScript({
-    content: `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`,
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    // The API answers 4xx by design (session probe, the refused settings, the 4090 decision); anything else is a problem.
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  ({ context, page, problems } = await consolePage(browser));
 
   seeded = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: await sys.alipay.createMerchant() }] });
   await sys.t.db('apps').where({ app_id: seeded.appId }).update({ name: '城市便利店' });
@@ -93,12 +77,7 @@ afterEach(() => {
 });
 
 test('log in: 转账管理 is in the navigation and the app has no transfer settings yet', async () => {
-  await page.goto(`${sys.apiUrl}/cashier-desk-admin`);
-  await page.locator('#login-username').waitFor();
-  await page.fill('#login-username', TEST_ADMIN.username);
-  await page.fill('#login-password', TEST_ADMIN.password);
-  await page.click('#login-submit');
-  await page.locator('.page-title', { hasText: '概览' }).waitFor();
+  await logInToConsole(page, sys.apiUrl, TEST_ADMIN);
   await page.locator('a.nav-link[data-route="transfers"]', { hasText: '转账管理' }).waitFor();
   expect(await page.locator('a.nav-link[data-route="transfers"] .nav-count').isHidden()).toBe(true);
   expect(await sys.t.db('app_transfer_settings').where({ app_id: seeded.appId })).toHaveLength(0);

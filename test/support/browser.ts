@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOT_DIR = path.resolve(__dirname, '..', '..', 'test-results', 'screenshots');
@@ -35,4 +35,46 @@ export async function launchBrowser(): Promise<Browser> {
 export async function phonePage(browser: Browser) {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, locale: 'zh-CN', isMobile: true, hasTouch: true });
   return context.newPage();
+}
+
+/**
+ * A desktop page of the administrator console (zh-CN, Asia/Shanghai) whose problems are collected: script
+ * errors, console errors other than the API's designed 4xx answers, and CSP violations (reported as console
+ * errors naming the directive). Tests assert `problems` stays empty.
+ */
+export async function consolePage(browser: Browser, opts: { acceptDownloads?: boolean } = {}): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: opts.acceptDownloads });
+  await context.addInitScript({
+    content: `document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));`,
+  });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  return { context, page, problems };
+}
+
+/** Logs in to the console at `apiUrl` and waits for the overview. */
+export async function logInToConsole(page: Page, apiUrl: string, admin: { username: string; password: string }): Promise<void> {
+  await page.goto(`${apiUrl}/cashier-desk-admin`);
+  await page.locator('#login-username').waitFor();
+  await page.fill('#login-username', admin.username);
+  await page.fill('#login-password', admin.password);
+  await page.click('#login-submit');
+  await page.locator('.page-title', { hasText: '概览' }).waitFor();
+}
+
+/**
+ * The console's own markup never carries inline script or style (the CSP would block them anyway). With
+ * `ignoreEmptyStyle`, an empty style attribute (Chromium leaves one on a date input typed into) is not counted.
+ */
+export async function inlineCodeOf(page: Page, opts: { ignoreEmptyStyle?: boolean } = {}): Promise<{ scripts: number; handlers: string[]; styles: number }> {
+  const styleSelector = opts.ignoreEmptyStyle ? '[style]:not([style=""])' : '[style]';
+  return (await page.evaluate(`({
+    scripts: [...document.scripts].filter((s) => !s.src).length,
+    handlers: [...document.querySelectorAll('*')].flatMap((el) => el.getAttributeNames().filter((n) => n.startsWith('on'))),
+    styles: document.querySelectorAll('${styleSelector}').length,
+  })`)) as { scripts: number; handlers: string[]; styles: number };
 }
