@@ -30,6 +30,86 @@ const MAX_MERCHANT_RESPONSE_BYTES = 16 * 1024;
 
 export function createNotifyActivities(deps: NotifyActivityDeps) {
   const { db, secretBox } = deps;
+  /** What one attempt posts, where, and for which app: the event type decides the body, nothing else. */
+  async function notificationOf(args: PaymentNotifyArgs | RefundNotifyArgs | TransferNotifyArgs): Promise<{ subject: string; appId: string; notifyUrl: string | null; body: Record<string, unknown> }> {
+    const missing = (what: string, id: number) => toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `${what} ${id} not found`));
+    if ('transferId' in args) {
+      const transfer = await findTransferById(db, args.transferId);
+      if (!transfer) throw missing('transfer', args.transferId);
+      const r = args.transfer;
+      return {
+        subject: 'transfer',
+        appId: transfer.app_id,
+        notifyUrl: transfer.notify_url,
+        body: {
+          eventId: `TRANSFER_RESULT-${transfer.id}`,
+          eventType: 'TRANSFER_RESULT',
+          appId: transfer.app_id,
+          transferId: transfer.id,
+          outBizNo: transfer.out_biz_no,
+          channelType: transfer.channel_type,
+          amount: transfer.amount,
+          payeeType: transfer.payee_type,
+          payeeAccount: transfer.payee_account,
+          transferTime: r.transferTime === null ? null : formatShanghai(r.transferTime),
+          resultCode: r.status === 'SUCCESS' ? 'SUCCESS' : r.status === 'CANCELLED' ? 'CANCELLED' : 'FAIL',
+          resultErrorCode: r.status === 'SUCCESS' ? null : r.errorCode,
+          resultErrorMsg: r.status === 'SUCCESS' ? null : r.errorMsg,
+          attempt: args.attempt,
+        },
+      };
+    }
+    const order = await mustFindOrder(db, args.orderId);
+    if ('refundId' in args) {
+      const refund = await findRefundById(db, args.refundId);
+      if (!refund) throw missing('refund', args.refundId);
+      const r = args.refund;
+      return {
+        subject: 'refund',
+        appId: refund.app_id,
+        notifyUrl: refund.notify_url,
+        body: {
+          eventId: `REFUND_RESULT-${refund.id}`,
+          eventType: 'REFUND_RESULT',
+          appId: refund.app_id,
+          refundId: refund.id,
+          outRefundNo: refund.out_refund_no,
+          outTradeNo: order.out_trade_no,
+          orderId: order.id,
+          amount: refund.amount,
+          refundTime: r.refundTime === null ? null : formatShanghai(r.refundTime),
+          resultCode: r.status === 'SUCCESS' ? 'SUCCESS' : 'FAIL',
+          resultErrorCode: r.status === 'SUCCESS' ? null : r.errorCode,
+          resultErrorMsg: r.status === 'SUCCESS' ? null : r.errorMsg,
+          attempt: args.attempt,
+        },
+      };
+    }
+    const s = args.state;
+    const result = merchantResult(s.status, s.errorCode, s.errorMsg);
+    return {
+      subject: 'order',
+      appId: order.app_id,
+      notifyUrl: order.notify_url,
+      body: {
+        eventId: `PAYMENT_RESULT-${order.id}`,
+        eventType: 'PAYMENT_RESULT',
+        appId: order.app_id,
+        orderId: order.id,
+        outTradeNo: order.out_trade_no,
+        amount: order.amount,
+        channelId: s.channel?.channelId ?? null,
+        channelType: s.channel?.channelType ?? null,
+        mchId: s.channel?.mchId ?? null,
+        payTime: s.payTime === null ? null : formatShanghai(s.payTime),
+        resultCode: result.resultCode,
+        resultErrorCode: result.resultErrorCode,
+        resultErrorMsg: result.resultErrorMsg,
+        attempt: args.attempt,
+      },
+    };
+  }
+
   return {
     /** The notify status of the subject: a transfer, a refund, or else the order. */
     async recordNotifyStatus(args: { orderId: number | null; refundId?: number; transferId?: number; notifyStatus: NotifyStatus }): Promise<void> {
@@ -58,78 +138,11 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
      * following it could reach hosts the notify URL validation never saw).
      */
     async notifyMerchant(args: PaymentNotifyArgs | RefundNotifyArgs | TransferNotifyArgs): Promise<NotifyResult> {
-      const signerOf = async (appId: string) => {
-        const app = await findAppWithKeys(db, secretBox, appId);
-        if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${appId} not found`));
-        return { appId: app.appId, appKey: app.keys[0], signType: app.signType };
-      };
-      if ('transferId' in args) {
-        const transfer = await findTransferById(db, args.transferId);
-        if (!transfer) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `transfer ${args.transferId} not found`));
-        if (!transfer.notify_url) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: 'transfer has no notify URL' };
-        const r = args.transfer;
-        const body = JSON.stringify({
-          eventId: `TRANSFER_RESULT-${transfer.id}`,
-          eventType: 'TRANSFER_RESULT',
-          appId: transfer.app_id,
-          transferId: transfer.id,
-          outBizNo: transfer.out_biz_no,
-          channelType: transfer.channel_type,
-          amount: transfer.amount,
-          payeeType: transfer.payee_type,
-          payeeAccount: transfer.payee_account,
-          transferTime: r.transferTime === null ? null : formatShanghai(r.transferTime),
-          resultCode: r.status === 'SUCCESS' ? 'SUCCESS' : r.status === 'CANCELLED' ? 'CANCELLED' : 'FAIL',
-          resultErrorCode: r.status === 'SUCCESS' ? null : r.errorCode,
-          resultErrorMsg: r.status === 'SUCCESS' ? null : r.errorMsg,
-          attempt: args.attempt,
-        });
-        return postSigned(transfer.notify_url, body, await signerOf(transfer.app_id), deps.notifyTimeoutMs);
-      }
-      const order = await mustFindOrder(db, args.orderId);
-      const signer = await signerOf(order.app_id);
-      if ('refundId' in args) {
-        const refund = await findRefundById(db, args.refundId);
-        if (!refund) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `refund ${args.refundId} not found`));
-        if (!refund.notify_url) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: 'refund has no notify URL' };
-        const r = args.refund;
-        const body = JSON.stringify({
-          eventId: `REFUND_RESULT-${refund.id}`,
-          eventType: 'REFUND_RESULT',
-          appId: refund.app_id,
-          refundId: refund.id,
-          outRefundNo: refund.out_refund_no,
-          outTradeNo: order.out_trade_no,
-          orderId: order.id,
-          amount: refund.amount,
-          refundTime: r.refundTime === null ? null : formatShanghai(r.refundTime),
-          resultCode: r.status === 'SUCCESS' ? 'SUCCESS' : 'FAIL',
-          resultErrorCode: r.status === 'SUCCESS' ? null : r.errorCode,
-          resultErrorMsg: r.status === 'SUCCESS' ? null : r.errorMsg,
-          attempt: args.attempt,
-        });
-        return postSigned(refund.notify_url, body, signer, deps.notifyTimeoutMs);
-      }
-      if (!order.notify_url) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: 'order has no notify URL' };
-      const s = args.state;
-      const result = merchantResult(s.status, s.errorCode, s.errorMsg);
-      const body = JSON.stringify({
-        eventId: `PAYMENT_RESULT-${order.id}`,
-        eventType: 'PAYMENT_RESULT',
-        appId: order.app_id,
-        orderId: order.id,
-        outTradeNo: order.out_trade_no,
-        amount: order.amount,
-        channelId: s.channel?.channelId ?? null,
-        channelType: s.channel?.channelType ?? null,
-        mchId: s.channel?.mchId ?? null,
-        payTime: s.payTime === null ? null : formatShanghai(s.payTime),
-        resultCode: result.resultCode,
-        resultErrorCode: result.resultErrorCode,
-        resultErrorMsg: result.resultErrorMsg,
-        attempt: args.attempt,
-      });
-      return postSigned(order.notify_url, body, signer, deps.notifyTimeoutMs);
+      const n = await notificationOf(args);
+      if (!n.notifyUrl) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: `${n.subject} has no notify URL` };
+      const app = await findAppWithKeys(db, secretBox, n.appId);
+      if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${n.appId} not found`));
+      return postSigned(n.notifyUrl, JSON.stringify(n.body), { appId: app.appId, appKey: app.keys[0], signType: app.signType }, deps.notifyTimeoutMs);
     },
   };
 }
