@@ -1,4 +1,4 @@
-# Image for the API and the worker (same image, different command; see docker-compose.yml).
+# Image for the API, the worker and the one-shot migrate service (same image, different command; see docker-compose.yml).
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

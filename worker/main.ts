@@ -20,6 +20,8 @@ async function main() {
   Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : config.logLevel === 'error' ? 'ERROR' : 'WARN') });
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (npm start provides an embedded PostgreSQL)');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
+  // In compose the one-shot `migrate` service has already applied everything (this is then a no-op); kept for
+  // `npm start` and plain deployments. knex's migration lock makes concurrent runs safe: one applies, the others wait.
   const applied = await migrateLatest(db);
   if (applied.length) log.info('migrations applied', { applied });
   const secretBox = new SecretBox(resolveMasterKey(config, config.dataDir));
