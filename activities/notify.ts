@@ -17,12 +17,20 @@ import type { RefundResult } from '../domain/refund';
 import type { TransferResult } from '../domain/transfer';
 import type { SecretBox } from '../security/secret-box';
 import { signRequestHeaders, type SignType } from '../signature';
+import { postToCheckedAddress, systemResolveHost, type DestinationPolicy, type ResolveHost } from './notify-transport';
 import { mustFindOrder } from './orders';
 
 export interface NotifyActivityDeps {
   db: Db;
   secretBox: SecretBox;
   notifyTimeoutMs: number;
+  /**
+   * ALLOW_PRIVATE_NOTIFY_URLS (true outside production): whether a notification may go to a loopback, private or
+   * link-local address. When false, what a notify URL's host resolves to is checked at send time.
+   */
+  allowPrivateNotifyUrls: boolean;
+  /** The one DNS lookup of an attempt; the system resolver unless a test injects one. */
+  resolveHost?: ResolveHost;
 }
 
 /** Upper bound on what we read of a merchant's answer: enough for {"code":1000,...}, never a memory hazard. */
@@ -30,6 +38,7 @@ const MAX_MERCHANT_RESPONSE_BYTES = 16 * 1024;
 
 export function createNotifyActivities(deps: NotifyActivityDeps) {
   const { db, secretBox } = deps;
+  const policy: DestinationPolicy = { allowPrivate: deps.allowPrivateNotifyUrls, resolveHost: deps.resolveHost ?? systemResolveHost };
   /** What one attempt posts, where, and for which app: the event type decides the body, nothing else. */
   async function notificationOf(args: PaymentNotifyArgs | RefundNotifyArgs | TransferNotifyArgs): Promise<{ subject: string; appId: string; notifyUrl: string | null; body: Record<string, unknown> }> {
     const missing = (what: string, id: number) => toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `${what} ${id} not found`));
@@ -135,14 +144,15 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
     /**
      * One signed POST of the payment result to the merchant. Never throws for the merchant's failures: they
      * are the attempt's result. Redirects are not followed (a redirect is not an acknowledgement, and
-     * following it could reach hosts the notify URL validation never saw).
+     * following it could reach hosts the notify URL validation never saw). Outside development the host's
+     * addresses are checked at send time and the connection goes to a checked one (notify-transport.ts).
      */
     async notifyMerchant(args: PaymentNotifyArgs | RefundNotifyArgs | TransferNotifyArgs): Promise<NotifyResult> {
       const n = await notificationOf(args);
       if (!n.notifyUrl) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: `${n.subject} has no notify URL` };
       const app = await findAppWithKeys(db, secretBox, n.appId);
       if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${n.appId} not found`));
-      return postSigned(n.notifyUrl, JSON.stringify(n.body), { appId: app.appId, appKey: app.keys[0], signType: app.signType }, deps.notifyTimeoutMs);
+      return postSigned(n.notifyUrl, JSON.stringify(n.body), { appId: app.appId, appKey: app.keys[0], signType: app.signType }, deps.notifyTimeoutMs, policy);
     },
   };
 }
@@ -173,50 +183,34 @@ export interface RefundNotifyArgs {
 }
 
 /** POSTs a signed JSON notification; the merchant acknowledges with HTTP 200 and JSON `code` 1000. */
-async function postSigned(notifyUrl: string, body: string, signer: { appId: string; appKey: string; signType: SignType }, timeoutMs: number): Promise<NotifyResult> {
+async function postSigned(notifyUrl: string, body: string, signer: { appId: string; appKey: string; signType: SignType }, timeoutMs: number, policy: DestinationPolicy): Promise<NotifyResult> {
   const url = new URL(notifyUrl);
   const headers = signRequestHeaders({ method: 'POST', pathWithQuery: url.pathname + url.search, ...signer, body });
   const started = Date.now();
-  const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), Context.current().cancellationSignal]);
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.any([timeout, Context.current().cancellationSignal]);
   try {
-    const res = await fetch(url, {
-      method: 'POST',
+    const res = await postToCheckedAddress(url, {
       headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'user-agent': 'CashierDesk-Notify/1' },
       body,
-      redirect: 'manual',
       signal,
+      maxResponseBytes: MAX_MERCHANT_RESPONSE_BYTES,
+      policy,
     });
-    const text = await readLimited(res, MAX_MERCHANT_RESPONSE_BYTES);
     const latencyMs = Date.now() - started;
     if (res.status !== 200) return { httpStatus: res.status, latencyMs, acknowledged: false, error: `HTTP ${res.status}` };
     let code: unknown;
     try {
-      code = (JSON.parse(text) as { code?: unknown }).code;
+      code = (JSON.parse(res.text) as { code?: unknown }).code;
     } catch {
       return { httpStatus: 200, latencyMs, acknowledged: false, error: 'response is not JSON' };
     }
     const acknowledged = code === 1000 || code === '1000';
     return { httpStatus: 200, latencyMs, acknowledged, error: acknowledged ? null : `response code ${JSON.stringify(code)?.slice(0, 40)}` };
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    return { httpStatus: null, latencyMs: Date.now() - started, acknowledged: false, error: (e.cause?.code ?? e.name ?? 'error') + `: ${e.message}`.slice(0, 300) };
+    // Every failure to deliver — refused destination, DNS, connection, timeout — is this attempt's result, never a crash.
+    const e = err as Error & { code?: string };
+    const error = timeout.aborted ? `TimeoutError: no answer within ${timeoutMs} ms` : `${e.code ?? e.name ?? 'Error'}: ${e.message}`;
+    return { httpStatus: null, latencyMs: Date.now() - started, acknowledged: false, error: error.slice(0, 300) };
   }
-}
-
-async function readLimited(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

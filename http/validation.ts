@@ -1,23 +1,14 @@
 /** Request schemas of the merchant API (zod). Unknown and server-owned fields are rejected, not ignored. */
-import net from 'node:net';
 import { z } from 'zod';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { MAX_AMOUNT_FEN, MIN_AMOUNT_FEN } from '../domain/money';
+import { isPrivateHost } from '../domain/network-address';
 import { PAYEE_TYPES } from '../domain/transfer';
 
-/** Hosts a notify URL may not point at in production: the gateway must not be turned against its own network. */
-export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal')) return true;
-  if (net.isIPv4(host)) {
-    const [a, b] = host.split('.').map(Number);
-    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (net.isIPv6(host)) return host === '::1' || host === '::' || host.startsWith('fc') || host.startsWith('fd') || host.startsWith('fe80') || host.startsWith('::ffff:');
-  return false;
-}
-
-/** An absolute http(s) URL without credentials; unless allowed, not on a loopback/private/link-local host. */
+/**
+ * An absolute http(s) URL without credentials; unless allowed, not on a loopback/private/link-local host.
+ * Only the literal host can be judged here: the notify activity checks what a name resolves to at send time.
+ */
 export function httpUrl(allowPrivate: boolean) {
   return z
     .string()

@@ -35,7 +35,7 @@ async function main() {
   if (config.reconciliation.schedule) await temporal.ensureReconciliationSchedule(config.reconciliation);
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const activities = createActivities({ db, secretBox, providers, exceptions, healer: reconciliation, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs });
+  const activities = createActivities({ db, secretBox, providers, exceptions, healer: reconciliation, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls });
   const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities });
 
   // Heals orders and refunds whose workflow start was lost to a crash between the insert and the start.

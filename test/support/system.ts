@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createActivities } from '../../activities';
+import type { ResolveHost } from '../../activities/notify-transport';
 import { createUseCases, type UseCases } from '../../app';
 import { loadConfig, type AdminConfig, type Config } from '../../config';
 import { hashPasswordSync } from '../../security/password';
@@ -62,8 +63,11 @@ export function testUseCases(parts: { t: TestDb; client: Client; taskQueue: stri
   return createUseCases({ db: parts.t.db, secretBox: parts.t.box, temporal, providers: parts.providers, log: createLogger({ level: 'error', write: () => {} }), config });
 }
 
-/** The worker's activities as worker/main.ts builds them, over test dependencies and the use-cases they call back into. */
-export function workerActivities(parts: { t: TestDb; providers: ProviderRegistry; useCases: UseCases; publicBaseUrl?: string }) {
+/**
+ * The worker's activities as worker/main.ts builds them, over test dependencies and the use-cases they call back
+ * into. Test merchants listen on 127.0.0.1, so private notify destinations are allowed unless a test says otherwise.
+ */
+export function workerActivities(parts: { t: TestDb; providers: ProviderRegistry; useCases: UseCases; publicBaseUrl?: string; allowPrivateNotifyUrls?: boolean; resolveHost?: ResolveHost }) {
   return createActivities({
     db: parts.t.db,
     secretBox: parts.t.box,
@@ -72,6 +76,8 @@ export function workerActivities(parts: { t: TestDb; providers: ProviderRegistry
     healer: parts.useCases.reconciliation,
     publicBaseUrl: parts.publicBaseUrl ?? 'http://127.0.0.1:1',
     notifyTimeoutMs: 5000,
+    allowPrivateNotifyUrls: parts.allowPrivateNotifyUrls ?? true,
+    resolveHost: parts.resolveHost,
   });
 }
 

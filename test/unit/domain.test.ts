@@ -3,7 +3,7 @@ import { DomainError, ErrorCode, fromTemporalFailure, httpStatusFor, toApplicati
 import { fenToYuanString, isValidFen, MAX_AMOUNT_FEN, yuanStringToFen } from '../../domain/money';
 import { MAX_SCHEDULED_NOTIFY_ATTEMPTS, NOTIFY_OFFSETS_MS, NOTIFY_RETRY_DELAYS_MS, scheduledAttemptAt } from '../../domain/notify-schedule';
 import { canTransition, formatShanghai, merchantResult, parseProviderOutTradeNo, providerOutTradeNo } from '../../domain/order';
-import { isPrivateHost } from '../../http/validation';
+import { isPrivateHost } from '../../domain/network-address';
 import { createLogger } from '../../observability/logger';
 import { SecretBox } from '../../security/secret-box';
 import { randomBytes } from 'node:crypto';

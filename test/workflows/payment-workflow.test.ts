@@ -5,6 +5,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
+import type { ResolveHost } from '../../activities/notify-transport';
 import { fromTemporalFailure } from '../../domain/errors';
 import { NOTIFY_OFFSETS_MS } from '../../domain/notify-schedule';
 import { createProviderRegistry } from '../../providers/registry';
@@ -48,18 +49,18 @@ beforeEach(() => {
 });
 
 
-async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
+async function withWorker<T>(fn: (taskQueue: string) => Promise<T>, notify: { allowPrivateNotifyUrls?: boolean; resolveHost?: ResolveHost } = {}): Promise<T> {
   const taskQueue = `tq-${randomBytes(4).toString('hex')}`;
   const providers = createProviderRegistry([scripted]);
-  const activities = workerActivities({ t, providers, useCases: testUseCases({ t, client: env.client, taskQueue, providers }) });
+  const activities = workerActivities({ t, providers, useCases: testUseCases({ t, client: env.client, taskQueue, providers }), ...notify });
   const worker = await createPaymentWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue, activities, workflowBundle: bundle });
   return worker.runUntil(fn(taskQueue));
 }
 
-async function startOrder(taskQueue: string, opts: { notify?: boolean; expireInMs?: number; amount?: number } = {}) {
+async function startOrder(taskQueue: string, opts: { notify?: boolean; notifyUrl?: string; expireInMs?: number; amount?: number } = {}) {
   const now = await env.currentTimeMs();
   const expireAt = now + (opts.expireInMs ?? 30 * 60_000);
-  const order = await seedOrder(t, { appId: app.appId, amount: opts.amount ?? 1999, notifyUrl: opts.notify === false ? null : merchant.url, expireAt: new Date(expireAt) });
+  const order = await seedOrder(t, { appId: app.appId, amount: opts.amount ?? 1999, notifyUrl: opts.notify === false ? null : (opts.notifyUrl ?? merchant.url), expireAt: new Date(expireAt) });
   const input: PaymentWorkflowInput = {
     orderId: order.id,
     appId: app.appId,
@@ -111,6 +112,37 @@ test('merchant failing every attempt gets exactly 16 attempts at the anchored of
   // Nothing after the last attempt.
   await env.sleep('2 days');
   expect(merchant.received).toHaveLength(16);
+});
+
+test('production policy: a notify host that resolves to loopback is refused on every attempt, the schedule runs to NOTIFY_EXHAUSTED', async () => {
+  // The name passes the merchant API's literal-host validation; only what it resolves to gives it away.
+  const lookups: string[] = [];
+  const resolveHost: ResolveHost = async (hostname) => {
+    lookups.push(hostname);
+    return [{ address: '127.0.0.1', family: 4 }];
+  };
+  const notifyUrl = `http://merchant.example.test:${new URL(merchant.url).port}/notify`;
+  const state = await withWorker(
+    async (tq) => {
+      const { handle } = await startOrder(tq, { notifyUrl });
+      await handle.signal(providerCallbackSignal, paid());
+      return handle.result();
+    },
+    { allowPrivateNotifyUrls: false, resolveHost },
+  );
+  expect(state.status).toBe('SUCCESS');
+  expect(state.notifyStatus).toBe('NOTIFY_EXHAUSTED');
+  expect(state.notifyAttempts).toHaveLength(16);
+  const anchor = state.notifyAttempts[0].scheduledAt;
+  expect(state.notifyAttempts.map((a) => a.scheduledAt - anchor)).toEqual(NOTIFY_OFFSETS_MS);
+  for (const a of state.notifyAttempts) {
+    expect(a).toMatchObject({ httpStatus: null, acknowledged: false });
+    expect(a.error).toBe('DESTINATION_REFUSED: notify host merchant.example.test resolves to 127.0.0.1: loopback (127.0.0.0/8); notify URLs must reach a public address');
+  }
+  expect(lookups).toHaveLength(16); // resolved afresh at every attempt, once each
+  expect(merchant.received).toHaveLength(0);
+  const rows = await t.db('notification_attempts').where({ order_id: state.orderId }).orderBy('attempt');
+  expect(rows.map((r) => [r.attempt, r.http_status, r.acknowledged, r.error])).toEqual(Array.from({ length: 16 }, (_, i) => [i + 1, null, false, state.notifyAttempts[0].error]));
 });
 
 test('merchant acknowledging attempt 3 gets exactly 3 signed attempts', async () => {
