@@ -68,7 +68,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       } catch (err) {
         providerFailure(err, 'prepay failed');
       }
-      await orders.markPaying(db, order.id, args.channel);
+      // The QR payload is kept so the cashier's qr.svg draws this order's own code and nothing else.
+      await orders.markPaying(db, order.id, args.channel, result.kind === 'qr' ? result.codeUrl : null);
       return result;
     },
 

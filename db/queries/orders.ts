@@ -30,6 +30,8 @@ export interface OrderRow {
   workflow_started_at: Date | null;
   /** Fen of SUCCESS + PROCESSING refunds of the order's own payment (db/queries/refunds.ts keeps it). */
   refund_reserved: number;
+  /** The provider's QR payload of the latest Native prepay: the only content the cashier's qr.svg draws. */
+  qr_code: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -76,12 +78,13 @@ export async function setAllowedChannels(db: Db, id: number, channelIds: number[
   await db('orders').where({ id }).update({ allowed_channel_ids: JSON.stringify(channelIds), updated_at: db.fn.now() });
 }
 
-export async function markPaying(db: Db, id: number, channel: ChannelRef): Promise<void> {
+/** `qrCode`: the provider's QR payload when the prepay returned one (Native); other scenes leave the stored one. */
+export async function markPaying(db: Db, id: number, channel: ChannelRef, qrCode: string | null = null): Promise<void> {
   // Only an open order moves to PAYING; a late prepay never overwrites a final result.
   await db('orders')
     .where({ id })
     .whereIn('status', ['CREATED', 'PAYING'])
-    .update({ status: 'PAYING', channel_id: channel.channelId, channel_type: channel.channelType, mch_id: channel.mchId, updated_at: db.fn.now() });
+    .update({ status: 'PAYING', channel_id: channel.channelId, channel_type: channel.channelType, mch_id: channel.mchId, ...(qrCode !== null ? { qr_code: qrCode } : {}), updated_at: db.fn.now() });
 }
 
 /**

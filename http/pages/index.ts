@@ -6,7 +6,8 @@
  *                               status from the server (workflow / database), never from the query string
  *   GET /result?token=…         the result page (success / failed / closed / still confirming)
  *   GET /return?token=…         the final redirect to the merchant's returnUrl (a done page when it is null)
- *   GET /qr.svg?token=…&c=…     Native QR code, rendered here as SVG (no external service)
+ *   GET /qr.svg?token=…&c=…     Native QR code of the order's own provider payload, rendered here as SVG (no
+ *                               external service); `c`, when given, must be that payload
  *   GET /static/…               cashier.css and cashier.js (content-hashed URLs, cached immutably)
  * Every page carries a strict CSP (http/pages/security.ts); unknown paths and failures render zh-CN pages.
  */
@@ -25,7 +26,7 @@ import { messagePage, paymentPage, processingPage, resultPage, type Assets, type
 
 const TOKEN_RE = /^[0-9A-F]{32}$/;
 const OPENID_RE = /^[A-Za-z0-9_-]{1,128}$/;
-/** QR payloads we render: provider code URLs only (Alipay http(s) QR URLs, WeChat weixin://wxpay/...). */
+/** The shape of a QR payload (`c`): provider code URLs only (Alipay http(s) QR URLs, WeChat weixin://wxpay/...). */
 const CODE_URL_RE = /^(?:https?:\/\/|weixin:\/\/wxpay\/)[\x21-\x7e]{1,1000}$/;
 /** Parameters Alipay appends on the sync return; their presence means there is a signature to check. */
 const ALIPAY_RETURN_MARKERS = ['sign', 'out_trade_no', 'trade_no', 'app_id', 'total_amount'];
@@ -210,8 +211,12 @@ export function createPagesRouter(deps: { orders: OrderService; config: Pick<Con
     res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
     if (!v) return void res.status(404).type('text/plain').send('not found');
     if (phaseOf(v) !== 'open') return void res.status(410).type('text/plain').send('order is no longer payable');
-    if (!code || !CODE_URL_RE.test(code)) return void res.status(400).type('text/plain').send('bad code');
-    const svg = await QRCode.toString(code, { type: 'svg', errorCorrectionLevel: 'H', margin: 0, color: { dark: '#111111ff', light: '#ffffffff' } });
+    if (code !== null && !CODE_URL_RE.test(code)) return void res.status(400).type('text/plain').send('bad code');
+    // Only the payload the provider returned for this order's prepay is drawn: a token must not turn any link
+    // into a QR code on our domain. `c` is optional and, when given, must be that payload.
+    const own = v.row.qr_code;
+    if (!own || (code !== null && code !== own)) return void res.status(404).type('text/plain').send('no such QR code for this order');
+    const svg = await QRCode.toString(own, { type: 'svg', errorCorrectionLevel: 'H', margin: 0, color: { dark: '#111111ff', light: '#ffffffff' } });
     res.setHeader('Cache-Control', 'no-store');
     res.type('image/svg+xml').send(svg);
   });

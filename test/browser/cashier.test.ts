@@ -423,6 +423,9 @@ test('security: strict CSP and headers, no inline script or handlers, escaped or
   expect(await page.locator('#qr-title').innerText()).toBe('支付宝扫码支付');
   await shot(page, '16-native-qr-alipay');
   expect((await fetch(`${sys.apiUrl}/cashier-desk-web/qr.svg?token=${order.token}&c=${encodeURIComponent('javascript:alert(1)')}`)).status).toBe(400);
+  // Only this order's own provider payload is drawn: a well-formed foreign link is refused, the page's own works.
+  expect((await fetch(`${sys.apiUrl}/cashier-desk-web/qr.svg?token=${order.token}&c=${encodeURIComponent('https://phishing.example/login')}`)).status).toBe(404);
+  expect((await fetch(`${sys.apiUrl}/cashier-desk-web/qr.svg?token=${order.token}&c=${encodeURIComponent(data.codeUrl)}`)).status).toBe(200);
   // "更换支付方式" brings the method list back.
   await page.locator('#qr-back').click();
   expect(await page.locator('#methods').isVisible()).toBe(true);
