@@ -75,6 +75,15 @@ export async function checkedAddresses(url: URL, policy: DestinationPolicy): Pro
   return addresses;
 }
 
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** Answers the socket's lookup with the checked addresses only (both the single and the `all` form Node uses). */
 function pinnedLookup(addresses: ResolvedAddress[]): LookupFunction {
   return (_hostname, options, callback) => {
@@ -93,8 +102,8 @@ export interface PostOptions {
 
 /** POSTs `body` to a checked address of `url`; resolves with the status and at most maxResponseBytes of the answer. */
 export async function postToCheckedAddress(url: URL, opts: PostOptions): Promise<{ status: number; text: string }> {
-  const addresses = await checkedAddresses(url, opts.policy);
-  opts.signal.throwIfAborted();
+  // getaddrinfo cannot be aborted: race it, so a slow resolver still ends the attempt at its timeout.
+  const addresses = await untilAborted(checkedAddresses(url, opts.policy), opts.signal);
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let settled = false;

@@ -136,6 +136,11 @@ describe('production policy (ALLOW_PRIVATE_NOTIFY_URLS=false)', () => {
     expect(merchant.received).toHaveLength(0);
   });
 
+  test('a resolver that never answers ends the attempt at its timeout', async () => {
+    const r = await attempt(`http://slow.example.test:${port}/notify`, { allowPrivate: false, resolveHost: () => new Promise(() => {}), timeoutMs: 300 });
+    expect(r).toMatchObject({ httpStatus: null, acknowledged: false, error: 'TimeoutError: no answer within 300 ms' });
+  });
+
   test('a name that does not resolve is a failed attempt naming the lookup', async () => {
     const r = await attempt(`http://nowhere.example.test:${port}/notify`, { allowPrivate: false, resolveHost: fakeDns({}) });
     expect(r).toMatchObject({ httpStatus: null, acknowledged: false });
