@@ -119,13 +119,15 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
     };
   }
 
+  /** The notify status of the subject: a transfer, a refund, or else the order. */
+  async function recordNotifyStatus(args: { orderId: number | null; refundId?: number; transferId?: number; notifyStatus: NotifyStatus }): Promise<void> {
+    if (args.transferId !== undefined) await setTransferNotifyStatus(db, args.transferId, args.notifyStatus);
+    else if (args.refundId !== undefined) await setRefundNotifyStatus(db, args.refundId, args.notifyStatus);
+    else if (args.orderId !== null) await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
+  }
+
   return {
-    /** The notify status of the subject: a transfer, a refund, or else the order. */
-    async recordNotifyStatus(args: { orderId: number | null; refundId?: number; transferId?: number; notifyStatus: NotifyStatus }): Promise<void> {
-      if (args.transferId !== undefined) await setTransferNotifyStatus(db, args.transferId, args.notifyStatus);
-      else if (args.refundId !== undefined) await setRefundNotifyStatus(db, args.refundId, args.notifyStatus);
-      else if (args.orderId !== null) await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
-    },
+    recordNotifyStatus,
 
     /** The order's final result and the next attempt number, for a renotify after the workflow ended. */
     async loadNotificationState(args: { orderId: number }): Promise<{ state: NotificationState; nextAttempt: number }> {
@@ -137,8 +139,11 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
       };
     },
 
-    async recordNotifyAttempt(args: { orderId: number | null; refundId?: number; transferId?: number; record: NotifyAttemptRecord }): Promise<void> {
-      await recordNotifyAttempt(db, { orderId: args.orderId, refundId: args.refundId, transferId: args.transferId }, args.record);
+    /** The attempt, and (when given) the notify status it leads to: for an order in the same statement. */
+    async recordNotifyAttempt(args: { orderId: number | null; refundId?: number; transferId?: number; record: NotifyAttemptRecord; notifyStatus?: NotifyStatus }): Promise<void> {
+      const subject = { orderId: args.orderId, refundId: args.refundId, transferId: args.transferId };
+      const orderStatusWritten = await recordNotifyAttempt(db, subject, args.record, args.notifyStatus);
+      if (args.notifyStatus && !orderStatusWritten) await recordNotifyStatus({ ...subject, notifyStatus: args.notifyStatus });
     },
 
     /**
@@ -198,19 +203,19 @@ async function postSigned(notifyUrl: string, body: string, signer: { appId: stri
       policy,
     });
     const latencyMs = Date.now() - started;
-    if (res.status !== 200) return { httpStatus: res.status, latencyMs, acknowledged: false, error: `HTTP ${res.status}` };
+    if (res.status !== 200) return { httpStatus: res.status, latencyMs, acknowledged: false, error: `HTTP ${res.status}`, startedAt: started };
     let code: unknown;
     try {
       code = (JSON.parse(res.text) as { code?: unknown }).code;
     } catch {
-      return { httpStatus: 200, latencyMs, acknowledged: false, error: 'response is not JSON' };
+      return { httpStatus: 200, latencyMs, acknowledged: false, error: 'response is not JSON', startedAt: started };
     }
     const acknowledged = code === 1000 || code === '1000';
-    return { httpStatus: 200, latencyMs, acknowledged, error: acknowledged ? null : `response code ${JSON.stringify(code)?.slice(0, 40)}` };
+    return { httpStatus: 200, latencyMs, acknowledged, error: acknowledged ? null : `response code ${JSON.stringify(code)?.slice(0, 40)}`, startedAt: started };
   } catch (err) {
     // Every failure to deliver — refused destination, DNS, connection, timeout — is this attempt's result, never a crash.
     const e = err as Error & { code?: string };
     const error = timeout.aborted ? `TimeoutError: no answer within ${timeoutMs} ms` : `${e.code ?? e.name ?? 'Error'}: ${e.message}`;
-    return { httpStatus: null, latencyMs: Date.now() - started, acknowledged: false, error: error.slice(0, 300) };
+    return { httpStatus: null, latencyMs: Date.now() - started, acknowledged: false, error: error.slice(0, 300), startedAt: started };
   }
 }

@@ -6,7 +6,7 @@ import type { Db } from '../db/connection';
 import { loadCredentials } from '../db/queries/channel-configs';
 import * as orders from '../db/queries/orders';
 import { DomainError, ErrorCode, toApplicationFailure } from '../domain/errors';
-import { providerOutTradeNo } from '../domain/order';
+import { providerOutTradeNo, type NotifyStatus } from '../domain/order';
 import type { ChannelRef, ChooseChannelRequest, PaymentResult, ProviderVerdict } from '../domain/payment';
 import type { DetectedPaymentException } from '../domain/refund';
 import { cashierPagePath, providerCallbackPath } from '../domain/urls';
@@ -91,7 +91,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       }
     },
 
-    async recordPaymentResult(r: PaymentResult): Promise<void> {
+    /** The result, and with it (one write) the notify status the schedule starts in. */
+    async recordPaymentResult(r: PaymentResult & { notifyStatus?: NotifyStatus }): Promise<void> {
       await orders.recordPaymentResult(db, r);
     },
 

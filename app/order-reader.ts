@@ -2,9 +2,11 @@
  * The one reader of an order's state, used by the merchant API, the cashier pages and the console.
  *
  * PostgreSQL is the read model: the workflow's activities write it, and a final order (SUCCESS, FINISH, FAIL,
- * CLOSED) is answered from it alone, without calling Temporal (the cashier page polls every 2 seconds). An
- * order that is not final yet asks its workflow, because a verified callback is applied in the workflow
- * before the result activity records it; if the workflow cannot answer, the row is the answer.
+ * CLOSED) is answered from it alone, without calling Temporal. For the merchant API an order that is not final
+ * yet asks its workflow, because a verified callback is applied in the workflow a moment before the result is
+ * recorded; if the workflow cannot answer, the row is the answer. The cashier page, which every open order's
+ * browser polls every 2 seconds, reads the row only (storedOrderView): polling must not load Temporal, and the
+ * result is recorded in the same workflow task that applies the callback.
  */
 import type { OrderRow } from '../db/queries/orders';
 import { isFinal, type OrderStatus } from '../domain/order';
@@ -22,26 +24,29 @@ export interface OrderView extends NotificationState {
 export function createOrderReader(deps: { temporal: TemporalGateway }) {
   return async function readOrder(row: OrderRow): Promise<OrderView> {
     const live = isFinal(row.status) ? null : await deps.temporal.paymentState(row.workflow_id);
-    if (live) {
-      return {
-        row,
-        live,
-        status: live.status,
-        channel: live.channel && { channelId: live.channel.channelId, channelType: live.channel.channelType, mchId: live.channel.mchId },
-        payTime: live.payTime,
-        errorCode: live.errorCode,
-        errorMsg: live.errorMsg,
-      };
-    }
+    if (!live) return storedOrderView(row);
     return {
       row,
-      live: null,
-      status: row.status,
-      channel: row.channel_id !== null && row.channel_type !== null ? { channelId: row.channel_id, channelType: row.channel_type, mchId: row.mch_id ?? '' } : null,
-      payTime: row.pay_time?.getTime() ?? null,
-      errorCode: row.result_error_code,
-      errorMsg: row.result_error_msg,
+      live,
+      status: live.status,
+      channel: live.channel && { channelId: live.channel.channelId, channelType: live.channel.channelType, mchId: live.channel.mchId },
+      payTime: live.payTime,
+      errorCode: live.errorCode,
+      errorMsg: live.errorMsg,
     };
+  };
+}
+
+/** The order as PostgreSQL records it. */
+export function storedOrderView(row: OrderRow): OrderView {
+  return {
+    row,
+    live: null,
+    status: row.status,
+    channel: row.channel_id !== null && row.channel_type !== null ? { channelId: row.channel_id, channelType: row.channel_type, mchId: row.mch_id ?? '' } : null,
+    payTime: row.pay_time?.getTime() ?? null,
+    errorCode: row.result_error_code,
+    errorMsg: row.result_error_msg,
   };
 }
 

@@ -20,7 +20,7 @@ import type { PrepayResult, SceneCode } from '../providers/types';
 import type { SecretBox } from '../security/secret-box';
 import type { TemporalGateway } from '../temporal/client';
 import { WorkflowIds } from '../temporal/workflow-ids';
-import { createOrderReader, type OrderView } from './order-reader';
+import { createOrderReader, storedOrderView, type OrderView } from './order-reader';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -73,7 +73,7 @@ export function createOrderService(deps: OrderServiceDeps) {
    * Starts (or finds) the order's workflow, then notes that it exists. Called after the row exists, so a
    * crash in between is healed by a retry or by the reconciler: never two workflows, never one without a row.
    */
-  async function ensureWorkflow(row: orders.OrderRow): Promise<void> {
+  async function ensureWorkflow(row: orders.OrderRow, opts: { noteInBackground?: boolean } = {}): Promise<void> {
     if (row.workflow_started_at) return;
     await temporal.startPayment(
       {
@@ -88,7 +88,11 @@ export function createOrderService(deps: OrderServiceDeps) {
       },
       { orderTitle: row.order_title, expireAt: row.expire_at },
     );
-    await orders.markWorkflowStarted(db, row.id);
+    const noted = orders.markWorkflowStarted(db, row.id);
+    if (!opts.noteInBackground) return noted;
+    // Off the merchant's response path: if this write is lost, the reconciler's start finds the workflow (the
+    // start is idempotent per workflow id) and writes it then.
+    noted.catch((err: Error) => deps.log.warn('could not note the workflow start; the reconciler will', { orderId: row.id, error: err.message }));
   }
 
   /** The approved channels the order may be paid with (the merchant's filtered list, if it set one). */
@@ -121,7 +125,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         workflow_id: WorkflowIds.payment(app.appId, body.outTradeNo),
       });
       if (!created && row.request_hash !== hash) throw new DomainError(ErrorCode.CONFLICT, `outTradeNo ${body.outTradeNo} 已用于内容不同的订单`);
-      await ensureWorkflow(row);
+      await ensureWorkflow(row, { noteInBackground: true });
       if (created) deps.log.info('order created', { appId: app.appId, outTradeNo: row.out_trade_no, orderId: row.id, amount: row.amount });
       return { row, channels: channels.map(channelView) };
     },
@@ -159,12 +163,15 @@ export function createOrderService(deps: OrderServiceDeps) {
       };
     },
 
-    /** An order reached by its cashier token (null when unknown), with its state and the choosable channels. */
+    /**
+     * An order reached by its cashier token (null when unknown), with its state and the choosable channels. From
+     * PostgreSQL alone: every open order's page polls this, and none of those polls may reach Temporal.
+     */
     async cashierOrder(token: string): Promise<CashierOrderView | null> {
       const row = await orders.findOrderByToken(db, token);
       if (!row) return null;
-      const [view, { channels, all }] = await Promise.all([readOrder(row), choosableChannels(row)]);
-      return { ...view, channels, appName: all[0]?.appName ?? null };
+      const { channels, all } = await choosableChannels(row);
+      return { ...storedOrderView(row), channels, appName: all[0]?.appName ?? null };
     },
 
     /** Gateway URLs of the order's channels (the page's CSP form-action; never secrets). */

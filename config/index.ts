@@ -68,6 +68,11 @@ const schema = z.object({
   REGISTER_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(20),
   /** Temporal Web UI base URL for the console's workflow links. */
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  // Worker sizing: workflows kept in memory between tasks (an evicted one replays its short history on its next
+  // task), and concurrent workflow tasks / activities per worker process.
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(2000),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(2000).default(100),
 });
 
 export interface Config {
@@ -93,6 +98,14 @@ export interface Config {
   jsBridgeUrl?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   admin: AdminConfig;
+  worker: WorkerSizing;
+}
+
+/** How much one worker process takes on at once (worker/create-worker.ts). */
+export interface WorkerSizing {
+  maxCachedWorkflows: number;
+  maxConcurrentWorkflowTasks: number;
+  maxConcurrentActivities: number;
 }
 
 /** Operator side (http/console): console login, sessions, binding approval, key rotation. */
@@ -168,6 +181,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keyRotationGraceSeconds: e.KEY_ROTATION_GRACE_SECONDS,
       registerPerHour: e.REGISTER_RATE_LIMIT_PER_HOUR,
       temporalUiUrl: e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    },
+    worker: {
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
     },
   };
 }

@@ -42,6 +42,8 @@ export interface NotifyAttemptRecord {
   latencyMs: number;
   acknowledged: boolean;
   error: string | null;
+  /** When the POST began (worker clock); absent in attempts recorded before it was reported. */
+  startedAt?: number;
 }
 
 /** What one notification attempt reports; the workflow adds attempt number, trigger and schedule. */

@@ -1,7 +1,19 @@
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../activities';
+import { loadConfig, type WorkerSizing } from '../config';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/** Worker sizing shared by the payment worker and the bench's engine baseline, so both run on equal terms. */
+export function workerTuning(sizing: WorkerSizing): Partial<WorkerOptions> {
+  return {
+    maxCachedWorkflows: sizing.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: sizing.maxConcurrentWorkflowTasks,
+    maxConcurrentActivityTaskExecutions: sizing.maxConcurrentActivities,
+    // Database writes and provider calls run as local activities inside workflow tasks.
+    maxConcurrentLocalActivityExecutions: sizing.maxConcurrentActivities,
+  };
+}
 
 /** The one place worker options live, shared by worker/main.ts and the tests. */
 export async function createPaymentWorker(opts: {
@@ -10,6 +22,8 @@ export async function createPaymentWorker(opts: {
   taskQueue: string;
   /** Every workflow's activities (createActivities). */
   activities: Activities;
+  /** Default: the configuration's defaults (tests). */
+  sizing?: WorkerSizing;
   /** Pre-built bundle (tests bundle once per file; production may ship one); else bundled from source. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }): Promise<Worker> {
@@ -21,5 +35,6 @@ export async function createPaymentWorker(opts: {
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Let an in-flight notification POST finish on shutdown instead of being cut off mid-request.
     shutdownGraceTime: '30s',
+    ...workerTuning(opts.sizing ?? loadConfig({}).worker),
   });
 }

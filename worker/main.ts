@@ -36,7 +36,7 @@ async function main() {
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const activities = createActivities({ db, secretBox, providers, exceptions, healer: reconciliation, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls });
-  const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities });
+  const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities, sizing: config.worker });
 
   // Heals orders and refunds whose workflow start was lost to a crash between the insert and the start.
   const reconcile = async () => {

@@ -3,7 +3,7 @@
  * one-shot renotifyWorkflow: one attempt, and the whole anchored 16-attempt schedule with ops' renotify/stop. The
  * event (payment, refund or transfer result) only decides what the activity posts. Deterministic code only.
  */
-import { condition, proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PaymentNotifyArgs, RefundNotifyArgs, TransferNotifyArgs } from '../activities/notify';
 import { MAX_SCHEDULED_NOTIFY_ATTEMPTS, scheduledAttemptAt } from '../domain/notify-schedule';
@@ -13,6 +13,19 @@ import { SA } from './search-attributes';
 
 /** Database writes must land: retry until they do (every store activity is idempotent). */
 export const store = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+/**
+ * Patch: database writes and provider calls run as local activities (in the workflow task, no round trip through
+ * the server's activity queue), and a result and its notify status are one write. Workflows that started before
+ * keep their regular activities for their whole life (patched() answers the same all through one execution).
+ */
+export const LOCAL_ACTIVITIES_PATCH = 'local-activities-v1';
+
+/** The same writes as `store`, as local activities (used once LOCAL_ACTIVITIES_PATCH applies). */
+export const localStore = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
@@ -68,11 +81,15 @@ export async function runNotifySchedule(args: {
   requests: NotifyRequests;
   /** Called after every change a Web UI summary shows. */
   describe: () => void;
+  /** The caller already wrote notify status PENDING together with its result (LOCAL_ACTIVITIES_PATCH). */
+  pendingRecorded?: boolean;
 }): Promise<NotifyStatus> {
   const { progress, requests } = args;
   const subject = subjectOf(args.event());
+  const local = patched(LOCAL_ACTIVITIES_PATCH);
+  const writes = local ? localStore : store;
   progress.notifyStatus = 'PENDING';
-  await store.recordNotifyStatus({ ...subject, notifyStatus: 'PENDING' });
+  if (!(local && args.pendingRecorded)) await writes.recordNotifyStatus({ ...subject, notifyStatus: 'PENDING' });
   const anchor = Date.now();
   let scheduled = 0;
   while (scheduled < MAX_SCHEDULED_NOTIFY_ATTEMPTS && progress.notifyStatus === 'PENDING') {
@@ -90,8 +107,10 @@ export async function runNotifySchedule(args: {
     scheduled++;
   }
   progress.nextNotifyAt = null;
+  // On the local path an acknowledgement was written with its attempt; only the other endings need a write.
+  const acknowledgedAndRecorded = local && (progress.notifyStatus as NotifyStatus) === 'ACKED';
   if (progress.notifyStatus === 'PENDING') progress.notifyStatus = requests.stop ? 'STOPPED' : 'NOTIFY_EXHAUSTED';
-  await store.recordNotifyStatus({ ...subject, notifyStatus: progress.notifyStatus });
+  if (!acknowledgedAndRecorded) await writes.recordNotifyStatus({ ...subject, notifyStatus: progress.notifyStatus });
   args.describe();
   return progress.notifyStatus;
 
@@ -99,7 +118,8 @@ export async function runNotifySchedule(args: {
     const record = await notifyAttempt({ ...args.event(), attempt: progress.notifyAttempts.length + 1, trigger, scheduledAt });
     progress.notifyAttempts.push(record);
     upsertSearchAttributes([{ key: SA.NotifyAttempts, value: progress.notifyAttempts.length }]);
-    await store.recordNotifyAttempt({ ...subject, record });
+    if (local) await localStore.recordNotifyAttempt({ ...subject, record, notifyStatus: record.acknowledged ? 'ACKED' : undefined });
+    else await store.recordNotifyAttempt({ ...subject, record });
     if (record.acknowledged) progress.notifyStatus = 'ACKED';
     args.describe();
   }

@@ -19,3 +19,11 @@ export const moneyMovingCalls = proxyActivities<Activities>({
 
 /** Polling a provider for a PROCESSING refund or transfer backs off to once an hour. */
 export const MAX_POLL_INTERVAL_MS = 60 * 60_000;
+
+/** An open order's provider queries back off by half each time up to this (a lost callback is found within it). */
+export const MAX_PAYMENT_POLL_INTERVAL_MS = 5 * 60_000;
+
+/** The wait before the next query of an open order's channels, after one that decided nothing. */
+export function nextPaymentPollInterval(currentMs: number, baseMs: number): number {
+  return Math.max(baseMs, Math.min(MAX_PAYMENT_POLL_INTERVAL_MS, Math.round(currentMs * 1.5)));
+}

@@ -1,5 +1,6 @@
 /** notification_attempts: every attempt to notify a merchant, one row per (order, attempt). */
 import type { Db } from '../connection';
+import type { NotifyStatus } from '../../domain/order';
 import type { NotifyAttemptRecord } from '../../domain/payment';
 
 /**
@@ -18,10 +19,15 @@ const subjectWhere = (s: NotifySubject) => ({ order_id: s.orderId, refund_id: s.
 /**
  * Idempotent per (subject, attempt): an activity retried after a crash writes the attempt once. An order's own
  * attempts also keep its notification health on the order row (first attempt acknowledged; time from payment to
- * the first acknowledgement), which the statistics read without touching this table.
+ * the first acknowledgement), which the statistics read without touching this table, and, when `notifyStatus` is
+ * given, the order's notify status in that same statement. Returns whether the order row took `notifyStatus`
+ * (false for refunds and transfers, whose status the caller writes).
  */
-export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: NotifyAttemptRecord, startedAt = new Date()): Promise<void> {
-  if (subject.orderId !== null && !subject.refundId && !subject.transferId && (r.attempt === 1 || r.acknowledged)) {
+export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: NotifyAttemptRecord, notifyStatus?: NotifyStatus): Promise<boolean> {
+  // The attempt's own start (lateness = started_at - scheduled_at); older records did not report it.
+  const startedAt = r.startedAt === undefined ? new Date() : new Date(r.startedAt);
+  const ofOrder = subject.orderId !== null && !subject.refundId && !subject.transferId;
+  if (ofOrder && (r.attempt === 1 || r.acknowledged || notifyStatus)) {
     // At most one statement on the order row per attempt (this runs for every notification attempt).
     await db('orders')
       .where({ id: subject.orderId })
@@ -30,6 +36,7 @@ export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: Not
         notify_ack_ms: r.acknowledged
           ? db.raw('coalesce(notify_ack_ms, case when pay_time is null then null else greatest(0, floor(extract(epoch from (?::timestamptz - pay_time)) * 1000))::int end)', [startedAt])
           : db.raw('notify_ack_ms'),
+        ...(notifyStatus ? { notify_status: notifyStatus, updated_at: db.fn.now() } : {}),
       });
   }
   await db('notification_attempts')
@@ -46,6 +53,7 @@ export async function recordNotifyAttempt(db: Db, subject: NotifySubject, r: Not
     })
     .onConflict(['order_id', 'refund_id', 'transfer_id', 'attempt'])
     .ignore();
+  return ofOrder && notifyStatus !== undefined;
 }
 
 export interface NotifyAttemptRow {

@@ -91,7 +91,7 @@ export async function markPaying(db: Db, id: number, channel: ChannelRef, qrCode
  * Idempotent: writing the same result twice leaves the same row. A SUCCESS never overwrites a FINISH that the
  * callback use-case recorded in the meantime (recordFinish).
  */
-export async function recordPaymentResult(db: Db, r: PaymentResult): Promise<void> {
+export async function recordPaymentResult(db: Db, r: PaymentResult & { notifyStatus?: NotifyStatus }): Promise<void> {
   const q = db('orders').where({ id: r.orderId });
   if (r.status === 'SUCCESS') q.whereNot({ status: 'FINISH' });
   await q.update({
@@ -103,6 +103,7 @@ export async function recordPaymentResult(db: Db, r: PaymentResult): Promise<voi
       pay_time: r.payTime === null ? null : new Date(r.payTime),
       result_error_code: r.errorCode,
       result_error_msg: r.errorMsg,
+      ...(r.notifyStatus ? { notify_status: r.notifyStatus } : {}),
       updated_at: db.fn.now(),
     });
 }

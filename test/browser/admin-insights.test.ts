@@ -93,8 +93,7 @@ async function attempts(key: string, payTime: Date, offsets: number[], acks: boo
     await recordNotifyAttempt(
       sys.t.db,
       { orderId: ids[key] },
-      { attempt: i + 1, trigger: 'SCHEDULE', scheduledAt: sentAt.getTime(), httpStatus: acks[i] ? 200 : 500, latencyMs: 35, acknowledged: acks[i], error: acks[i] ? null : 'HTTP 500' },
-      sentAt,
+      { attempt: i + 1, trigger: 'SCHEDULE', scheduledAt: sentAt.getTime(), httpStatus: acks[i] ? 200 : 500, latencyMs: 35, acknowledged: acks[i], error: acks[i] ? null : 'HTTP 500', startedAt: sentAt.getTime() },
     );
   }
 }

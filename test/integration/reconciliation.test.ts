@@ -129,7 +129,7 @@ test('daily statistics equal the raw rows they summarize, per filter', async () 
     });
     // Through the attempt writer, which also keeps the order's notification health.
     const attempt = (n: number, acknowledged: boolean, startedAt: Date) =>
-      recordNotifyAttempt(t.db, { orderId: o.id }, { attempt: n, trigger: 'SCHEDULE', scheduledAt: when(9).getTime(), httpStatus: acknowledged ? 200 : 500, latencyMs: 5, acknowledged, error: null }, startedAt);
+      recordNotifyAttempt(t.db, { orderId: o.id }, { attempt: n, trigger: 'SCHEDULE', scheduledAt: when(9).getTime(), httpStatus: acknowledged ? 200 : 500, latencyMs: 5, acknowledged, error: null, startedAt: startedAt.getTime() });
     if (paid) {
       await attempt(1, firstAcked, when(9));
       if (ackAfterMs !== null && !firstAcked) await attempt(2, true, new Date(when(9).getTime() + ackAfterMs));

@@ -24,12 +24,29 @@ async function* histories() {
 test('the committed histories cover success, expiry, notification exhaustion, a refund, a payment exception and an approved transfer', () => {
   expect(fixtures.map((f) => f.name)).toEqual([
     'duplicate-payment-exception.json',
+    'expired-closed-local-activities.json',
     'expired-closed.json',
+    'notify-exhausted-local-activities.json',
     'notify-exhausted.json',
     'paid-notified-dev-server.json',
+    'paid-notified-local-activities.json',
+    'refund-polled-success-local-activities.json',
     'refund-polled-success.json',
     'transfer-approved.json',
   ]);
+});
+
+test('the local-activities histories took the patched path, the older ones did not', () => {
+  const patchesOf = (f: (typeof fixtures)[number]) =>
+    (f.history.events ?? [])
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+      .map((e) => JSON.parse(Buffer.from(e.markerRecordedEventAttributes!.details!['patch-data'].payloads![0].data!).toString()).id as string);
+  const localActivityMarkers = (f: (typeof fixtures)[number]) => (f.history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+  for (const f of fixtures) {
+    const patched = f.name.includes('local-activities');
+    expect([f.name, patchesOf(f).includes('local-activities-v1')]).toEqual([f.name, patched]);
+    if (patched) expect(localActivityMarkers(f)).toBeGreaterThan(0);
+  }
 });
 
 test('every captured history replays against the current workflow code', async () => {

@@ -89,6 +89,7 @@ test('merchant failing every attempt gets exactly 16 attempts at the anchored of
     await handle.signal(providerCallbackSignal, paid());
     const result = await handle.result();
     await maybeCaptureHistory(handle, 'notify-exhausted');
+    await maybeCaptureHistory(handle, 'notify-exhausted-local-activities');
     return result;
   });
   expect(state.status).toBe('SUCCESS');
@@ -170,6 +171,7 @@ test('an unpaid order expires: queried once more, closed at the provider, CLOSED
     await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...app.channels[0] }] });
     const result = await handle.result();
     await maybeCaptureHistory(handle, 'expired-closed');
+    await maybeCaptureHistory(handle, 'expired-closed-local-activities');
     return result;
   });
   expect(state.status).toBe('CLOSED');

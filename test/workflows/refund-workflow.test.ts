@@ -91,6 +91,7 @@ test('a PROCESSING refund is polled until SUCCESS, recorded, and notified as a s
     expect(r.status).toBe('PROCESSING');
     const s = await refundResult('R-poll');
     await maybeCaptureHistory(refundHandle('R-poll'), 'refund-polled-success');
+    await maybeCaptureHistory(refundHandle('R-poll'), 'refund-polled-success-local-activities');
     return s;
   });
   expect(state.status).toBe('SUCCESS');

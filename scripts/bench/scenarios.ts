@@ -1,0 +1,250 @@
+/** What `npm run bench` measures, each against the same Temporal server in the same run. */
+import * as bench from '../../db/queries/bench';
+import { providerOutTradeNo } from '../../domain/order';
+import { PaySdk, type UnifiedOrderData } from '../../sdk';
+import { benchNoop, benchOrderShaped, chooseUpdate, paidSignal } from './engine-workflows';
+import { RETRY_MARK, type BenchMerchant } from './merchant';
+import { mapConcurrent, percentile, runLoad, type Summary } from './stats';
+import { ENGINE_TASK_QUEUE, TASK_QUEUE, type BenchSystem } from './system';
+
+export interface LoadOptions {
+  concurrency: number;
+  durationMs: number;
+  warmupMs: number;
+}
+
+const run = Date.now().toString(36);
+let seq = 0;
+const uniq = (prefix: string) => `${prefix}-${run}-${seq++}`;
+
+export function merchantSdk(sys: BenchSystem, merchant: BenchMerchant): PaySdk {
+  return new PaySdk({ gateway: `${sys.apiUrl}/api/cashier-desk`, appId: sys.appId, appKey: sys.appKey, notifyUrl: merchant.notifyUrl });
+}
+
+/** The engine's bare start: one `workflow.start` of a workflow that completes on its first task. */
+export function bareStart(sys: BenchSystem, o: LoadOptions) {
+  return runLoad({ ...o, op: () => sys.client.workflow.start(benchNoop, { taskQueue: ENGINE_TASK_QUEUE, workflowId: uniq('noop') }) });
+}
+
+/** The engine's order shape: start → update running one activity → signal → one activity → completed. */
+export function orderShaped(sys: BenchSystem, o: LoadOptions) {
+  return runLoad({
+    ...o,
+    op: async () => {
+      const h = await sys.client.workflow.start(benchOrderShaped, { taskQueue: ENGINE_TASK_QUEUE, workflowId: uniq('shaped') });
+      await h.executeUpdate(chooseUpdate, { args: ['native'] });
+      await h.signal(paidSignal);
+      await h.result();
+    },
+  });
+}
+
+/** Unified orders through the merchant API (signed request and response, order signature checked). */
+export async function unifiedOrders(sdk: PaySdk, o: LoadOptions, expireSeconds = 3600): Promise<Summary & { firstErrors: string[]; orders: UnifiedOrderData[] }> {
+  const orders: UnifiedOrderData[] = [];
+  const r = await runLoad({ ...o, op: async () => orders.push(await sdk.unifiedOrder(orderRequest(uniq('u'), expireSeconds))) });
+  return { ...r, orders };
+}
+
+function orderRequest(outTradeNo: string, expireSeconds: number) {
+  return { amount: 1 + (seq % 9999), goodsDesc: 'bench goods', orderTitle: 'bench order', outTradeNo, thirdPartyUser: 'bench-user', expireSeconds };
+}
+
+/** The consumer's page: GET the order summary by token (what the cashier page polls). */
+export async function cashierSummary(sys: BenchSystem, token: string): Promise<{ status: string }> {
+  const res = await fetch(`${sys.apiUrl}/api/cashier-desk/cashier/${token}`);
+  const body = (await res.json()) as { code: number; data: { status: string }; msg: string };
+  if (body.code !== 1000) throw new Error(`summary ${body.code} ${body.msg}`);
+  return body.data;
+}
+
+/** The consumer picks a channel on the cashier page: the workflow's update runs the provider's prepay. */
+async function chooseChannel(sys: BenchSystem, token: string, channelType: string, sceneCode: string): Promise<void> {
+  const res = await fetch(`${sys.apiUrl}/api/cashier-desk/${channelType}/${sceneCode}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  const body = (await res.json()) as { code: number; msg: string };
+  if (body.code !== 1000) throw new Error(`choose ${body.code} ${body.msg}`);
+}
+
+/** The buyer pays at the sandbox, which then calls the API back (or not, with lostCallback). */
+async function buyerPays(sys: BenchSystem, channelType: string, tradeNo: string, lostCallback = false): Promise<void> {
+  const res =
+    channelType === 'ali-pay'
+      ? await fetch(`${sys.alipayUrl}/__sim/trades/${tradeNo}/pay?app_id=${sys.alipay.providerAppId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(lostCallback ? { notify: 'lost' } : {}) })
+      : await fetch(`${sys.wechatUrl}/__sim/trades/${tradeNo}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mchid: sys.wechat.mchId, ...(lostCallback ? { notify: { mode: 'lost' } } : {}) }) });
+  if (!res.ok) throw new Error(`sandbox pay ${res.status} ${await res.text()}`);
+}
+
+const CHANNELS = [
+  { channelType: 'ali-pay', sceneCode: 'native' },
+  { channelType: 'wx-pay', sceneCode: 'native' },
+] as const;
+
+/** Creates an order and has the consumer choose a channel (prepay); returns what paying it needs. */
+export async function openPayingOrder(sys: BenchSystem, sdk: PaySdk, outTradeNo: string, i: number, expireSeconds = 3600) {
+  const order = await sdk.unifiedOrder(orderRequest(outTradeNo, expireSeconds));
+  const { channelType, sceneCode } = CHANNELS[i % CHANNELS.length];
+  const ch = order.channels.find((c) => c.channelType === channelType && c.sceneCode === sceneCode);
+  if (!ch) throw new Error(`no ${channelType}/${sceneCode} channel`);
+  await sdk.getPaymentListUrl(order, [ch.channelId]);
+  await cashierSummary(sys, order.token);
+  await chooseChannel(sys, order.token, channelType, sceneCode);
+  return { order, channelType, tradeNo: providerOutTradeNo(Number(order.orderId), ch.channelId) };
+}
+
+/**
+ * The whole paid order: create, payment list, cashier page, choose channel (update + prepay), the buyer pays in
+ * the sandbox, its callback, the workflow records it and notifies, the merchant receives the notification.
+ * Every fifth order's merchant refuses attempt 1, so a scheduled retry (15 s later) runs under the same load.
+ */
+export async function paidAndNotified(sys: BenchSystem, sdk: PaySdk, merchant: BenchMerchant, o: LoadOptions) {
+  const outTradeNos: string[] = [];
+  const r = await runLoad({
+    ...o,
+    op: async (i) => {
+      const no = uniq('p') + (i % 5 === 4 ? RETRY_MARK : '');
+      const { channelType, tradeNo, order } = await openPayingOrder(sys, sdk, no, i);
+      const notified = merchant.notified(no);
+      await buyerPays(sys, channelType, tradeNo);
+      await notified;
+      outTradeNos.push(no);
+      return order;
+    },
+  });
+  return { ...r, outTradeNos };
+}
+
+/** Lateness of notification attempts (started minus scheduled), from the attempts the worker recorded. */
+export async function notificationLateness(sys: BenchSystem, outTradeNos: readonly string[]): Promise<{ attempts: number; retries: number; p50: number; p99: number; max: number; retryP99: number }> {
+  const rows = outTradeNos.length ? await bench.notificationLateness(sys.db, outTradeNos) : [];
+  const all = rows.map((r) => r.lateMs).sort((a, b) => a - b);
+  const retries = rows.filter((r) => r.attempt > 1).map((r) => r.lateMs).sort((a, b) => a - b);
+  const r1 = (x: number) => Math.round(x);
+  return { attempts: all.length, retries: retries.length, p50: r1(percentile(all, 50)), p99: r1(percentile(all, 99)), max: r1(all[all.length - 1] ?? 0), retryP99: r1(percentile(retries, 99)) };
+}
+
+/** The cashier page's order summary, polled by many consumers at once (open and final orders alike). */
+export function summaryPolls(sys: BenchSystem, tokens: readonly string[], o: LoadOptions) {
+  return runLoad({ ...o, op: (i) => cashierSummary(sys, tokens[i % tokens.length]) });
+}
+
+/** Waits until `check` is true, polling; resolves to the time it took (ms) or null after timeoutMs. */
+export async function timeUntil(check: () => Promise<boolean>, timeoutMs: number, everyMs = 500): Promise<number | null> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    if (await check()) return Math.round(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return null;
+}
+
+export interface ScaleReport {
+  openOrders: number;
+  createPerSecond: number;
+  paying: number;
+  workerRssMiB: number;
+  workerPeakRssMiB: number;
+  apiRssMiB: number;
+  backlog: { workflow: number; activity: number };
+  underLoad: Summary;
+  lateness: Awaited<ReturnType<typeof notificationLateness>>;
+  restart: {
+    /** Kill → every open order answered a state query from the new worker. */
+    allQueriesAnsweredMs: number | null;
+    /** Orders whose expiry fell while the worker was down or restarting: all CLOSED, and how late. */
+    expiring: number;
+    expiredClosedMs: number | null;
+    maxCloseLatenessMs: number | null;
+    /** Paying orders paid with the callback lost during the restart: found by the workflows' provider queries. */
+    paidWithLostCallback: number;
+    foundByPollingMs: number | null;
+    runningWorkflows: number | null;
+    openOrdersInDb: number;
+    workerRssAfterMiB: number;
+  };
+}
+
+/**
+ * Scale: `open` orders waiting (a tenth of them paying, so their workflows query the provider), then paid orders
+ * on top; then the worker is killed with SIGKILL and started again.
+ */
+export async function scale(sys: BenchSystem, sdk: PaySdk, merchant: BenchMerchant, open: number, o: LoadOptions, log: (l: string) => void): Promise<ScaleReport> {
+  const paying: Array<{ channelType: string; tradeNo: string; outTradeNo: string }> = [];
+  const t0 = performance.now();
+  const prefix = uniq('s');
+  await mapConcurrent(
+    Array.from({ length: open }, (_, i) => i),
+    32,
+    async (i) => {
+      const no = `${prefix}-${i}`;
+      if (i % 10 === 0) {
+        const p = await openPayingOrder(sys, sdk, no, i, 7200);
+        paying.push({ ...p, outTradeNo: no });
+      } else {
+        await sdk.unifiedOrder(orderRequest(no, 7200));
+      }
+      if (i > 0 && i % 1000 === 0) log(`scale: ${i} open orders`);
+    },
+  );
+  const createPerSecond = Math.round((open * 1000) / (performance.now() - t0));
+  log(`scale: ${open} open orders at ${createPerSecond}/s; paid orders on top…`);
+  const underLoad = await paidAndNotified(sys, sdk, merchant, o);
+  const workerRss = await sys.rss(sys.worker);
+  const apiRss = await sys.rss(sys.api);
+  const backlog = await sys.backlog();
+  await new Promise((r) => setTimeout(r, 20_000)); // let the refused first attempts' retries run
+  const lateness = await notificationLateness(sys, underLoad.outTradeNos);
+
+  // Orders expiring shortly after the kill: their timers must fire on the restarted worker.
+  // Created without a notify URL, so updated_at is the moment the workflow recorded CLOSED.
+  const silent = new PaySdk({ gateway: `${sys.apiUrl}/api/cashier-desk`, appId: sys.appId, appKey: sys.appKey });
+  const expiring = await mapConcurrent(Array.from({ length: 100 }, (_, i) => `${prefix}-x${i}`), 16, (no) => silent.unifiedOrder(orderRequest(no, 60)).then(() => no));
+  log('scale: killing the worker (SIGKILL)');
+  await sys.killWorker();
+  const killedAt = performance.now();
+  const lost = paying.slice(0, 50);
+  await mapConcurrent(lost, 8, (p) => buyerPays(sys, p.channelType, p.tradeNo, true));
+  await new Promise((r) => setTimeout(r, 5_000));
+  await sys.startWorker();
+  log('scale: worker restarted; querying every open order');
+  const openNos = [...Array.from({ length: open }, (_, i) => `${prefix}-${i}`)];
+  await mapConcurrent(await bench.workflowIdsOf(sys.db, openNos), 32, (id) => sys.client.workflow.getHandle(id).query('state'));
+  const allQueriesAnsweredMs = Math.round(performance.now() - killedAt);
+  const expiredClosed = await timeUntil(async () => (await bench.countOrdersIn(sys.db, expiring, ['CLOSED'])) === expiring.length, 180_000, 1000);
+  const maxCloseLatenessMs = await bench.maxMsAfterExpiry(sys.db, expiring);
+  const lostNos = lost.map((p) => p.outTradeNo);
+  const foundByPolling = await timeUntil(async () => (await bench.countOrdersIn(sys.db, lostNos, ['SUCCESS', 'FINISH'])) === lost.length, 600_000, 1000);
+  let runningWorkflows: number | null = null;
+  try {
+    runningWorkflows = (await sys.client.workflow.count(`TaskQueue="${TASK_QUEUE}" AND ExecutionStatus="Running" AND WorkflowType="paymentWorkflow"`)).count;
+  } catch {
+    /* visibility without counts: reported as unknown */
+  }
+  const openInDb = await bench.countOpenOrders(sys.db);
+  return {
+    openOrders: open,
+    createPerSecond,
+    paying: paying.length,
+    workerRssMiB: workerRss.nowMiB,
+    workerPeakRssMiB: workerRss.peakMiB,
+    apiRssMiB: apiRss.nowMiB,
+    backlog,
+    underLoad: { ...underLoad, outTradeNos: undefined } as unknown as Summary,
+    lateness,
+    restart: {
+      allQueriesAnsweredMs,
+      expiring: expiring.length,
+      expiredClosedMs: expiredClosed,
+      maxCloseLatenessMs,
+      paidWithLostCallback: lost.length,
+      foundByPollingMs: foundByPolling,
+      runningWorkflows,
+      openOrdersInDb: openInDb,
+      workerRssAfterMiB: (await sys.rss(sys.worker)).nowMiB,
+    },
+  };
+}
+

@@ -1,0 +1,79 @@
+/** Load generation and the figures the bench reports. Pure apart from the clock; unit-tested. */
+
+export interface Summary {
+  /** Operations completed in the measured window. */
+  n: number;
+  errors: number;
+  perSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of an ascending array (0 when empty). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
+}
+
+export function summarize(latenciesMs: readonly number[], windowMs: number, errors = 0): Summary {
+  const s = [...latenciesMs].sort((a, b) => a - b);
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    n: s.length,
+    errors,
+    perSecond: windowMs > 0 ? r1((s.length * 1000) / windowMs) : 0,
+    p50: r1(percentile(s, 50)),
+    p95: r1(percentile(s, 95)),
+    p99: r1(percentile(s, 99)),
+    max: r1(s.length ? s[s.length - 1] : 0),
+  };
+}
+
+/**
+ * Runs `op` from `concurrency` loops for `durationMs` after `warmupMs`; only operations that start and end
+ * inside the measured window count, so the rate is completions per second of the window. Errors are counted
+ * (and the first few kept), never thrown: a bench reports what happened.
+ */
+export async function runLoad(opts: { concurrency: number; durationMs: number; warmupMs: number; op: (i: number) => Promise<unknown> }): Promise<Summary & { firstErrors: string[] }> {
+  const latencies: number[] = [];
+  const firstErrors: string[] = [];
+  let errors = 0;
+  let seq = 0;
+  const t0 = performance.now();
+  const windowStart = t0 + opts.warmupMs;
+  const windowEnd = windowStart + opts.durationMs;
+  const loop = async () => {
+    while (performance.now() < windowEnd) {
+      const started = performance.now();
+      try {
+        await opts.op(seq++);
+        const ended = performance.now();
+        if (started >= windowStart && ended <= windowEnd) latencies.push(ended - started);
+      } catch (err) {
+        if (started >= windowStart) errors++;
+        if (firstErrors.length < 3) firstErrors.push((err as Error).message.slice(0, 200));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, loop));
+  return { ...summarize(latencies, opts.durationMs, errors), firstErrors };
+}
+
+/** Runs `op` for every item with at most `concurrency` in flight; resolves to the results in order. */
+export async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, op: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const loop = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await op(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, loop));
+  return out;
+}
+
+export const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 100) / 100 : 0);

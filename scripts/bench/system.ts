@@ -1,0 +1,192 @@
+/**
+ * The system under test for `npm run bench`, as separate OS processes the way `npm start` runs it: a Temporal
+ * dev server (or TEMPORAL_ADDRESS), PostgreSQL (embedded, or DATABASE_URL), the sandboxes, the worker and the
+ * API, plus the engine-baseline worker. Every child is tethered to this process.
+ */
+import { temporal } from '@temporalio/proto';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { createDb, migrateLatest, type Db } from '../../db/connection';
+import type { ChannelCredentials } from '../../providers/types';
+import { SecretBox } from '../../security/secret-box';
+import { connectTemporal } from '../../temporal/client';
+import { seedDemo } from '../lib/demo';
+import { startPostgresService } from '../lib/postgres-service';
+import { spawnTethered, stopChild } from '../lib/processes';
+import { startDevServer } from '../lib/temporal-dev-server';
+import { ensureTemporalCli, freePort, waitForPort } from '../toolchain';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const ENGINE_TASK_QUEUE = 'bench-engine';
+export const TASK_QUEUE = 'bench-cashier-desk';
+
+export interface BenchProcess {
+  name: string;
+  child: ChildProcess;
+  /** The node process itself (the child is its tether shell). */
+  pid: number;
+}
+
+export interface BenchSystem {
+  apiUrl: string;
+  temporalAddress: string;
+  client: Awaited<ReturnType<typeof connectTemporal>>['client'];
+  db: Db;
+  appId: string;
+  appKey: string;
+  alipayUrl: string;
+  wechatUrl: string;
+  alipay: ChannelCredentials;
+  wechat: ChannelCredentials;
+  worker: BenchProcess;
+  api: BenchProcess;
+  /** SIGKILLs the worker process (no graceful shutdown), as a crash would. */
+  killWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  /** Resident set size of a process, in MiB (now and peak). */
+  rss(p: BenchProcess): Promise<{ nowMiB: number; peakMiB: number }>;
+  /** Approximate backlog of the project's workflow and activity task queues. */
+  backlog(taskQueue?: string): Promise<{ workflow: number; activity: number }>;
+  stop(): Promise<void>;
+}
+
+async function nodePidOf(child: ChildProcess): Promise<number> {
+  // spawnTethered runs `sh -c watchdog`, which starts the real process as its only child.
+  for (let i = 0; i < 100; i++) {
+    const kids = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '');
+    const pid = Number(kids.trim().split(/\s+/)[0]);
+    if (pid > 0) return pid;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no process under tether ${child.pid}`);
+}
+
+async function spawnNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<BenchProcess> {
+  const child = spawnTethered(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr?.on('data', (c: Buffer) => log(`${name}: ${c.toString().trimEnd().slice(0, 2000)}`));
+  return { name, child, pid: await nodePidOf(child) };
+}
+
+/** The first stdout line of a child (its ready signal or JSON), or its exit as an error. */
+function firstLine(child: ChildProcess, timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error('child did not report ready')), timeoutMs);
+    rl.once('line', (l) => {
+      clearTimeout(timer);
+      resolve(l);
+    });
+    child.once('exit', (code) => reject(new Error(`child exited (${code})`)));
+  });
+}
+
+export async function startBenchSystem(opts: { log: (l: string) => void; workerEnv?: Record<string, string> }): Promise<BenchSystem> {
+  const { log } = opts;
+  const stops: Array<() => Promise<void>> = [];
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'cashier-desk-bench-'));
+  stops.push(() => rm(tmp, { recursive: true, force: true }));
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  try {
+    let temporalAddress = process.env.TEMPORAL_ADDRESS;
+    if (!temporalAddress) {
+      const cli = await ensureTemporalCli(log);
+      if (cli.type !== 'existing-path') throw new Error('no Temporal CLI (install Go >= 1.25 or set TEMPORAL_CLI_PATH)');
+      const dev = await startDevServer({ exe: cli.path, port: await freePort(), uiPort: null, dbFile: path.join(tmp, 'temporal.sqlite') });
+      stops.push(dev.stop);
+      temporalAddress = dev.address;
+    }
+    let databaseUrl = process.env.DATABASE_URL;
+    if (!databaseUrl) {
+      const pg = await startPostgresService({ dataDir: path.join(tmp, 'pg'), port: await freePort(), persistent: false, database: 'cashier_desk_bench' });
+      stops.push(pg.stop);
+      databaseUrl = pg.url;
+    }
+    const db = createDb(databaseUrl, 4);
+    stops.push(() => db.destroy());
+    await migrateLatest(db);
+
+    const sandboxProc = await spawnNode('sandboxes', 'scripts/bench/sandboxes.ts', [], process.env, log);
+    stops.push(() => stopChild(sandboxProc.child));
+    const sb = JSON.parse(await firstLine(sandboxProc.child)) as { alipayUrl: string; wechatUrl: string; alipay: ChannelCredentials; wechat: ChannelCredentials };
+    const masterKey = randomBytes(32);
+    const seeded = await seedDemo(db, new SecretBox(masterKey), { ...sb, stop: async () => {} }, tmp);
+
+    const port = await freePort();
+    const apiUrl = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_BASE_URL: apiUrl,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      CASHIER_MASTER_KEY: masterKey.toString('base64'),
+      CASHIER_DATA_DIR: tmp,
+      LOG_LEVEL: 'warn',
+      RECONCILIATION_SCHEDULE: 'false',
+      // The bench is one merchant sending far more than a real one would.
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      PROVIDER_POLL_INTERVAL_SECONDS: process.env.PROVIDER_POLL_INTERVAL_SECONDS ?? '10',
+    };
+    const workerEnv = { ...env, ...opts.workerEnv };
+    const startWorker = async () => {
+      const w = await spawnNode('worker', 'worker/main.ts', [], workerEnv, log);
+      sys.worker = w;
+    };
+    const engine = await spawnNode('engine-worker', 'scripts/bench/engine-worker.ts', [temporalAddress, ENGINE_TASK_QUEUE], process.env, log);
+    stops.push(() => stopChild(engine.child));
+    await firstLine(engine.child);
+
+    const { client, close } = await connectTemporal({ address: temporalAddress, namespace: 'default' });
+    stops.push(close);
+
+    const sys: BenchSystem = {
+      apiUrl,
+      temporalAddress,
+      client,
+      db,
+      appId: seeded.appId,
+      appKey: seeded.appKey,
+      ...sb,
+      worker: null as unknown as BenchProcess,
+      api: await spawnNode('api', 'api/main.ts', [], env, log),
+      async killWorker() {
+        const exited = new Promise((r) => sys.worker.child.once('exit', r));
+        process.kill(sys.worker.pid, 'SIGKILL');
+        await exited;
+      },
+      startWorker,
+      async rss(p) {
+        const status = await readFile(`/proc/${p.pid}/status`, 'utf8');
+        const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+        return { nowMiB: Math.round(kb('VmRSS') / 1024), peakMiB: Math.round(kb('VmHWM') / 1024) };
+      },
+      async backlog(taskQueue = TASK_QUEUE) {
+        const one = async (type: temporal.api.enums.v1.TaskQueueType) => {
+          const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: type, reportStats: true });
+          return Number(r.stats?.approximateBacklogCount ?? 0);
+        };
+        return { workflow: await one(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), activity: await one(temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY) };
+      },
+      stop: stopAll,
+    };
+    stops.push(async () => {
+      await stopChild(sys.api.child);
+      if (sys.worker) await stopChild(sys.worker.child, 40_000);
+    });
+    await startWorker();
+    await waitForPort(port, 60_000, '127.0.0.1');
+    return sys;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
