@@ -5,7 +5,7 @@
  */
 import express, { type RequestHandler, type Response } from 'express';
 import type { Db } from '../db/connection';
-import { findAppWithKeys, type AppWithKeys } from '../db/queries/apps';
+import { findAppWithKeys, markNewKeyInUse, type AppWithKeys } from '../db/queries/apps';
 import { PgNonceStore } from '../db/queries/nonces';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { SecretBox } from '../security/secret-box';
@@ -55,6 +55,8 @@ export function signedRoutes(deps: { db: Db; secretBox: SecretBox; maxBodyBytes:
     });
     if (!result.ok) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: ${result.reason}`);
     if (result.signType !== app.signType) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: SIGN_TYPE_NOT_ALLOWED (app uses ${app.signType})`);
+    // The merchant has deployed a rotated key: from now on its notifications are signed with it (notificationKey).
+    if (result.keyIndex === 0) await markNewKeyInUse(deps.db, app);
 
     res.locals.signBytes = (status: number, bytes: Buffer, contentType: string) => {
       const headers = signResponseHeaders({ pathWithQuery: req.originalUrl, appId: app.appId, appKey: app.keys[result.keyIndex], signType: result.signType, body: bytes });

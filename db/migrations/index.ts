@@ -8,6 +8,7 @@ import * as m002 from './002_operator';
 import * as m003 from './003_refunds';
 import * as m004 from './004_reconciliation';
 import * as m005 from './005_transfers';
+import * as m006 from './006_key_rotation_use';
 
 const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_core': m001,
@@ -15,6 +16,7 @@ const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '003_refunds': m003,
   '004_reconciliation': m004,
   '005_transfers': m005,
+  '006_key_rotation_use': m006,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
