@@ -36,8 +36,10 @@ const schema = z.object({
     .default('10:00'),
   RECONCILIATION_SCHEDULE: bool.default(true),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
-  /** Merchant API requests per client IP and app per minute. */
+  /** Merchant API requests per verified app per minute (counted after the signature is verified). */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Merchant API and cashier requests per client IP per minute (counted before authentication). */
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
   /** Development data (master key, admin password, demo app, embedded PostgreSQL, dev server database). */
   CASHIER_DATA_DIR: z.string().min(1).optional(),
   /** Development only: the WeixinJSBridge stand-in the cashier page loads for JSAPI (see http/pages/bridge.ts). */
@@ -88,7 +90,8 @@ export interface Config {
   /** The daily reconciliation Schedule: whether the worker keeps it, and its time of day in Asia/Shanghai. */
   reconciliation: { schedule: boolean; hour: number; minute: number };
   maxBodyBytes: number;
-  rateLimitPerMinute: number;
+  /** Requests per minute on /api/cashier-desk: per client IP before authentication, per verified app after it. */
+  rateLimit: { perIpPerMinute: number; perAppPerMinute: number };
   dataDir: string;
   jsBridgeUrl?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -152,7 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exceptionAutoRefund: e.EXCEPTION_AUTO_REFUND,
     reconciliation: { schedule: e.RECONCILIATION_SCHEDULE, hour: Number(e.RECONCILIATION_TIME.slice(0, 2)), minute: Number(e.RECONCILIATION_TIME.slice(3, 5)) },
     maxBodyBytes: e.MAX_BODY_BYTES,
-    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    rateLimit: { perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE, perAppPerMinute: e.RATE_LIMIT_PER_MINUTE },
     dataDir: path.resolve(e.CASHIER_DATA_DIR ?? path.join(__dirname, '..', '.data')),
     jsBridgeUrl: e.DEV_JSBRIDGE_URL,
     logLevel: e.LOG_LEVEL,

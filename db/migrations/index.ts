@@ -9,6 +9,7 @@ import * as m003 from './003_refunds';
 import * as m004 from './004_reconciliation';
 import * as m005 from './005_transfers';
 import * as m006 from './006_key_rotation_use';
+import * as m007 from './007_rate_limits';
 
 const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_core': m001,
@@ -17,6 +18,7 @@ const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '004_reconciliation': m004,
   '005_transfers': m005,
   '006_key_rotation_use': m006,
+  '007_rate_limits': m007,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
