@@ -3,6 +3,9 @@ import type { Activities } from '../activities';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
+/** How long in-flight activities may finish after a shutdown signal before they are cancelled (`npm start` waits 35 s). */
+export const WORKER_SHUTDOWN_GRACE_SECONDS = 30;
+
 /** The one place worker options live, shared by worker/main.ts and the tests. */
 export async function createPaymentWorker(opts: {
   connection: NativeConnection;
@@ -20,6 +23,6 @@ export async function createPaymentWorker(opts: {
     activities: opts.activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Let an in-flight notification POST finish on shutdown instead of being cut off mid-request.
-    shutdownGraceTime: '30s',
+    shutdownGraceTime: `${WORKER_SHUTDOWN_GRACE_SECONDS}s`,
   });
 }
