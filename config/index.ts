@@ -68,6 +68,8 @@ const schema = z.object({
   KEY_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
   /** App registrations per client IP per hour. */
   REGISTER_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** On SIGTERM/SIGINT the API finishes requests in flight for at most this long, then cuts what is left. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
   /** Temporal Web UI base URL for the console's workflow links. */
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
 });
@@ -95,6 +97,8 @@ export interface Config {
   dataDir: string;
   jsBridgeUrl?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** How long the API drains requests in flight on SIGTERM/SIGINT. */
+  shutdownGraceSeconds: number;
   admin: AdminConfig;
 }
 
@@ -159,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.CASHIER_DATA_DIR ?? path.join(__dirname, '..', '.data')),
     jsBridgeUrl: e.DEV_JSBRIDGE_URL,
     logLevel: e.LOG_LEVEL,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     admin: {
       username: e.ADMIN_USERNAME,
       passwordHash: e.ADMIN_PASSWORD_HASH,
