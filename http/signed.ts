@@ -73,7 +73,7 @@ export function signedRoutes(deps: {
       res.status(status).set(headers).type(contentType).send(bytes);
     };
     // Only now is the app known to be who it says: its limit, answered signed like any error from here on.
-    if (deps.appLimiter) await enforceRateLimit(deps.appLimiter, `app:${app.appId}`, res, deps.log);
+    if (deps.appLimiter) await enforceRateLimit(deps.appLimiter, app.appId, res, deps.log);
     if (app.status !== 'APPROVED') throw new DomainError(ErrorCode.FORBIDDEN, app.status === 'PENDING' ? '应用尚未审核通过' : '应用已停用');
 
     let body: unknown = {};

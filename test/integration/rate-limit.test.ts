@@ -105,4 +105,6 @@ test('a verified app over its limit is refused (signed 4290, Retry-After) on bot
   }
   expect((await query(0, ip(), appB)).code).toBe(4040);
   expect((await query(1, ip(), appB)).code).toBe(4040);
+  const appKeys = (await t.db('rate_limits').where('key', 'like', 'app:%').select('key')).map((r: { key: string }) => r.key).sort();
+  expect(appKeys).toEqual([`app:${appA.appId}`, `app:${appB.appId}`].sort());
 });
