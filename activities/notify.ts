@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Db } from '../db/connection';
-import { findAppWithKeys } from '../db/queries/apps';
+import { findAppWithKeys, notificationKey } from '../db/queries/apps';
 import { nextNotifyAttemptNumber, recordNotifyAttempt } from '../db/queries/notification-attempts';
 import * as orders from '../db/queries/orders';
 import { findRefundById, setRefundNotifyStatus } from '../db/queries/refunds';
@@ -157,7 +157,7 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
       if (!n.notifyUrl) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: `${n.subject} has no notify URL` };
       const app = await findAppWithKeys(db, secretBox, n.appId);
       if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${n.appId} not found`));
-      return postSigned(n.notifyUrl, JSON.stringify(n.body), { appId: app.appId, appKey: app.keys[0], signType: app.signType }, deps.notifyTimeoutMs, policy);
+      return postSigned(n.notifyUrl, JSON.stringify(n.body), { appId: app.appId, appKey: notificationKey(app), signType: app.signType }, deps.notifyTimeoutMs, policy);
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * Composition root of the API process: reads the configuration once, builds the pool, the Temporal client,
- * the providers and the use-cases, and serves the HTTP app.
+ * the providers and the use-cases, and serves the HTTP app; on SIGTERM/SIGINT drains it (api/drain.ts) before
+ * closing the Temporal client and the pool.
  */
+import type { AddressInfo } from 'node:net';
 import { createUseCases } from '../app';
 import { loadConfig } from '../config';
 import { createDb } from '../db/connection';
@@ -12,6 +14,7 @@ import { resolveAdminCredential } from '../security/admin-credential';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
 import { connectTemporal, createTemporalGateway } from '../temporal/client';
+import { createDrainableServer } from './drain';
 
 async function main() {
   const config = loadConfig();
@@ -33,17 +36,37 @@ async function main() {
     temporalNamespace: temporal.namespace,
     log,
   });
-  const server = app.listen(config.port, config.host, () => log.info('api listening', { url: `http://${config.host}:${config.port}`, publicBaseUrl: config.publicBaseUrl }));
-  const shutdown = async () => {
-    log.info('api shutting down');
-    server.close();
-    server.closeIdleConnections();
-    await temporalConnection.close().catch(() => {});
-    await db.destroy();
-    process.exit(0);
+  const drain = createDrainableServer(app);
+  drain.server.listen(config.port, config.host, () => {
+    const { port } = drain.server.address() as AddressInfo;
+    log.info('api listening', { url: `http://${config.host}:${port}`, publicBaseUrl: config.publicBaseUrl });
+  });
+
+  // SIGTERM (an orchestrator, `npm start`) and SIGINT (Ctrl-C, which a terminal also sends to `npm start`'s
+  // children) may both arrive: the first starts the drain, later ones change nothing.
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const graceMs = config.shutdownGraceSeconds * 1000;
+    log.info('api shutting down', { signal, inFlight: drain.inFlight(), graceSeconds: config.shutdownGraceSeconds });
+    // Should closing the pools hang, still exit: the orchestrator's own deadline would SIGKILL us anyway.
+    setTimeout(() => process.exit(1), graceMs + 10_000).unref();
+    try {
+      const { cut } = await drain.close(graceMs);
+      if (cut) log.warn('shutdown grace period over: requests cut', { cut });
+      // Only now: the requests that were in flight needed both.
+      await temporalConnection.close().catch((err: Error) => log.warn('temporal connection close failed', { error: err.message }));
+      await db.destroy();
+      log.info('api stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error('api shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+      process.exit(1);
+    }
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  process.on('SIGTERM', (s) => void shutdown(s));
+  process.on('SIGINT', (s) => void shutdown(s));
 }
 
 main().catch((err) => {

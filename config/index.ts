@@ -36,8 +36,10 @@ const schema = z.object({
     .default('10:00'),
   RECONCILIATION_SCHEDULE: bool.default(true),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
-  /** Merchant API requests per client IP and app per minute. */
+  /** Merchant API requests per verified app per minute (counted after the signature is verified). */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /** Merchant API and cashier requests per client IP per minute (counted before authentication). */
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(1200),
   /** Development data (master key, admin password, demo app, embedded PostgreSQL, dev server database). */
   CASHIER_DATA_DIR: z.string().min(1).optional(),
   /** Development only: the WeixinJSBridge stand-in the cashier page loads for JSAPI (see http/pages/bridge.ts). */
@@ -66,6 +68,8 @@ const schema = z.object({
   KEY_ROTATION_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
   /** App registrations per client IP per hour. */
   REGISTER_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(10_000).default(20),
+  /** On SIGTERM/SIGINT the API finishes requests in flight for at most this long, then cuts what is left. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
   /** Temporal Web UI base URL for the console's workflow links. */
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
   // Worker sizing: workflows kept in memory between tasks (an evicted one replays its short history on its next
@@ -93,10 +97,13 @@ export interface Config {
   /** The daily reconciliation Schedule: whether the worker keeps it, and its time of day in Asia/Shanghai. */
   reconciliation: { schedule: boolean; hour: number; minute: number };
   maxBodyBytes: number;
-  rateLimitPerMinute: number;
+  /** Requests per minute on /api/cashier-desk: per client IP before authentication, per verified app after it. */
+  rateLimit: { perIpPerMinute: number; perAppPerMinute: number };
   dataDir: string;
   jsBridgeUrl?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** How long the API drains requests in flight on SIGTERM/SIGINT. */
+  shutdownGraceSeconds: number;
   admin: AdminConfig;
   worker: WorkerSizing;
 }
@@ -165,10 +172,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exceptionAutoRefund: e.EXCEPTION_AUTO_REFUND,
     reconciliation: { schedule: e.RECONCILIATION_SCHEDULE, hour: Number(e.RECONCILIATION_TIME.slice(0, 2)), minute: Number(e.RECONCILIATION_TIME.slice(3, 5)) },
     maxBodyBytes: e.MAX_BODY_BYTES,
-    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    rateLimit: { perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE, perAppPerMinute: e.RATE_LIMIT_PER_MINUTE },
     dataDir: path.resolve(e.CASHIER_DATA_DIR ?? path.join(__dirname, '..', '.data')),
     jsBridgeUrl: e.DEV_JSBRIDGE_URL,
     logLevel: e.LOG_LEVEL,
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     admin: {
       username: e.ADMIN_USERNAME,
       passwordHash: e.ADMIN_PASSWORD_HASH,

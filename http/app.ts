@@ -7,6 +7,7 @@ import express, { type Express } from 'express';
 import type { UseCases } from '../app';
 import type { Config } from '../config';
 import { pingDatabase, type Db } from '../db/connection';
+import { createRateLimiter } from '../db/queries/rate-limits';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { MERCHANT_API_BASE } from '../domain/urls';
 import type { Logger } from '../observability/logger';
@@ -16,7 +17,7 @@ import type { SecretBox } from '../security/secret-box';
 import { callbackRouter } from './callbacks';
 import { cashierRouter } from './cashier';
 import { createConsoleRouter } from './console';
-import { errorMiddleware } from './envelope';
+import { clientIp, errorMiddleware } from './envelope';
 import { merchantRouter } from './merchant';
 import { createPagesRouter } from './pages';
 import { rateLimit } from './rate-limit';
@@ -51,17 +52,30 @@ export function createHttpApp(deps: HttpDeps): Express {
     res.json({ status: 'ok' });
   });
 
-  // Signature v1 verification (apps and nonces in PostgreSQL), shared by the merchant and registration APIs.
-  const signed = signedRoutes({ db: deps.db, secretBox: deps.secretBox, maxBodyBytes: config.maxBodyBytes });
-  const limiter = rateLimit({ windowMs: 60_000, max: config.rateLimitPerMinute, key: (req) => `${req.ip}|${req.get('x-cashier-app-id') ?? ''}` });
+  const limitLog = deps.log.child({ component: 'rate-limit' });
+  // Counted in PostgreSQL so the limits hold across API processes (db/queries/rate-limits.ts).
+  const limiter = (name: string, points: number, durationSeconds = 60) => createRateLimiter(deps.db, { name, points, durationSeconds });
+  // Signature v1 verification (apps and nonces in PostgreSQL), shared by the merchant and registration APIs; it
+  // applies the per-app limit once the signature holds.
+  const signed = signedRoutes({ db: deps.db, secretBox: deps.secretBox, maxBodyBytes: config.maxBodyBytes, appLimiter: limiter('app', config.rateLimit.perAppPerMinute), log: limitLog });
+  // Per client IP before anything is looked up: varying X-Cashier-App-Id buys an attacker nothing.
+  const perIp = rateLimit({ limiter: limiter('ip', config.rateLimit.perIpPerMinute), key: (req) => clientIp(req), log: limitLog });
   // Provider callbacks come before the limiter: a provider's burst of notifications must never be refused.
   app.use(MERCHANT_API_BASE, callbackRouter({ callbacks: useCases.callbacks }));
-  app.use(MERCHANT_API_BASE, limiter);
+  app.use(MERCHANT_API_BASE, perIp);
   app.use(MERCHANT_API_BASE, merchantRouter({ orders: useCases.orders, refunds: useCases.refunds, transfers: useCases.transfers, statements: useCases.statements, channelTypes: deps.providers.channelTypes(), signed, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls }));
   app.use(MERCHANT_API_BASE, cashierRouter({ orders: useCases.orders, providers: deps.providers }));
   app.use(createPagesRouter({ orders: useCases.orders, config, log: deps.log.child({ component: 'web' }) }));
-  app.use(registrationRouter({ registration: useCases.registration, signed, config }));
-  app.use(createConsoleRouter({ db: deps.db, operator: useCases.operator, providers: deps.providers, config, credential: deps.adminCredential, namespace: deps.temporalNamespace, log: deps.log.child({ component: 'admin' }) }));
+  app.use(
+    registrationRouter({
+      registration: useCases.registration,
+      signed,
+      config,
+      limiters: { register: limiter('register', config.admin.registerPerHour, 3600), apply: limiter('apply', 120) },
+      log: limitLog,
+    }),
+  );
+  app.use(createConsoleRouter({ db: deps.db, operator: useCases.operator, providers: deps.providers, config, credential: deps.adminCredential, namespace: deps.temporalNamespace, log: deps.log.child({ component: 'admin' }), limiter: limiter('admin', 600) }));
   app.use(MERCHANT_API_BASE, (_req, _res, next) => next(new DomainError(ErrorCode.NOT_FOUND, '接口不存在')));
   app.use(errorMiddleware(deps.log.child({ component: 'api' })));
   return app;

@@ -1,27 +1,33 @@
 /**
- * A per-client fixed-window limiter (in memory, per API process). It protects PostgreSQL and Temporal from
- * a runaway merchant loop; for a multi-instance deployment put a shared limiter at the edge as well.
+ * Rate limits as Express middleware over a shared counter (db/queries/rate-limits.ts: PostgreSQL, so a limit holds
+ * across every API process). Keys must be facts the server has established: the client IP before
+ * authentication, the verified app after it (http/signed.ts) — never a client-supplied header, which a client
+ * could vary to escape its limit and to make the server count (and look up) arbitrary keys.
  */
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import type { RateLimiter } from '../db/queries/rate-limits';
 import { DomainError, ErrorCode } from '../domain/errors';
+import type { Logger } from '../observability/logger';
 
-export function rateLimit(opts: { windowMs: number; max: number; key: (req: Parameters<RequestHandler>[0]) => string }): RequestHandler {
-  const hits = new Map<string, { count: number; resetAt: number }>();
-  return (req, res, next) => {
-    const now = Date.now();
-    if (hits.size > 50_000) for (const [k, v] of hits) if (v.resetAt <= now) hits.delete(k);
-    const key = opts.key(req);
-    let entry = hits.get(key);
-    if (!entry || entry.resetAt <= now) {
-      entry = { count: 0, resetAt: now + opts.windowMs };
-      hits.set(key, entry);
-    }
-    entry.count++;
-    if (entry.count > opts.max) {
-      res.setHeader('Retry-After', Math.ceil((entry.resetAt - now) / 1000));
-      next(new DomainError(ErrorCode.RATE_LIMITED));
-      return;
-    }
-    next();
-  };
+export type { RateLimiter };
+
+/** Counts the request under `key`; refuses it with 4290 and Retry-After once the key's window is used up. */
+export async function enforceRateLimit(limiter: RateLimiter, key: string, res: Response, log?: Logger): Promise<void> {
+  let verdict;
+  try {
+    verdict = await limiter.consume(key);
+  } catch (err) {
+    // Fail open: the limiter protects PostgreSQL and Temporal; when PostgreSQL itself is failing the request will
+    // fail on its own, and a limiter outage alone must not take the API down.
+    log?.warn('rate limit not checked', { error: err instanceof Error ? err.message : String(err) });
+    return;
+  }
+  if (!verdict.allowed) {
+    res.setHeader('Retry-After', Math.max(1, Math.ceil(verdict.msBeforeNext / 1000)));
+    throw new DomainError(ErrorCode.RATE_LIMITED);
+  }
+}
+
+export function rateLimit(opts: { limiter: RateLimiter; key: (req: Request) => string; log?: Logger }): RequestHandler {
+  return (req, res, next) => void enforceRateLimit(opts.limiter, opts.key(req), res, opts.log).then(() => next(), next);
 }

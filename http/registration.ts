@@ -9,13 +9,21 @@ import type { RegistrationService } from '../app/registration';
 import type { Config } from '../config';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { REGISTRATION_API_BASE } from '../domain/urls';
+import type { Logger } from '../observability/logger';
 import { applyBindingSchema, registerSchema } from './console/schemas';
 import { clientIp, envelope, route } from './envelope';
-import { rateLimit } from './rate-limit';
+import { rateLimit, type RateLimiter } from './rate-limit';
 import { sendSigned, signedContext } from './signed';
 import { parse } from './validation';
 
-export function registrationRouter(deps: { registration: RegistrationService; signed: RequestHandler[]; config: Pick<Config, 'allowPrivateNotifyUrls' | 'maxBodyBytes' | 'admin'> }): Router {
+export function registrationRouter(deps: {
+  registration: RegistrationService;
+  signed: RequestHandler[];
+  config: Pick<Config, 'allowPrivateNotifyUrls' | 'maxBodyBytes' | 'admin'>;
+  /** Per client IP: registrations (per hour) and binding applications (per minute, before the signature is checked). */
+  limiters: { register: RateLimiter; apply: RateLimiter };
+  log?: Logger;
+}): Router {
   const { config } = deps;
   const r = Router();
   const schema = registerSchema(config.allowPrivateNotifyUrls);
@@ -23,7 +31,7 @@ export function registrationRouter(deps: { registration: RegistrationService; si
 
   r.post(
     '/register',
-    rateLimit({ windowMs: 3_600_000, max: config.admin.registerPerHour, key: (req) => `register|${clientIp(req)}` }),
+    rateLimit({ limiter: deps.limiters.register, key: (req) => clientIp(req), log: deps.log }),
     json,
     route(async (req, res) => {
       const body = parse(schema, req.body ?? {});
@@ -42,7 +50,7 @@ export function registrationRouter(deps: { registration: RegistrationService; si
 
   r.post(
     '/apply/binding-channel',
-    rateLimit({ windowMs: 60_000, max: 120, key: (req) => `apply|${clientIp(req)}|${req.get('x-cashier-app-id') ?? ''}` }),
+    rateLimit({ limiter: deps.limiters.apply, key: (req) => clientIp(req), log: deps.log }),
     ...deps.signed,
     route(async (req, res) => {
       const ctx = signedContext(res);

@@ -1,16 +1,19 @@
 /**
  * Signature v1 on merchant routes (rule and vectors in the README): verifies the request over its raw bytes, claims the nonce
- * in PostgreSQL, checks the app is approved, and signs every answer (success or error) with the key the
- * request was verified with. Failures are 4010 and change nothing.
+ * in PostgreSQL, counts the request against the app's rate limit, checks the app is approved, and signs every answer
+ * (success or error) with the key the request was verified with. Failures are 4010 and change nothing.
  */
 import express, { type RequestHandler, type Response } from 'express';
 import type { Db } from '../db/connection';
-import { findAppWithKeys, type AppWithKeys } from '../db/queries/apps';
+import { findAppWithKeys, markNewKeyInUse, type AppWithKeys } from '../db/queries/apps';
 import { PgNonceStore } from '../db/queries/nonces';
+import type { RateLimiter } from '../db/queries/rate-limits';
 import { DomainError, ErrorCode } from '../domain/errors';
+import type { Logger } from '../observability/logger';
 import type { SecretBox } from '../security/secret-box';
 import { HEADER, getHeader, signResponseHeaders, verifySignedMessage, type SignType } from '../signature';
 import type { Envelope } from './envelope';
+import { enforceRateLimit } from './rate-limit';
 
 export interface SignedContext {
   app: AppWithKeys;
@@ -34,7 +37,14 @@ export function sendSignedBytes(res: Response, bytes: Buffer, contentType: strin
   (res.locals.signBytes as (status: number, bytes: Buffer, contentType: string) => void)(status, bytes, contentType);
 }
 
-export function signedRoutes(deps: { db: Db; secretBox: SecretBox; maxBodyBytes: number }): RequestHandler[] {
+export function signedRoutes(deps: {
+  db: Db;
+  secretBox: SecretBox;
+  maxBodyBytes: number;
+  /** Requests per verified app (keyed by appId once the signature holds); absent in tests that need none. */
+  appLimiter?: RateLimiter;
+  log?: Logger;
+}): RequestHandler[] {
   const nonces = new PgNonceStore(deps.db);
   const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
   const verify = async (req: express.Request, res: Response): Promise<void> => {
@@ -55,11 +65,15 @@ export function signedRoutes(deps: { db: Db; secretBox: SecretBox; maxBodyBytes:
     });
     if (!result.ok) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: ${result.reason}`);
     if (result.signType !== app.signType) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: SIGN_TYPE_NOT_ALLOWED (app uses ${app.signType})`);
+    // The merchant has deployed a rotated key: from now on its notifications are signed with it (notificationKey).
+    if (result.keyIndex === 0) await markNewKeyInUse(deps.db, app);
 
     res.locals.signBytes = (status: number, bytes: Buffer, contentType: string) => {
       const headers = signResponseHeaders({ pathWithQuery: req.originalUrl, appId: app.appId, appKey: app.keys[result.keyIndex], signType: result.signType, body: bytes });
       res.status(status).set(headers).type(contentType).send(bytes);
     };
+    // Only now is the app known to be who it says: its limit, answered signed like any error from here on.
+    if (deps.appLimiter) await enforceRateLimit(deps.appLimiter, app.appId, res, deps.log);
     if (app.status !== 'APPROVED') throw new DomainError(ErrorCode.FORBIDDEN, app.status === 'PENDING' ? '应用尚未审核通过' : '应用已停用');
 
     let body: unknown = {};

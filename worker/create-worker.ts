@@ -4,6 +4,9 @@ import { loadConfig, type WorkerSizing } from '../config';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
+/** How long in-flight activities may finish after a shutdown signal before they are cancelled (`npm start` waits 35 s). */
+export const WORKER_SHUTDOWN_GRACE_SECONDS = 30;
+
 /** Worker sizing shared by the payment worker and the bench's engine baseline, so both run on equal terms. */
 export function workerTuning(sizing: WorkerSizing): Partial<WorkerOptions> {
   return {
@@ -34,7 +37,7 @@ export async function createPaymentWorker(opts: {
     activities: opts.activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     // Let an in-flight notification POST finish on shutdown instead of being cut off mid-request.
-    shutdownGraceTime: '30s',
+    shutdownGraceTime: `${WORKER_SHUTDOWN_GRACE_SECONDS}s`,
     ...workerTuning(opts.sizing ?? loadConfig({}).worker),
   });
 }

@@ -10,7 +10,7 @@ import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
 import { connectTemporal, createTemporalGateway } from '../temporal/client';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { createPaymentWorker } from './create-worker';
+import { WORKER_SHUTDOWN_GRACE_SECONDS, createPaymentWorker } from './create-worker';
 
 async function main() {
   const config = loadConfig();
@@ -51,12 +51,24 @@ async function main() {
       log.error('reconciler failed', { error: (err as Error).message });
     }
   };
-  const timer = setInterval(reconcile, 60_000);
-  void reconcile();
+  let reconciling = reconcile();
+  const timer = setInterval(() => (reconciling = reconcile()), 60_000);
+
+  // The SDK's runtime starts the drain on the first SIGINT/SIGTERM and then stops listening, so a second signal
+  // would kill the process mid-drain by default — and Ctrl-C under `npm start` can deliver two (the terminal's
+  // SIGINT, the watchdog's SIGTERM). Listening here keeps every later signal harmless.
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info(signalled ? 'worker already draining' : 'worker draining', { signal, graceSeconds: WORKER_SHUTDOWN_GRACE_SECONDS });
+    signalled = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   log.info('worker running', { taskQueue: config.temporal.taskQueue, address: config.temporal.address });
-  await worker.run(); // resolves after SIGINT/SIGTERM (the SDK's runtime handles them) once in-flight work drained
+  await worker.run(); // resolves after SIGINT/SIGTERM once in-flight activities finished (or the grace time cut them)
   clearInterval(timer);
+  await reconciling; // never rejects; it must not find the pool closed under it
   await client.close();
   await connection.close();
   await db.destroy();

@@ -9,6 +9,8 @@ import * as m003 from './003_refunds';
 import * as m004 from './004_reconciliation';
 import * as m005 from './005_transfers';
 import * as m006 from './006_order_qr_code';
+import * as m007 from './007_key_rotation_use';
+import * as m008 from './008_rate_limits';
 
 const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }> = {
   '001_core': m001,
@@ -17,6 +19,8 @@ const migrations: Record<string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   '004_reconciliation': m004,
   '005_transfers': m005,
   '006_order_qr_code': m006,
+  '007_key_rotation_use': m007,
+  '008_rate_limits': m008,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -18,6 +18,8 @@ export interface AppRow {
   app_key_enc: string;
   previous_app_key_enc: string | null;
   previous_key_valid_until: Date | null;
+  key_rotated_at: Date | null;
+  new_key_first_used_at: Date | null;
 }
 
 export interface AppWithKeys {
@@ -29,6 +31,8 @@ export interface AppWithKeys {
   signType: SignType;
   /** The current key first; the previous key while a rotation's grace period lasts. */
   keys: string[];
+  /** While the previous key is valid: when the rotation happened and whether the app has authenticated with the new key yet. */
+  rotation: { rotatedAt: Date; newKeyInUse: boolean } | null;
 }
 
 export function generateAppKey(): string {
@@ -66,7 +70,8 @@ export async function findAppWithKeys(db: Db, box: SecretBox, appId: string, now
   const row = (await db<AppRow>('apps').where({ app_id: appId }).first()) as AppRow | undefined;
   if (!row) return null;
   const keys = [box.open(row.app_key_enc)];
-  if (row.previous_app_key_enc && row.previous_key_valid_until && row.previous_key_valid_until > now) keys.push(box.open(row.previous_app_key_enc));
+  const inGrace = !!row.previous_app_key_enc && !!row.previous_key_valid_until && row.previous_key_valid_until > now;
+  if (inGrace) keys.push(box.open(row.previous_app_key_enc!));
   return {
     appId: row.app_id,
     name: row.name,
@@ -75,13 +80,38 @@ export async function findAppWithKeys(db: Db, box: SecretBox, appId: string, now
     returnUrl: row.return_url,
     signType: row.sign_type,
     keys,
+    rotation: inGrace && row.key_rotated_at ? { rotatedAt: row.key_rotated_at, newKeyInUse: row.new_key_first_used_at !== null } : null,
   };
+}
+
+/**
+ * The key notifications are signed with. After a rotation the merchant may still verify with the previous key only
+ * (it deploys the new key when it can, within the grace period), so notifications keep using the previous key until
+ * the app has authenticated a request with the new one, which proves the merchant holds it. After the grace period
+ * only the current key exists.
+ */
+export function notificationKey(app: Pick<AppWithKeys, 'keys' | 'rotation'>): string {
+  return app.rotation && !app.rotation.newKeyInUse && app.keys.length > 1 ? app.keys[1] : app.keys[0];
+}
+
+/**
+ * Records that the app authenticated with its current key (once per rotation). Conditional on the rotation it read:
+ * a request verified with a key that a concurrent rotation has just made "previous" must not mark the newer key used.
+ */
+export async function markNewKeyInUse(db: Db, app: Pick<AppWithKeys, 'appId' | 'rotation'>): Promise<void> {
+  if (!app.rotation || app.rotation.newKeyInUse) return;
+  await db('apps')
+    .where({ app_id: app.appId })
+    .whereNull('new_key_first_used_at')
+    // pg Dates carry milliseconds; the column keeps microseconds.
+    .whereRaw(`date_trunc('milliseconds', key_rotated_at) = ?`, [app.rotation.rotatedAt])
+    .update({ new_key_first_used_at: db.fn.now() });
 }
 
 const escapeLike = (s: string) => s.replace(/[%_\\]/g, '\\$&');
 
 /** An app as the console lists it: the row without its key material, plus binding counts. */
-export interface AppListItem extends Omit<AppRow, 'app_key_enc' | 'previous_app_key_enc'> {
+export interface AppListItem extends Omit<AppRow, 'app_key_enc' | 'previous_app_key_enc' | 'new_key_first_used_at'> {
   key_rotated_at: Date | null;
   status_changed_at: Date | null;
   created_at: Date;
@@ -160,6 +190,7 @@ export async function rotateAppKey(db: Db, box: SecretBox, appId: string, graceU
       previous_key_valid_until: graceUntil,
       app_key_enc: box.seal(appKey),
       key_rotated_at: db.fn.now(),
+      new_key_first_used_at: null, // the merchant has yet to prove it holds the new key
       updated_at: db.fn.now(),
     })
     .returning('app_id')) as unknown[];

@@ -7,7 +7,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Actor, OperatorService } from '../../app/operator';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { clientIp, envelope, route } from '../envelope';
-import { rateLimit } from '../rate-limit';
+import { rateLimit, type RateLimiter } from '../rate-limit';
 import { parse } from '../validation';
 import { principal, type Auth } from './auth';
 import * as s from './schemas';
@@ -20,6 +20,7 @@ export interface AdminApiDeps {
   channelTypes: readonly string[];
   settings: AdminSettings;
   auth: Auth;
+  limiter: RateLimiter;
 }
 
 function intParam(req: Request, name: string): number {
@@ -46,7 +47,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     next();
   });
   r.use(auth.guard);
-  r.use(rateLimit({ windowMs: 60_000, max: 600, key: (req) => `admin|${clientIp(req)}` }));
+  r.use(rateLimit({ limiter: deps.limiter, key: (req) => clientIp(req) }));
   r.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
   // State changes carry JSON (or nothing): a cross-site form could only send form encodings or text/plain.
   r.use((req, _res, next) => {

@@ -11,6 +11,7 @@ import { ADMIN_API_BASE } from '../../domain/urls';
 import type { Logger } from '../../observability/logger';
 import type { ProviderRegistry } from '../../providers/registry';
 import type { AdminCredential } from '../../security/admin-credential';
+import type { RateLimiter } from '../rate-limit';
 import { adminApiRouter } from './api';
 import { createAuth } from './auth';
 import { consoleRouter } from './console';
@@ -25,12 +26,14 @@ export function createConsoleRouter(deps: {
   credential: AdminCredential;
   namespace: string;
   log: Logger;
+  /** Administrator API requests per client IP. */
+  limiter: RateLimiter;
 }): Router {
   const settings = adminSettings(deps.config, deps.credential, deps.namespace);
   if (settings.credential.source === 'file') deps.log.warn('administrator password generated for development', { file: settings.credential.file, username: settings.credential.username });
   const auth = createAuth({ db: deps.db, settings });
   const r = Router();
-  r.use(ADMIN_API_BASE, adminApiRouter({ operator: deps.operator, channelTypes: deps.providers.channelTypes(), settings, auth }));
+  r.use(ADMIN_API_BASE, adminApiRouter({ operator: deps.operator, channelTypes: deps.providers.channelTypes(), settings, auth, limiter: deps.limiter }));
   r.use(consoleRouter());
   return r;
 }

@@ -14,15 +14,27 @@ kill -TERM $child 2>/dev/null
 wait $child
 `;
 
-/** Spawns cmd under a watchdog; SIGTERM to the returned process stops cmd gracefully too. */
+/**
+ * Spawns cmd under a watchdog; SIGTERM to the returned process stops cmd gracefully too. Each child gets its own
+ * process group: Ctrl-C then reaches only us, and we stop the children in our order (the API drains before the
+ * worker, both before PostgreSQL and Temporal) instead of the terminal signalling all of them at once.
+ */
 export function spawnTethered(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
-  return spawn('sh', ['-c', WATCHDOG, 'tether', String(process.pid), cmd, ...args], opts);
+  return spawn('sh', ['-c', WATCHDOG, 'tether', String(process.pid), cmd, ...args], { ...opts, detached: true });
 }
 
+/** SIGTERM, then waits for the exit (the watchdog waits for cmd); past `timeoutMs` SIGKILLs the whole group. */
 export function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      // Killing only the watchdog would orphan cmd, still running; the group holds both.
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();

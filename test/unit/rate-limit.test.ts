@@ -1,13 +1,20 @@
-/** The API's limiter answers 4290/429 with Retry-After once a client exceeds its window. */
+/** The rate-limit middleware answers 4290/429 with Retry-After once a key's window is used up (counter faked here; the PostgreSQL one is in test/integration/rate-limit.test.ts). */
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { errorMiddleware } from '../../http/envelope';
-import { rateLimit } from '../../http/rate-limit';
+import { rateLimit, type RateLimiter } from '../../http/rate-limit';
 import { createLogger } from '../../observability/logger';
 
 test('the (max+1)-th request in a window is 4290 with Retry-After; other clients are unaffected', async () => {
   const app = express();
-  app.use(rateLimit({ windowMs: 60_000, max: 3, key: (req) => String(req.headers['x-client']) }));
+  const counts = new Map<string, number>();
+  const limiter: RateLimiter = {
+    consume: async (key) => {
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      return { allowed: counts.get(key)! <= 3, msBeforeNext: 42_000 };
+    },
+  };
+  app.use(rateLimit({ limiter, key: (req) => String(req.headers['x-client']) }));
   app.get('/x', (_req, res) => void res.json({ code: 1000 }));
   app.use(errorMiddleware(createLogger({ write: () => {} })));
   const server = app.listen(0, '127.0.0.1');
@@ -19,8 +26,24 @@ test('the (max+1)-th request in a window is 4290 with Retry-After; other clients
     const limited = await hit('a');
     expect(limited.status).toBe(429);
     expect(((await limited.json()) as { code: number }).code).toBe(4290);
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.headers.get('retry-after')).toBe('42');
     expect((await hit('b')).status).toBe(200);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('a failing counter lets the request through (fail open) and logs it', async () => {
+  const app = express();
+  const logged: string[] = [];
+  app.use(rateLimit({ limiter: { consume: () => Promise.reject(new Error('pool exhausted')) }, key: () => 'k', log: createLogger({ write: (l) => logged.push(l) }) }));
+  app.get('/x', (_req, res) => void res.json({ code: 1000 }));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  try {
+    expect((await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`)).status).toBe(200);
+    expect(logged.join('\n')).toContain('rate limit not checked');
   } finally {
     server.closeAllConnections();
     server.close();
