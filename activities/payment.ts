@@ -49,8 +49,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
   return {
     async prepay(args: { orderId: number; channel: ChooseChannelRequest; clientIp?: string; openid?: string }): Promise<PrepayResult> {
-      const order = await mustFindOrder(db, args.orderId);
-      const creds = await credentialsFor(args.channel);
+      // Independent reads, together: the consumer is waiting on this update.
+      const [order, creds] = await Promise.all([mustFindOrder(db, args.orderId), credentialsFor(args.channel)]);
       let result: PrepayResult;
       try {
         result = await providers.get(args.channel.channelType).prepay(creds, {

@@ -74,7 +74,7 @@ const schema = z.object({
   TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
   // Worker sizing: workflows kept in memory between tasks (an evicted one replays its short history on its next
   // task), and concurrent workflow tasks / activities per worker process.
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(2000),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(800),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(2000).default(100),
 });

@@ -11,7 +11,7 @@ import type { RateLimiter } from '../db/queries/rate-limits';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import type { SecretBox } from '../security/secret-box';
-import { HEADER, getHeader, signResponseHeaders, verifySignedMessage, type SignType } from '../signature';
+import { HEADER, NONCE_TTL_MS, getHeader, signResponseHeaders, verifySignedHeaders, type SignType } from '../signature';
 import type { Envelope } from './envelope';
 import { enforceRateLimit } from './rate-limit';
 
@@ -53,7 +53,7 @@ export function signedRoutes(deps: {
     // Unknown app and bad signature answer the same, so the API does not reveal which app ids exist.
     const app = appId ? await findAppWithKeys(deps.db, deps.secretBox, appId) : null;
     if (!app) throw new DomainError(ErrorCode.UNAUTHORIZED, '签名校验失败: UNKNOWN_APP_OR_BAD_SIGNATURE');
-    const result = await verifySignedMessage({
+    const result = verifySignedHeaders({
       kind: 'request',
       method: req.method,
       pathWithQuery: req.originalUrl,
@@ -61,19 +61,24 @@ export function signedRoutes(deps: {
       body: rawBody,
       keys: app.keys,
       now: Date.now(),
-      nonceStore: nonces,
     });
     if (!result.ok) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: ${result.reason}`);
     if (result.signType !== app.signType) throw new DomainError(ErrorCode.UNAUTHORIZED, `签名校验失败: SIGN_TYPE_NOT_ALLOWED (app uses ${app.signType})`);
-    // The merchant has deployed a rotated key: from now on its notifications are signed with it (notificationKey).
-    if (result.keyIndex === 0) await markNewKeyInUse(deps.db, app);
 
     res.locals.signBytes = (status: number, bytes: Buffer, contentType: string) => {
       const headers = signResponseHeaders({ pathWithQuery: req.originalUrl, appId: app.appId, appKey: app.keys[result.keyIndex], signType: result.signType, body: bytes });
       res.status(status).set(headers).type(contentType).send(bytes);
     };
-    // Only now is the app known to be who it says: its limit, answered signed like any error from here on.
-    if (deps.appLimiter) await enforceRateLimit(deps.appLimiter, app.appId, res, deps.log);
+    // Only now is the app known to be who it says (the signature holds): claim the nonce (once per app, so a
+    // replay is refused), count the request against the app's limit (answered signed like any error from here
+    // on), and, if the merchant has deployed a rotated key, sign its notifications with it from now on
+    // (notificationKey). Three independent writes, made together: one database round trip of latency.
+    const [claimed] = await Promise.all([
+      nonces.claim(app.appId, result.nonce, new Date(Date.now() + NONCE_TTL_MS)),
+      deps.appLimiter ? enforceRateLimit(deps.appLimiter, app.appId, res, deps.log) : undefined,
+      result.keyIndex === 0 ? markNewKeyInUse(deps.db, app) : undefined,
+    ]);
+    if (!claimed) throw new DomainError(ErrorCode.UNAUTHORIZED, '签名校验失败: REPLAYED_NONCE');
     if (app.status !== 'APPROVED') throw new DomainError(ErrorCode.FORBIDDEN, app.status === 'PENDING' ? '应用尚未审核通过' : '应用已停用');
 
     let body: unknown = {};

@@ -40,7 +40,7 @@ export function orderShaped(sys: BenchSystem, o: LoadOptions) {
 }
 
 /** Unified orders through the merchant API (signed request and response, order signature checked). */
-export async function unifiedOrders(sdk: PaySdk, o: LoadOptions, expireSeconds = 3600): Promise<Summary & { firstErrors: string[]; orders: UnifiedOrderData[] }> {
+export async function unifiedOrders(sdk: PaySdk, o: LoadOptions, expireSeconds = 3600): Promise<Summary & { firstErrors: string[]; completed: number; orders: UnifiedOrderData[] }> {
   const orders: UnifiedOrderData[] = [];
   const r = await runLoad({ ...o, op: async () => orders.push(await sdk.unifiedOrder(orderRequest(uniq('u'), expireSeconds))) });
   return { ...r, orders };
@@ -131,6 +131,27 @@ export function summaryPolls(sys: BenchSystem, tokens: readonly string[], o: Loa
   return runLoad({ ...o, op: (i) => cashierSummary(sys, tokens[i % tokens.length]) });
 }
 
+/**
+ * Waits until the task queues have nothing queued, so a phase does not pay for the work a previous one left
+ * behind (a bare start's workflows still have their first task to run, unified orders theirs).
+ */
+export async function settle(sys: BenchSystem): Promise<void> {
+  // The server refreshes backlog statistics every few seconds: only two empty readings 6 s apart count.
+  let emptySince: number | null = null;
+  await timeUntil(async () => {
+    let empty = true;
+    for (const q of [ENGINE_TASK_QUEUE, TASK_QUEUE]) {
+      const b = await sys.backlog(q);
+      if (b.workflow + b.activity > 0) empty = false;
+    }
+    // Backlog statistics miss tasks already handed to a poller: bare starts are done when their workflows are.
+    if (empty && (await sys.client.workflow.count('WorkflowType="benchNoop" AND ExecutionStatus="Running"')).count > 0) empty = false;
+    if (!empty) emptySince = null;
+    else emptySince ??= performance.now();
+    return emptySince !== null && performance.now() - emptySince >= 6000;
+  }, 180_000, 1000);
+}
+
 /** Waits until `check` is true, polling; resolves to the time it took (ms) or null after timeoutMs. */
 export async function timeUntil(check: () => Promise<boolean>, timeoutMs: number, everyMs = 500): Promise<number | null> {
   const t0 = performance.now();
@@ -154,11 +175,11 @@ export interface ScaleReport {
   restart: {
     /** Kill → every open order answered a state query from the new worker. */
     allQueriesAnsweredMs: number | null;
-    /** Orders whose expiry fell while the worker was down or restarting: all CLOSED, and how late. */
+    /** Orders whose expiry fell while the worker was down or restarting: all CLOSED (ms after the kill), and how late. */
     expiring: number;
     expiredClosedMs: number | null;
     maxCloseLatenessMs: number | null;
-    /** Paying orders paid with the callback lost during the restart: found by the workflows' provider queries. */
+    /** Paying orders paid with the callback lost during the restart: found by provider queries (ms after the kill). */
     paidWithLostCallback: number;
     foundByPollingMs: number | null;
     runningWorkflows: number | null;
@@ -213,10 +234,11 @@ export async function scale(sys: BenchSystem, sdk: PaySdk, merchant: BenchMercha
   const openNos = [...Array.from({ length: open }, (_, i) => `${prefix}-${i}`)];
   await mapConcurrent(await bench.workflowIdsOf(sys.db, openNos), 32, (id) => sys.client.workflow.getHandle(id).query('state'));
   const allQueriesAnsweredMs = Math.round(performance.now() - killedAt);
-  const expiredClosed = await timeUntil(async () => (await bench.countOrdersIn(sys.db, expiring, ['CLOSED'])) === expiring.length, 180_000, 1000);
+  const sinceKill = (t: number | null) => (t === null ? null : Math.round(performance.now() - killedAt));
+  const expiredClosed = sinceKill(await timeUntil(async () => (await bench.countOrdersIn(sys.db, expiring, ['CLOSED'])) === expiring.length, 180_000, 1000));
   const maxCloseLatenessMs = await bench.maxMsAfterExpiry(sys.db, expiring);
   const lostNos = lost.map((p) => p.outTradeNo);
-  const foundByPolling = await timeUntil(async () => (await bench.countOrdersIn(sys.db, lostNos, ['SUCCESS', 'FINISH'])) === lost.length, 600_000, 1000);
+  const foundByPolling = sinceKill(await timeUntil(async () => (await bench.countOrdersIn(sys.db, lostNos, ['SUCCESS', 'FINISH'])) === lost.length, 600_000, 1000));
   let runningWorkflows: number | null = null;
   try {
     runningWorkflows = (await sys.client.workflow.count(`TaskQueue="${TASK_QUEUE}" AND ExecutionStatus="Running" AND WorkflowType="paymentWorkflow"`)).count;

@@ -35,13 +35,14 @@ export function summarize(latenciesMs: readonly number[], windowMs: number, erro
 /**
  * Runs `op` from `concurrency` loops for `durationMs` after `warmupMs`; only operations that start and end
  * inside the measured window count, so the rate is completions per second of the window. Errors are counted
- * (and the first few kept), never thrown: a bench reports what happened.
+ * (and the first few kept), never thrown: a bench reports what happened. `completed` also counts the warm-up's.
  */
-export async function runLoad(opts: { concurrency: number; durationMs: number; warmupMs: number; op: (i: number) => Promise<unknown> }): Promise<Summary & { firstErrors: string[] }> {
+export async function runLoad(opts: { concurrency: number; durationMs: number; warmupMs: number; op: (i: number) => Promise<unknown> }): Promise<Summary & { firstErrors: string[]; completed: number }> {
   const latencies: number[] = [];
   const firstErrors: string[] = [];
   let errors = 0;
   let seq = 0;
+  let completed = 0;
   const t0 = performance.now();
   const windowStart = t0 + opts.warmupMs;
   const windowEnd = windowStart + opts.durationMs;
@@ -50,6 +51,7 @@ export async function runLoad(opts: { concurrency: number; durationMs: number; w
       const started = performance.now();
       try {
         await opts.op(seq++);
+        completed++;
         const ended = performance.now();
         if (started >= windowStart && ended <= windowEnd) latencies.push(ended - started);
       } catch (err) {
@@ -59,7 +61,7 @@ export async function runLoad(opts: { concurrency: number; durationMs: number; w
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, loop));
-  return { ...summarize(latencies, opts.durationMs, errors), firstErrors };
+  return { ...summarize(latencies, opts.durationMs, errors), firstErrors, completed };
 }
 
 /** Runs `op` for every item with at most `concurrency` in flight; resolves to the results in order. */

@@ -47,6 +47,8 @@ export interface BenchSystem {
   /** SIGKILLs the worker process (no graceful shutdown), as a crash would. */
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
+  /** Runs `run` with the engine-baseline worker polling its own task queue. */
+  withEngineWorker<T>(run: () => Promise<T>): Promise<T>;
   /** Resident set size of a process, in MiB (now and peak). */
   rss(p: BenchProcess): Promise<{ nowMiB: number; peakMiB: number }>;
   /** Approximate backlog of the project's workflow and activity task queues. */
@@ -65,8 +67,14 @@ async function nodePidOf(child: ChildProcess): Promise<number> {
   throw new Error(`no process under tether ${child.pid}`);
 }
 
+/** BENCH_PROFILE=api,worker writes V8 CPU profiles of those processes into BENCH_PROFILE_DIR (default: the cwd). */
+function profileFlags(name: string): string[] {
+  const wanted = (process.env.BENCH_PROFILE ?? '').split(',');
+  return wanted.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? process.cwd()}`] : [];
+}
+
 async function spawnNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<BenchProcess> {
-  const child = spawnTethered(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTethered(process.execPath, [...profileFlags(name), '--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => log(`${name}: ${c.toString().trimEnd().slice(0, 2000)}`));
   return { name, child, pid: await nodePidOf(child) };
 }
@@ -97,7 +105,7 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
     if (!temporalAddress) {
       const cli = await ensureTemporalCli(log);
       if (cli.type !== 'existing-path') throw new Error('no Temporal CLI (install Go >= 1.25 or set TEMPORAL_CLI_PATH)');
-      const dev = await startDevServer({ exe: cli.path, port: await freePort(), uiPort: null, dbFile: path.join(tmp, 'temporal.sqlite') });
+      const dev = await startDevServer({ exe: cli.path, port: await freePort(), uiPort: null, dbFile: null });
       stops.push(dev.stop);
       temporalAddress = dev.address;
     }
@@ -134,6 +142,7 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
       RECONCILIATION_SCHEDULE: 'false',
       // The bench is one merchant sending far more than a real one would.
       RATE_LIMIT_PER_MINUTE: '1000000',
+      RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
       PROVIDER_POLL_INTERVAL_SECONDS: process.env.PROVIDER_POLL_INTERVAL_SECONDS ?? '10',
     };
     const workerEnv = { ...env, ...opts.workerEnv };
@@ -141,9 +150,10 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
       const w = await spawnNode('worker', 'worker/main.ts', [], workerEnv, log);
       sys.worker = w;
     };
-    const engine = await spawnNode('engine-worker', 'scripts/bench/engine-worker.ts', [temporalAddress, ENGINE_TASK_QUEUE], process.env, log);
-    stops.push(() => stopChild(engine.child));
-    await firstLine(engine.child);
+    let engine: BenchProcess | null = null;
+    stops.push(async () => {
+      if (engine) await stopChild(engine.child);
+    });
 
     const { client, close } = await connectTemporal({ address: temporalAddress, namespace: 'default' });
     stops.push(close);
@@ -164,6 +174,17 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
         await exited;
       },
       startWorker,
+      async withEngineWorker(run) {
+        // Only while an engine phase runs: a worker idling beside the project's phases would share their cores.
+        engine = await spawnNode('engine-worker', 'scripts/bench/engine-worker.ts', [temporalAddress!, ENGINE_TASK_QUEUE], process.env, log);
+        try {
+          await firstLine(engine.child);
+          return await run();
+        } finally {
+          await stopChild(engine.child);
+          engine = null;
+        }
+      },
       async rss(p) {
         const status = await readFile(`/proc/${p.pid}/status`, 'utf8');
         const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);

@@ -1,0 +1,46 @@
+/**
+ * CPU time by process of the bench's system, from /proc (Linux): where a phase's time went. Processes are
+ * recognised by their command line; every PostgreSQL backend counts as "postgres".
+ */
+import { readdir, readFile } from 'node:fs/promises';
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+const ROLES: Array<[string, (cmd: string) => boolean]> = [
+  ['api', (c) => c.includes('api/main.ts')],
+  ['worker', (c) => c.includes('worker/main.ts')],
+  ['engine worker', (c) => c.includes('engine-worker.ts')],
+  ['sandboxes', (c) => c.includes('bench/sandboxes.ts')],
+  ['temporal', (c) => c.includes('temporal') && c.includes('start-dev')],
+  ['postgres', (c) => c.startsWith('postgres')],
+  ['bench', (c) => c.includes('bench/index.ts')],
+];
+
+/** CPU milliseconds used so far, by process id, with the process's role. */
+export type CpuSnapshot = Record<string, { role: string; ms: number }>;
+
+export async function cpuSnapshot(): Promise<CpuSnapshot> {
+  const out: CpuSnapshot = {};
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const [cmd, stat] = await Promise.all([readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''), readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')]);
+    const role = ROLES.find(([, match]) => match(cmd.replace(/\0/g, ' ')))?.[0];
+    if (!role || !stat) continue;
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out[pid] = { role, ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND };
+  }
+  return out;
+}
+
+/** CPU ms per operation by role between two snapshots (roles that used under 1% of the total are left out). */
+export function cpuPerOperation(before: CpuSnapshot, after: CpuSnapshot, operations: number): Record<string, number> {
+  // By process, so a process that exited in between (a PostgreSQL backend) does not subtract its past.
+  const used: Record<string, number> = {};
+  for (const [pid, p] of Object.entries(after)) used[p.role] = (used[p.role] ?? 0) + p.ms - (before[pid]?.ms ?? 0);
+  const total = Object.values(used).reduce((a, b) => a + b, 0);
+  const per: Record<string, number> = {};
+  for (const [k, v] of Object.entries(used).sort((a, b) => b[1] - a[1])) if (v >= total / 100 && operations > 0) per[k] = Math.round((v / operations) * 10) / 10;
+  if (operations > 0) per.total = Math.round((total / operations) * 10) / 10;
+  return per;
+}

@@ -1,0 +1,62 @@
+/** The bench's report: what one run measured, and the table the README shows. */
+import type { ScaleReport, notificationLateness } from './scenarios';
+import type { Summary } from './stats';
+import type { StatisticsReport } from './statistics';
+
+export interface Report {
+  date: string;
+  machine: string;
+  concurrency: number;
+  seconds: number;
+  engine?: { bareStart: Summary; orderShaped: Summary };
+  orders?: { unifiedOrder: Summary; paidAndNotified: Summary; lateness: Awaited<ReturnType<typeof notificationLateness>>; acknowledged: number; paidOrders: number; summary: Summary };
+  scale?: ScaleReport;
+  statistics?: StatisticsReport;
+  /** CPU ms per completed operation of each phase, by process (the whole machine's cost of one operation). */
+  cpuMsPerOperation?: Record<string, Record<string, number>>;
+  ratios: Record<string, { value: number; target: string }>;
+}
+
+export function strip<T extends Summary>(s: T): Summary {
+  const { n, errors, perSecond, p50, p95, p99, max } = s;
+  return { n, errors, perSecond, p50, p95, p99, max };
+}
+
+export function table(r: Report): string {
+  const out: string[] = [`\n${r.machine}, ${r.date}, concurrency ${r.concurrency}, ${r.seconds} s per phase\n`];
+  const rows: Array<[string, Summary]> = [];
+  if (r.engine) rows.push(['engine: bare workflow.start', r.engine.bareStart], ['engine: order-shaped workflow', r.engine.orderShaped]);
+  if (r.orders) rows.push(['unified order', r.orders.unifiedOrder], ['paid and notified order', r.orders.paidAndNotified], ['cashier order summary', r.orders.summary]);
+  if (r.scale) rows.push([`paid and notified, ${r.scale.openOrders.toLocaleString()} open`, r.scale.underLoad]);
+  if (rows.length) {
+    out.push('| measured | per second | p50 ms | p95 ms | p99 ms | max ms | n | errors |', '|---|---|---|---|---|---|---|---|');
+    for (const [name, s] of rows) out.push(`| ${name} | ${s.perSecond} | ${s.p50} | ${s.p95} | ${s.p99} | ${s.max} | ${s.n} | ${s.errors} |`);
+  }
+  if (r.cpuMsPerOperation) {
+    out.push('', 'CPU ms per operation, by process:');
+    for (const [phase, per] of Object.entries(r.cpuMsPerOperation)) out.push(`  ${phase}: ${Object.entries(per).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (r.orders) {
+    const l = r.orders.lateness;
+    out.push('', `notification lateness (started − scheduled): ${l.attempts} attempts (${l.retries} scheduled retries), p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms, retries p99 ${l.retryP99} ms; ${r.orders.acknowledged} of ${r.orders.paidOrders} paid orders acknowledged (some at their second attempt)`);
+  }
+  if (r.scale) {
+    const s = r.scale;
+    out.push(
+      '',
+      `scale: ${s.openOrders.toLocaleString()} open orders created at ${s.createPerSecond}/s (${s.paying} paying, querying the provider); worker RSS ${s.workerRssMiB} MiB (peak ${s.workerPeakRssMiB}), API RSS ${s.apiRssMiB} MiB; backlog workflow ${s.backlog.workflow}, activity ${s.backlog.activity}`,
+      `scale: notification lateness p50 ${s.lateness.p50} ms, p99 ${s.lateness.p99} ms (${s.lateness.attempts} attempts)`,
+      `restart after SIGKILL: every open order answered a query ${s.restart.allQueriesAnsweredMs} ms after the kill; ${s.restart.expiring} orders expiring meanwhile all CLOSED ${s.restart.expiredClosedMs} ms after the kill (the latest ${s.restart.maxCloseLatenessMs} ms after its expiry); ${s.restart.paidWithLostCallback} payments whose callbacks were lost meanwhile found by polling ${s.restart.foundByPollingMs} ms after the kill; running payment workflows ${s.restart.runningWorkflows ?? 'n/a'}, open orders in PostgreSQL ${s.restart.openOrdersInDb}; worker RSS after ${s.restart.workerRssAfterMiB} MiB`,
+    );
+  }
+  if (Object.keys(r.ratios).length) {
+    out.push('', '| ratio | value | target |', '|---|---|---|');
+    for (const [name, v] of Object.entries(r.ratios)) out.push(`| ${name} | ${v.value} | ${v.target} |`);
+  }
+  if (r.statistics) {
+    out.push('', `statistics dashboard at ${r.statistics.orders.toLocaleString()} orders (seeded in ${r.statistics.seedSeconds} s)`, '| query | p50 ms | max ms | days | paid orders in window |', '|---|---|---|---|---|');
+    for (const x of r.statistics.rows) out.push(`| ${x.case} | ${x.p50Ms} | ${x.maxMs} | ${x.days} | ${x.paid.toLocaleString()} |`);
+  }
+  return out.join('\n') + '\n';
+}
+

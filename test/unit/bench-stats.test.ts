@@ -1,0 +1,62 @@
+/** The bench's figures: percentiles, summaries, the load loop's window, bounded concurrency and ratios. */
+import { mapConcurrent, percentile, ratio, runLoad, summarize } from '../../scripts/bench/stats';
+import { nextPaymentPollInterval, MAX_PAYMENT_POLL_INTERVAL_MS } from '../../workflows/provider-calls';
+
+test('nearest-rank percentiles of an ascending list', () => {
+  const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+  expect([percentile(xs, 50), percentile(xs, 95), percentile(xs, 99), percentile(xs, 100)]).toEqual([50, 95, 99, 100]);
+  expect(percentile([7], 99)).toBe(7);
+  expect(percentile([], 50)).toBe(0);
+});
+
+test('a summary sorts its input and reports the rate over the window', () => {
+  const s = summarize([30, 10, 20, 40], 2000, 1);
+  expect(s).toEqual({ n: 4, errors: 1, perSecond: 2, p50: 20, p95: 40, p99: 40, max: 40 });
+});
+
+test('the load loop counts only operations inside the window, and errors without throwing', async () => {
+  let calls = 0;
+  const r = await runLoad({
+    concurrency: 2,
+    durationMs: 300,
+    warmupMs: 100,
+    op: async (i) => {
+      calls++;
+      await new Promise((res) => setTimeout(res, 20));
+      if (i % 5 === 4) throw new Error(`op ${i} failed`);
+    },
+  });
+  expect(r.completed + r.errors).toBeLessThanOrEqual(calls);
+  expect(r.n).toBeLessThan(r.completed); // the warm-up's operations are not in the window
+  expect(r.n).toBeGreaterThan(0);
+  expect(r.errors).toBeGreaterThan(0);
+  expect(r.firstErrors[0]).toMatch(/^op \d+ failed$/);
+  expect(r.p50).toBeGreaterThanOrEqual(19);
+});
+
+test('mapConcurrent keeps order and never exceeds its concurrency', async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const out = await mapConcurrent([5, 1, 4, 2, 3], 2, async (x) => {
+    peak = Math.max(peak, ++inFlight);
+    await new Promise((res) => setTimeout(res, x * 5));
+    inFlight--;
+    return x * 10;
+  });
+  expect(out).toEqual([50, 10, 40, 20, 30]);
+  expect(peak).toBe(2);
+});
+
+test('ratios round to two places and never divide by zero', () => {
+  expect(ratio(9.4, 11.75)).toBe(0.8);
+  expect(ratio(1, 0)).toBe(0);
+});
+
+test('an open order polls its provider less often while nothing happens, up to a cap, never below its base', () => {
+  const base = 60_000;
+  const waits = [base];
+  for (let i = 0; i < 10; i++) waits.push(nextPaymentPollInterval(waits[waits.length - 1], base));
+  expect(waits.slice(0, 4)).toEqual([60_000, 90_000, 135_000, 202_500]);
+  expect(Math.max(...waits)).toBe(MAX_PAYMENT_POLL_INTERVAL_MS);
+  expect(nextPaymentPollInterval(600_000, 600_000)).toBe(600_000); // a base above the cap stays the base
+});
