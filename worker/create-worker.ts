@@ -15,9 +15,6 @@ export function workerTuning(sizing: WorkerSizing): Partial<WorkerOptions> {
     maxConcurrentActivityTaskExecutions: sizing.maxConcurrentActivities,
     // Database writes and provider calls run as local activities inside workflow tasks.
     maxConcurrentLocalActivityExecutions: sizing.maxConcurrentActivities,
-    // A burst of new orders queues first workflow tasks on the shared (non-sticky) queue: a fixed handful of
-    // pollers drains it one long-poll round trip at a time, so let the SDK add pollers while tasks keep coming.
-    ...(process.env.BENCH_AUTOSCALE === '1' ? { workflowTaskPollerBehavior: { type: 'autoscaling' as const }, activityTaskPollerBehavior: { type: 'autoscaling' as const } } : {}),
   };
 }
 
