@@ -12,8 +12,8 @@ import os from 'node:os';
 import { cpuPerOperation, cpuSnapshot } from './cpu';
 import { startBenchMerchant } from './merchant';
 import { bareStart, merchantSdk, notificationLateness, orderShaped, paidAndNotified, scale, settle, summaryPolls, unifiedOrders, type LoadOptions } from './scenarios';
-import { strip, table, type Report } from './report';
-import { ratio } from './stats';
+import { table, type Report } from './report';
+import { ratio, strip } from './stats';
 import { benchStatistics } from './statistics';
 import { startBenchSystem } from './system';
 

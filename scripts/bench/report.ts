@@ -17,10 +17,6 @@ export interface Report {
   ratios: Record<string, { value: number; target: string }>;
 }
 
-export function strip<T extends Summary>(s: T): Summary {
-  const { n, errors, perSecond, p50, p95, p99, max } = s;
-  return { n, errors, perSecond, p50, p95, p99, max };
-}
 
 export function table(r: Report): string {
   const out: string[] = [`\n${r.machine}, ${r.date}, concurrency ${r.concurrency}, ${r.seconds} s per phase\n`];

@@ -4,7 +4,7 @@ import { providerOutTradeNo } from '../../domain/order';
 import { PaySdk, type UnifiedOrderData } from '../../sdk';
 import { benchNoop, benchOrderShaped, chooseUpdate, paidSignal } from './engine-workflows';
 import { RETRY_MARK, type BenchMerchant } from './merchant';
-import { mapConcurrent, percentile, runLoad, type Summary } from './stats';
+import { mapConcurrent, percentile, runLoad, strip, type Summary } from './stats';
 import { ENGINE_TASK_QUEUE, TASK_QUEUE, type BenchSystem } from './system';
 
 export interface LoadOptions {
@@ -231,7 +231,7 @@ export async function scale(sys: BenchSystem, sdk: PaySdk, merchant: BenchMercha
   await new Promise((r) => setTimeout(r, 5_000));
   await sys.startWorker();
   log('scale: worker restarted; querying every open order');
-  const openNos = [...Array.from({ length: open }, (_, i) => `${prefix}-${i}`)];
+  const openNos = Array.from({ length: open }, (_, i) => `${prefix}-${i}`);
   await mapConcurrent(await bench.workflowIdsOf(sys.db, openNos), 32, (id) => sys.client.workflow.getHandle(id).query('state'));
   const allQueriesAnsweredMs = Math.round(performance.now() - killedAt);
   const sinceKill = (t: number | null) => (t === null ? null : Math.round(performance.now() - killedAt));
@@ -254,7 +254,7 @@ export async function scale(sys: BenchSystem, sdk: PaySdk, merchant: BenchMercha
     workerPeakRssMiB: workerRss.peakMiB,
     apiRssMiB: apiRss.nowMiB,
     backlog,
-    underLoad: { ...underLoad, outTradeNos: undefined } as unknown as Summary,
+    underLoad: strip(underLoad),
     lateness,
     restart: {
       allQueriesAnsweredMs,

@@ -78,4 +78,10 @@ export async function mapConcurrent<T, R>(items: readonly T[], concurrency: numb
   return out;
 }
 
+/** The figures of a load run without its run-specific extras (errors seen, orders made). */
+export function strip<T extends Summary>(s: T): Summary {
+  const { n, errors, perSecond, p50, p95, p99, max } = s;
+  return { n, errors, perSecond, p50, p95, p99, max };
+}
+
 export const ratio = (a: number, b: number): number => (b > 0 ? Math.round((a / b) * 100) / 100 : 0);
