@@ -3,8 +3,8 @@
  * README's signature vectors, the notification verifier), then a merchant backend written against it
  * (EndToEndDriver, run with `java -cp`) creates an order, gets the cashier URL, receives the payment result on its
  * own HTTP server — verified by the Java verifier and acknowledged with the exact body — queries SUCCESS, and
- * refunds part of the order, against the whole system: dev server, PostgreSQL, the real provider adapters and
- * sandboxes. Both sign types: HMAC-SHA256 with Alipay, HMAC-SM3 with WeChat Pay.
+ * refunds part of the order, downloads the statement and pays out a transfer, against the whole system: dev
+ * server, PostgreSQL, the real provider adapters and sandboxes. Both sign types: HMAC-SHA256 with Alipay, HMAC-SM3 with WeChat Pay.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,6 +12,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { providerOutTradeNo } from '../../domain/order';
+import { providerOutBizNo } from '../../domain/transfer';
+import type { ChannelCredentials } from '../../providers/types';
 import { signRequestHeaders } from '../../signature';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { startTestSystem, waitFor, type TestSystem } from '../support/system';
@@ -23,6 +25,7 @@ const DRIVER = 'cn.huolala.lala.pay.cashier.desk.sdk.e2e.EndToEndDriver';
 
 let sys: TestSystem;
 let aliApp: SeededApp;
+let aliCreds: ChannelCredentials;
 let wxApp: SeededApp;
 const children: ChildProcess[] = [];
 
@@ -39,7 +42,8 @@ function mavenVerify(): Promise<void> {
 beforeAll(async () => {
   await mavenVerify();
   sys = await startTestSystem({ pollIntervalSeconds: 1 });
-  aliApp = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: await sys.alipay.createMerchant() }] });
+  aliCreds = await sys.alipay.createMerchant();
+  aliApp = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: aliCreds }] });
   wxApp = await seedApp(sys.t, { signType: 'HMAC-SM3', channels: [{ channelType: 'wx-pay', sceneCode: 'native', creds: await sys.wechat.createMerchant() }] });
 }, 600_000);
 
@@ -54,8 +58,8 @@ interface Driver {
   events: DriverEvent[];
   stderr: string[];
   next(event: string, where?: (e: DriverEvent) => boolean): Promise<DriverEvent>;
-  /** Answers the driver's `awaitingBillDay`: the day whose statement it downloads. */
-  billDay(day: string): void;
+  /** Answers the driver's `awaitingBillDay`: the day whose statement it downloads, and whether it pays out a transfer. */
+  billDay(day: string, transfer: boolean): void;
   exited: Promise<number | null>;
 }
 
@@ -76,7 +80,7 @@ function startDriver(app: SeededApp, signType: 'HMAC-SHA256' | 'HMAC-SM3', outTr
     events,
     stderr,
     exited,
-    billDay: (day) => child.stdin!.end(`${day}\n`),
+    billDay: (day, transfer) => child.stdin!.end(`${JSON.stringify({ day, transfer })}\n`),
     next: (event, where = () => true) =>
       waitFor(`driver event ${event}`, async () => {
         const failed = events.find((e) => e.event === 'error');
@@ -107,14 +111,17 @@ function shanghaiYesterday(): string {
  * Moves an order's payment and its refunds to yesterday noon (Asia/Shanghai), so the statement of a finished day
  * lists them, then tells the driver to download that day.
  */
-async function moveToYesterdayAndDownload(d: Driver, appId: string, outTradeNo: string): Promise<string> {
+async function moveToYesterdayAndDownload(d: Driver, appId: string, outTradeNo: string, transfer = false): Promise<string> {
   await d.next('awaitingBillDay');
   const day = shanghaiYesterday();
   const at = new Date(`${day}T12:00:00+08:00`);
   const order = await sys.t.db('orders').where({ app_id: appId, out_trade_no: outTradeNo }).first();
   await sys.t.db('orders').where({ id: order.id }).update({ pay_time: at });
   await sys.t.db('refunds').where({ order_id: order.id }).update({ refund_time: new Date(at.getTime() + 60_000) });
-  d.billDay(day);
+  if (transfer) {
+    await sys.useCases.transfers.saveSettings({ username: 'admin', ip: '127.0.0.1' }, appId, { enabled: true, maxPerTransfer: 100_000, dailyLimit: 1_000_000, approvalThreshold: 100_000 });
+  }
+  d.billDay(day, transfer);
   return day;
 }
 
@@ -138,7 +145,7 @@ test('the SDK\'s JUnit suite ran in mvn verify: the README vectors and the verif
   expect(totals).toMatchObject({ failures: 0, errors: 0, skipped: 0 });
 });
 
-test('HMAC-SHA256, Alipay Native: order → cashier URL → paid → notification verified by the Java SDK and acknowledged → SUCCESS → refund', async () => {
+test('HMAC-SHA256, Alipay Native: order → cashier URL → paid → notification verified by the Java SDK and acknowledged → SUCCESS → refund → statement → transfer', async () => {
   const outTradeNo = `J${randomBytes(5).toString('hex')}`;
   const d = startDriver(aliApp, 'HMAC-SHA256', outTradeNo, 1999, 500);
   const { notifyUrl } = (await d.next('ready')) as DriverEvent & { notifyUrl: string };
@@ -166,7 +173,7 @@ test('HMAC-SHA256, Alipay Native: order → cashier URL → paid → notificatio
   await prepay('ali-pay', order.token);
   await sys.alipay.pay(providerOutTradeNo(Number(order.orderId), aliApp.channels[0].channelId));
 
-  const day = await moveToYesterdayAndDownload(d, aliApp.appId, outTradeNo);
+  const day = await moveToYesterdayAndDownload(d, aliApp.appId, outTradeNo, true);
   expect(await d.exited).toBe(0);
   const paid = one(d, 'notification', (e) => e.eventType === 'PAYMENT_RESULT');
   expect(paid).toMatchObject({ eventType: 'PAYMENT_RESULT', class: 'SdkPaymentNotification', outTradeNo, amount: 1999, resultCode: 'SUCCESS', channelType: 'ali-pay', attempt: 1, path: '/pay/notify?shop=java' });
@@ -194,6 +201,13 @@ test('HMAC-SHA256, Alipay Native: order → cashier URL → paid → notificatio
     netAmount: 1499,
     csvFirstLine: 'type,orderId,outTradeNo,refundId,outRefundNo,channelType,providerTradeNo,amount,time',
   });
+  // transfers enabled by the administrator: a payout to an Alipay account, notified and queried through the Java SDK
+  const transfer = one(d, 'transfer') as DriverEvent & { transferId: number };
+  expect(transfer).toMatchObject({ outBizNo: `T${outTradeNo}`, amount: 5000, status: 'PROCESSING' });
+  expect(one(d, 'notification', (e) => e.eventType === 'TRANSFER_RESULT')).toMatchObject({ class: 'SdkTransferNotification', outBizNo: `T${outTradeNo}`, transferId: transfer.transferId, amount: 5000, resultCode: 'SUCCESS' });
+  expect(one(d, 'transferQuery')).toMatchObject({ transferId: transfer.transferId, status: 'SUCCESS', transferTime: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/) });
+  const payouts = sys.alipay.transfers(aliCreds.providerAppId).filter((p) => p.outBizNo === providerOutBizNo(transfer.transferId));
+  expect(payouts.map((p) => [p.amountFen, p.status])).toEqual([[5000, 'SUCCESS']]);
   one(d, 'done');
 
   // The desk recorded the Java merchant's answers as acknowledgements: one attempt each, HTTP 200, no retry.

@@ -14,7 +14,9 @@ import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkRefundQueryResponse;
 import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkRefundRequest;
 import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkRefundResponse;
 import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkStatement;
+import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkTransferNotification;
 import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkTransferRequest;
+import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkTransferResponse;
 import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkUnifiedOrdersRequest;
 import cn.huolala.lala.pay.cashier.desk.sdk.model.SdkUnifiedOrdersResponse;
 import cn.huolala.lala.pay.cashier.desk.sdk.sign.SignType;
@@ -47,7 +49,8 @@ import java.util.concurrent.TimeUnit;
  * A merchant backend written against the Java SDK, driven by the project's end-to-end test
  * (test/e2e/java-sdk.test.ts): it receives notifications on its own HTTP server (verified with the SDK, answered
  * with the exact acknowledgement), creates an order, waits while the test pays it at the sandbox, queries it,
- * refunds part of it, and reports every step as one JSON line on stdout.
+ * refunds part of it, downloads a statement, optionally pays out a transfer, and reports every step as one JSON
+ * line on stdout.
  *
  * <p>Arguments: {@code gateway appId appKey signType outTradeNo amount refundAmount}.
  */
@@ -139,18 +142,37 @@ public final class EndToEndDriver {
 
             LocalDate today = LocalDate.now(ZoneId.of("Asia/Shanghai"));
             emitFailure("billToday", () -> sdk.downloadBill(today.toString()));
-            // the test moves this order's payment and refund into a finished day and names it on stdin
+            // the test moves this order's payment and refund into a finished day, may enable transfers for the app,
+            // and then says so on stdin: {"day":"yyyy-MM-dd","transfer":true|false}
             emit("awaitingBillDay");
-            String day = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
-            SdkStatement bill = sdk.downloadBill(day.trim());
+            Map<?, ?> go = GSON.fromJson(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine(), Map.class);
+            String day = (String) go.get("day");
+            SdkStatement bill = sdk.downloadBill(day);
             List<Map<String, Object>> rows = new ArrayList<Map<String, Object>>();
             for (SdkStatement.Row r : bill.getRows()) {
                 rows.add(map("type", r.getType(), "orderId", r.getOrderId(), "outTradeNo", r.getOutTradeNo(), "refundId", r.getRefundId(), "outRefundNo",
                         r.getOutRefundNo(), "channelType", r.getChannelType(), "amount", r.getAmount(), "time", r.getTime()));
             }
-            emit("bill", "day", day.trim(), "rows", rows, "paymentCount", bill.getPaymentCount(), "paymentAmount", bill.getPaymentAmount(),
+            emit("bill", "day", day, "rows", rows, "paymentCount", bill.getPaymentCount(), "paymentAmount", bill.getPaymentAmount(),
                     "refundCount", bill.getRefundCount(), "refundAmount", bill.getRefundAmount(), "netAmount", bill.getNetAmount(), "csvFirstLine",
-                    bill.getCsv().split("\r?\n")[0]);
+                    bill.getCsv().split("\\r?\\n")[0]);
+
+            if (Boolean.TRUE.equals(go.get("transfer"))) {
+                SdkTransferRequest payout = new SdkTransferRequest();
+                payout.setOutBizNo("T" + outTradeNo);
+                payout.setChannelType("ali-pay");
+                payout.setAmount(5000L);
+                payout.setPayeeType("ALIPAY_LOGON_ID");
+                payout.setPayeeAccount("payee@example.com");
+                payout.setPayeeName("张三");
+                payout.setRemark("推广奖励");
+                payout.setNotifyUrl(notifyUrl);
+                SdkTransferResponse t = sdk.transfer(payout);
+                emit("transfer", "transferId", t.getTransferId(), "outBizNo", t.getOutBizNo(), "amount", t.getAmount(), "status", t.getStatus());
+                await(SdkNotification.TRANSFER_RESULT, payout.getOutBizNo());
+                SdkTransferResponse done = sdk.queryTransfer(payout.getOutBizNo());
+                emit("transferQuery", "transferId", done.getTransferId(), "status", done.getStatus(), "transferTime", done.getTransferTime());
+            }
             emit("done");
         } finally {
             server.stop(0);
@@ -173,6 +195,9 @@ public final class EndToEndDriver {
                 SdkRefundNotification r = (SdkRefundNotification) n;
                 line.putAll(map("outTradeNo", r.getOutTradeNo(), "outRefundNo", r.getOutRefundNo(), "amount", r.getAmount(), "refundTime",
                         r.getRefundTime()));
+            } else if (n instanceof SdkTransferNotification) {
+                SdkTransferNotification t = (SdkTransferNotification) n;
+                line.putAll(map("outBizNo", t.getOutBizNo(), "transferId", t.getTransferId(), "amount", t.getAmount(), "transferTime", t.getTransferTime()));
             }
             emitMap("notification", line);
             notifications.add(n);
@@ -219,6 +244,9 @@ public final class EndToEndDriver {
         }
         if (n instanceof SdkPaymentNotification) {
             return key.equals(((SdkPaymentNotification) n).getOutTradeNo());
+        }
+        if (n instanceof SdkTransferNotification) {
+            return key.equals(((SdkTransferNotification) n).getOutBizNo());
         }
         return n instanceof SdkRefundNotification && key.equals(((SdkRefundNotification) n).getOutRefundNo());
     }
