@@ -96,7 +96,7 @@ public final class PaySdk {
     private final Gson gson = new GsonBuilder().disableHtmlEscaping().create();
 
     /**
-     * As in the integration document: the app's credentials come from the system properties
+     * For {@code new PaySdk(Gateway.GATEWAY_DEV)} with no credentials in code: the app comes from the system properties
      * {@code cashier-desk.app-id}, {@code cashier-desk.app-key} and {@code cashier-desk.sign-type}, else the
      * environment variables {@code CASHIER_DESK_APP_ID}, {@code CASHIER_DESK_APP_KEY} and
      * {@code CASHIER_DESK_SIGN_TYPE} (sign type optional, default HMAC-SHA256).
