@@ -539,7 +539,7 @@ describe('WeChat Pay adapter ↔ sandbox (real wechatpay-node-v3)', () => {
       credsByMchid.set(merchant.mchId, merchant);
       const a = order({ notifyUrl: `${endpoint.url}/wx/notify/${merchant.mchId}` });
       await provider.prepay(merchant, a);
-      const { serial } = await sandbox.rotatePlatformCertificate();
+      const { serial } = await sandbox.rotatePlatformCertificate({ activate: true });
       expect(serial).not.toBe(merchant.secrets.platformCertSerial);
       expect((await provider.query(merchant, a.outTradeNo)).status).toBe('WAITING');
       // Notifications signed by the new certificate verify too.

@@ -27,7 +27,9 @@ import com.wechat.pay.java.core.notification.NotificationParser;
 import com.wechat.pay.java.core.notification.RequestParam;
 import com.wechat.pay.java.service.billdownload.BillDownloadServiceExtension;
 import com.wechat.pay.java.service.billdownload.DigestBillEntity;
+import com.wechat.pay.java.service.billdownload.model.AccountType;
 import com.wechat.pay.java.service.billdownload.model.BillType;
+import com.wechat.pay.java.service.billdownload.model.GetFundFlowBillRequest;
 import com.wechat.pay.java.service.billdownload.model.GetTradeBillRequest;
 import com.wechat.pay.java.service.billdownload.model.TarType;
 import com.wechat.pay.java.service.payments.app.AppServiceExtension;
@@ -461,25 +463,72 @@ class WechatConformanceTest {
   }
 
   @Test
-  void platformCertificateRotation() throws Exception {
-    RSAAutoCertificateConfig before = newConfig();
-    String oldSerial = before.createEncryptor().getWechatpaySerial();
+  void fundFlowBillOfTheBasicAccount() throws Exception {
+    String no = newNo("FUND");
+    nativePrepay(no, 1000, "/wechat/fund");
+    String yesterday = LocalDate.now(SHANGHAI).minusDays(1).toString();
+    JsonObject pay = new JsonObject();
+    pay.addProperty("mchid", mchId);
+    pay.addProperty("successTime", yesterday + "T09:30:00+08:00");
+    control("POST", "/__sim/trades/" + no + "/pay", pay);
+
+    BillDownloadServiceExtension bills = new BillDownloadServiceExtension.Builder().httpClient(http).decryptor(config.createDecryptor()).build();
+    GetFundFlowBillRequest req = new GetFundFlowBillRequest();
+    req.setBillDate(yesterday);
+    req.setAccountType(AccountType.BASIC);
+    req.setTarType(TarType.GZIP);
+    DigestBillEntity bill = bills.getFundFlowBill(req);
+    String text;
+    try (InputStream in = bill.getInputStream()) {
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertTrue(bill.verifyHash(), "SHA-1 of the downloaded fund flow bill matches hash_value");
+    String[] lines = text.replace("\uFEFF", "").split("\r?\n");
+    assertTrue(lines[0].startsWith("记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额（元）"), lines[0]);
+    String line = java.util.Arrays.stream(lines).filter(l -> l.endsWith("`" + no)).findFirst().orElseThrow(() -> new AssertionError(text));
+    List<String> cells = java.util.Arrays.stream(line.split(",")).map(c -> c.startsWith("`") ? c.substring(1) : c).toList();
+    assertEquals(yesterday + " 09:30:00", cells.get(0));
+    assertEquals("收入", cells.get(5));
+    // Net of the sandbox's 0.6% fee: 10.00 − 0.06.
+    assertEquals("9.94", cells.get(6));
+    assertTrue(text.contains("资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额"), text);
+
+    // No transfer was paid out of the operation account that day.
+    req.setAccountType(AccountType.OPERATION);
+    ServiceException none = assertThrows(ServiceException.class, () -> bills.getFundFlowBill(req));
+    assertEquals("NO_STATEMENT_EXIST", none.getErrorCode());
+  }
+
+  /**
+   * WeChat's platform certificate update guide (平滑切换): a new certificate is listed by /v3/certificates days
+   * before WeChat signs with it, so a merchant refreshing periodically (wechatpay-java: every 60 minutes) has it in
+   * time; Wechatpay-Serial names the certificate of each signature.
+   */
+  @Test
+  void platformCertificateRotationListsTheNewCertificateBeforeSigningWithIt() throws Exception {
+    String oldSerial = config.createEncryptor().getWechatpaySerial();
+    String no = newNo("ROT");
+    nativePrepay(no, 5, "/wechat/rotation");
     JsonObject rotated = Http.control(base, "POST", "/__sim/platform-certificates/rotate", null).getAsJsonObject();
     String newSerial = rotated.get("serial").getAsString();
     assertNotEquals(oldSerial, newSerial);
+    assertFalse(rotated.get("signing").getAsBoolean());
 
-    // A fresh download lists both certificates; the SDK encrypts with the newest and verifies answers signed by it.
+    // Overlap: the client holding only the old certificate still verifies every answer.
+    assertEquals(Transaction.TradeStateEnum.NOTPAY, query(no).getTradeState());
+
+    // Its next download lists both; the SDK encrypts with the newest from then on.
     RSAAutoCertificateConfig after = newConfig();
     assertEquals(newSerial, after.createEncryptor().getWechatpaySerial());
+
+    // WeChat starts signing with the new certificate: answers and notifications name it and verify.
+    Http.control(base, "POST", "/__sim/platform-certificates/" + newSerial + "/activate", null);
     HttpClient rotatedHttp = new DefaultHttpClientBuilder().config(after).okHttpClient(okHttp).build();
     NativePayService service = new NativePayService.Builder().httpClient(rotatedHttp).build();
-    String no = newNo("ROT");
-    nativePrepay(no, 5, "/wechat/rotation");
     QueryOrderByOutTradeNoRequest q = new QueryOrderByOutTradeNoRequest();
     q.setMchid(mchId);
     q.setOutTradeNo(no);
     assertEquals(Transaction.TradeStateEnum.NOTPAY, service.queryOrderByOutTradeNo(q).getTradeState());
-
     JsonObject pay = new JsonObject();
     pay.addProperty("mchid", mchId);
     control("POST", "/__sim/trades/" + no + "/pay", pay);
