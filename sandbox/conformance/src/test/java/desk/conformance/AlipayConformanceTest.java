@@ -294,6 +294,20 @@ class AlipayConformanceTest {
     assertEquals("isv.invalid-signature", forged.json().get("sub_code").getAsString());
   }
 
+  /** The sandbox's tampered delivery (amount changed after signing) fails rsaCheckV1; the genuine one follows. */
+  @Test
+  void tamperedNotificationFailsRsaCheckV1() throws Exception {
+    String no = newNo("TAMP");
+    Http.get(precreate(no, "6.66", "/alipay/tampered"));
+    JsonObject pay = new JsonObject();
+    pay.addProperty("notify", "tampered");
+    Http.control(base, "POST", "/__sim/trades/" + no + "/pay", pay);
+    NotifyServer.Received forged = notify.await(r -> r.path().equals("/alipay/tampered") && !form(r.body()).get("total_amount").equals("6.66"));
+    assertFalse(rsaCheckV1(form(forged.body())));
+    NotifyServer.Received genuine = notify.await(r -> r.path().equals("/alipay/tampered") && form(r.body()).get("total_amount").equals("6.66"));
+    assertTrue(rsaCheckV1(form(genuine.body())));
+  }
+
   @Test
   void requestSignedWithAnotherKeyIsRefusedWithInvalidSignature() throws Exception {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");

@@ -228,6 +228,35 @@ class WechatConformanceTest {
     assertThrows(ValidationException.class, () -> parse(forged, Transaction.class, config));
   }
 
+  /** The sandbox's notification faults, each refused by the SDK's NotificationParser the way it refuses WeChat's. */
+  @Test
+  void notificationFaultModesAreRefusedByTheSdkParser() throws Exception {
+    Map<String, Class<? extends Exception>> modes = new LinkedHashMap<>();
+    modes.put("{\"mode\":\"tampered\"}", ValidationException.class);
+    modes.put("{\"badSerial\":true}", ValidationException.class);
+    modes.put("{\"badCiphertext\":true}", com.wechat.pay.java.core.exception.DecryptionException.class);
+    int i = 0;
+    for (Map.Entry<String, Class<? extends Exception>> m : modes.entrySet()) {
+      String no = newNo("FLT");
+      String path = "/wechat/fault" + i++;
+      nativePrepay(no, 100, path);
+      JsonObject pay = new JsonObject();
+      pay.addProperty("mchid", mchId);
+      pay.add("notify", Http.GSON.fromJson(m.getKey(), JsonObject.class));
+      control("POST", "/__sim/trades/" + no + "/pay", pay);
+      NotifyServer.Received n = awaitNotification(path, "TRANSACTION.SUCCESS");
+      assertThrows(m.getValue(), () -> parse(n, Transaction.class, config), m.getKey());
+    }
+    // A validly signed notification claiming another amount passes the SDK: only the merchant's own check can notice.
+    String no = newNo("AMT");
+    nativePrepay(no, 100, "/wechat/amount");
+    JsonObject pay = new JsonObject();
+    pay.addProperty("mchid", mchId);
+    pay.add("notify", Http.GSON.fromJson("{\"amountOverrideFen\":1}", JsonObject.class));
+    control("POST", "/__sim/trades/" + no + "/pay", pay);
+    assertEquals(1, parse(awaitNotification("/wechat/amount", "TRANSACTION.SUCCESS"), Transaction.class, config).getAmount().getTotal());
+  }
+
   @Test
   void closeUnpaidOrder() {
     String no = newNo("CLO");
