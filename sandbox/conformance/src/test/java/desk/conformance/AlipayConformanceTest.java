@@ -309,6 +309,36 @@ class AlipayConformanceTest {
   }
 
   @Test
+  void closeWithNotifyUrlAndFinishedTradesNotifyAndRefuseRefunds() throws Exception {
+    // alipay.trade.close carries its own notify_url: the TRADE_CLOSED notification goes there.
+    String open = newNo("CLN");
+    Http.get(precreate(open, "4.00", "/alipay/close-created"));
+    AlipayTradeCloseRequest c = new AlipayTradeCloseRequest();
+    c.setNotifyUrl(notify.url("/alipay/closed"));
+    AlipayTradeCloseModel cm = new AlipayTradeCloseModel();
+    cm.setOutTradeNo(open);
+    c.setBizModel(cm);
+    assertTrue(client.execute(c).isSuccess());
+    assertEquals(open, verifiedNotification("/alipay/closed", "TRADE_CLOSED").get("out_trade_no"));
+
+    // TRADE_FINISHED (the refund period is over): notified, and refunds are refused.
+    String no = newNo("FIN");
+    assertEquals(200, payOnCashierPage(Http.get(precreate(no, "5.00", "/alipay/finished")).body()).status());
+    Http.control(base, "POST", "/__sim/trades/" + no + "/finish", null);
+    assertEquals(no, verifiedNotification("/alipay/finished", "TRADE_FINISHED").get("out_trade_no"));
+    assertEquals("TRADE_FINISHED", query(no).getTradeStatus());
+    AlipayTradeRefundRequest r = new AlipayTradeRefundRequest();
+    AlipayTradeRefundModel rm = new AlipayTradeRefundModel();
+    rm.setOutTradeNo(no);
+    rm.setRefundAmount("1.00");
+    rm.setOutRequestNo("F1");
+    r.setBizModel(rm);
+    AlipayTradeRefundResponse refused = client.execute(r);
+    assertFalse(refused.isSuccess());
+    assertEquals("ACQ.TRADE_HAS_FINISHED", refused.getSubCode());
+  }
+
+  @Test
   void requestSignedWithAnotherKeyIsRefusedWithInvalidSignature() throws Exception {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048);

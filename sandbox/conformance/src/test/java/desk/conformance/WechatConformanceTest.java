@@ -447,6 +447,55 @@ class WechatConformanceTest {
   }
 
   @Test
+  void refundEndingAbnormalIsNotifiedAsRefundAbnormal() throws Exception {
+    String no = newNo("ABN");
+    payNative(no, 300, "/wechat/abnormal-pay");
+    JsonObject manual = new JsonObject();
+    manual.add("autoCompleteAfterMs", com.google.gson.JsonNull.INSTANCE);
+    control("POST", "/__sim/refund-behaviour", manual);
+    try {
+      RefundService refunds = new RefundService.Builder().httpClient(http).build();
+      CreateRequest req = new CreateRequest();
+      req.setOutTradeNo(no);
+      req.setOutRefundNo("A" + no);
+      req.setNotifyUrl(notify.url("/wechat/abnormal"));
+      AmountReq amount = new AmountReq();
+      amount.setRefund(300L);
+      amount.setTotal(300L);
+      amount.setCurrency("CNY");
+      req.setAmount(amount);
+      assertEquals(Status.PROCESSING, refunds.create(req).getStatus());
+      JsonObject complete = new JsonObject();
+      complete.addProperty("mchid", mchId);
+      complete.addProperty("status", "ABNORMAL");
+      control("POST", "/__sim/refunds/A" + no + "/complete", complete);
+      RefundNotification n = parse(awaitNotification("/wechat/abnormal", "REFUND.ABNORMAL"), RefundNotification.class, config);
+      assertEquals(Status.ABNORMAL, n.getRefundStatus());
+      QueryByOutRefundNoRequest q = new QueryByOutRefundNoRequest();
+      q.setOutRefundNo("A" + no);
+      assertEquals(Status.ABNORMAL, refunds.queryByOutRefundNo(q).getStatus());
+    } finally {
+      JsonObject auto = new JsonObject();
+      auto.addProperty("autoCompleteAfterMs", 1000);
+      control("POST", "/__sim/refund-behaviour", auto);
+    }
+  }
+
+  @Test
+  void certificateDownloadAnswerIsSignedByAListedPlatformCertificate() {
+    // RSAAutoCertificateConfig downloads without checking the answer (it has no certificate yet); checked here with
+    // the certificates it downloaded, through the SDK's validating HttpClient.
+    HttpRequest get = new HttpRequest.Builder()
+        .httpMethod(HttpMethod.GET)
+        .url("https://api.mch.weixin.qq.com/v3/certificates?algorithm_type=RSA")
+        .addHeader(Constant.ACCEPT, MediaType.APPLICATION_JSON.getValue())
+        .build();
+    JsonObject answer = http.execute(get, JsonObject.class).getServiceResponse();
+    assertTrue(answer.getAsJsonArray("data").size() >= 1, answer.toString());
+    assertEquals("AEAD_AES_256_GCM", answer.getAsJsonArray("data").get(0).getAsJsonObject().getAsJsonObject("encrypt_certificate").get("algorithm").getAsString());
+  }
+
+  @Test
   void tradeBillDownloadedGzippedAndHashChecked() throws Exception {
     String no = newNo("BILL");
     nativePrepay(no, 777, "/wechat/bill");
@@ -624,6 +673,30 @@ class WechatConformanceTest {
         .addHeader(Constant.ACCEPT, MediaType.APPLICATION_JSON.getValue())
         .build();
     assertEquals("SUCCESS", http.execute(query, JsonObject.class).getServiceResponse().get("state").getAsString());
+
+    // 撤销转账 before the payee confirms: CANCELING, then CANCELLED with its notification.
+    String cancelled = "TC" + UUID.randomUUID().toString().replace("-", "").substring(0, 20);
+    body.addProperty("out_bill_no", cancelled);
+    body.addProperty("user_name", encryptor.encrypt("张三"));
+    HttpRequest second = new HttpRequest.Builder()
+        .httpMethod(HttpMethod.POST)
+        .url("https://api.mch.weixin.qq.com/v3/fund-app/mch-transfer/transfer-bills")
+        .headers(headers)
+        .body(new JsonRequestBody.Builder().body(Http.GSON.toJson(body)).build())
+        .build();
+    assertEquals("WAIT_USER_CONFIRM", http.execute(second, JsonObject.class).getServiceResponse().get("state").getAsString());
+    HttpRequest cancel = new HttpRequest.Builder()
+        .httpMethod(HttpMethod.POST)
+        .url("https://api.mch.weixin.qq.com/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/" + cancelled + "/cancel")
+        .addHeader(Constant.ACCEPT, MediaType.APPLICATION_JSON.getValue())
+        .addHeader(Constant.CONTENT_TYPE, MediaType.APPLICATION_JSON.getValue())
+        .body(new JsonRequestBody.Builder().body("{}").build())
+        .build();
+    assertEquals("CANCELING", http.execute(cancel, JsonObject.class).getServiceResponse().get("state").getAsString());
+    JsonObject end = parse(
+        notify.await(r -> r.path().equals("/wechat/transfer") && r.body().contains("MCHTRANSFER.BILL.FINISHED") && parse(r, JsonObject.class, config).get("out_bill_no").getAsString().equals(cancelled)),
+        JsonObject.class, config);
+    assertEquals("CANCELLED", end.get("state").getAsString());
   }
 
   static String readAll(InputStream in) throws IOException {
