@@ -1,6 +1,6 @@
 /**
- * WeChat Pay APIv3 trade bills (交易账单) of the sandbox: 申请交易账单 (GET /v3/bill/tradebill) and 下载账单
- * (GET download_url), with the bill file WeChat serves.
+ * WeChat Pay APIv3 bills of the sandbox: 申请交易账单 (GET /v3/bill/tradebill), 申请资金账单 (GET /v3/bill/fundflowbill)
+ * and 下载账单 (GET download_url), with the bill files WeChat serves.
  *
  * The file, as WeChat documents and real bills show it: UTF-8 with a BOM; a header row whose columns depend on
  * bill_type; one line per paid trade (交易状态 SUCCESS) and per successful refund (交易状态 REFUND) of the day,
@@ -15,6 +15,12 @@
  * payment time as 交易时间 and 退款申请时间/退款成功时间 beside it), plus the adjustments tests add (anomalies,
  * synthetic seeds). Bills are built when applied for, so a payment backdated later shows in the next
  * application; the file behind one download_url never changes (its hash was already handed out).
+ *
+ * The fund flow bill (资金账单) lists the money movements of one account of the day, each line backquoted like the
+ * trade bill's: BASIC (基本账户, the default account_type) gets each payment as 收入 net of the fee and each refund
+ * as 支出 net of the fee given back, OPERATION (运营账户) each successful 商家转账 as 支出; 账户结余 runs from a
+ * fixed opening balance of the day (the sandbox keeps no account ledger); then 资金流水总笔数,收入笔数,收入金额,支出笔数,
+ * 支出金额 and its row. FEES (手续费账户) has no lines in the sandbox (NO_STATEMENT_EXIST).
  *
  * Large bills never exist in memory: synthetic lines are generated while hashing and again while serving, in
  * 64 KiB chunks, with the HTTP response's backpressure.
@@ -110,7 +116,8 @@ interface BillSnapshot {
 
 interface IssuedBill {
   mchid: string;
-  snapshot: BillSnapshot;
+  /** The file's chunks; `alter` is the 'ALTERED' corruption. */
+  render: (alter: boolean) => Generator<Buffer>;
   gzip: boolean;
   byteLength: number;
   expiresAt: number;
@@ -273,6 +280,55 @@ function* truncate(chunks: Iterable<Buffer>, limit: number): Generator<Buffer> {
     sent += c.length;
     yield c;
   }
+}
+
+// ───────────────────────── fund flow bills (资金账单) ─────────────────────────
+
+export type WechatFundAccountType = 'BASIC' | 'OPERATION' | 'FEES';
+const FUND_ACCOUNT_TYPES: WechatFundAccountType[] = ['BASIC', 'OPERATION', 'FEES'];
+const FUND_FLOW_HEADER = '记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额（元）,账户结余（元）,资金变更提交申请人,备注,业务凭证号';
+const FUND_FLOW_TOTALS_HEADER = '资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额';
+/** 账户结余 of the first line starts from this balance (fen): the sandbox keeps no account ledger. */
+const FUND_OPENING_BALANCE_FEN = 1_000_000;
+
+interface FundFlowLine {
+  time: Date;
+  /** 微信支付业务单号: the transaction, refund or transfer bill number. */
+  businessNo: string;
+  /** 资金流水单号. */
+  flowNo: string;
+  name: string;
+  type: string;
+  income: boolean;
+  /** Positive. */
+  amountFen: number;
+  remark: string;
+  /** 业务凭证号: the merchant's own number. */
+  voucher: string;
+}
+
+function* fundFlowChunks(lines: FundFlowLine[], alter: boolean): Generator<Buffer> {
+  let buf = BOM + FUND_FLOW_HEADER + EOL;
+  let balance = FUND_OPENING_BALANCE_FEN;
+  let inCount = 0;
+  let inFen = 0;
+  let outCount = 0;
+  let outFen = 0;
+  lines.forEach((l, i) => {
+    balance += l.income ? l.amountFen : -l.amountFen;
+    if (l.income) {
+      inCount += 1;
+      inFen += l.amountFen;
+    } else {
+      outCount += 1;
+      outFen += l.amountFen;
+    }
+    // 'ALTERED': one character of the first line's 资金变更提交申请人, nothing a parser or the totals would notice.
+    const applicant = alter && i === 0 ? 'systen' : 'system';
+    buf += row([cstDateTime(l.time), l.businessNo, l.flowNo, l.name, l.type, l.income ? '收入' : '支出', yuan(l.amountFen), yuan(balance), applicant, clean(l.remark), l.voucher]) + EOL;
+  });
+  buf += FUND_FLOW_TOTALS_HEADER + EOL + row([String(lines.length), String(inCount), yuan(inFen), String(outCount), yuan(outFen)]) + EOL;
+  yield Buffer.from(buf, 'utf8');
 }
 
 // ───────────────────────── the bill desk ─────────────────────────
@@ -494,19 +550,83 @@ export class WechatBills {
     }
 
     const snapshot = this.snapshot(mchid, billDate, billType);
+    return this.issue(mchid, (alter) => billChunks(snapshot, { alter }), tarType === 'GZIP', baseUrl);
+  }
+
+  /** Hashes a file and hands out its download_url (valid 30 s); the file behind it never changes. */
+  private issue(mchid: string, render: IssuedBill['render'], gzip: boolean, baseUrl: string): ApiAnswer {
+    const now = Date.now();
     const hash = createHash('sha1');
     let byteLength = 0;
-    for (const chunk of billChunks(snapshot)) {
+    for (const chunk of render(false)) {
       hash.update(chunk);
       byteLength += chunk.length;
     }
     for (const [t, b] of this.issued) if (b.expiresAt < now) this.issued.delete(t);
     const token = randomBytes(36).toString('base64url');
-    this.issued.set(token, { mchid, snapshot, gzip: tarType === 'GZIP', byteLength, expiresAt: now + DOWNLOAD_URL_TTL_MS });
+    this.issued.set(token, { mchid, render, gzip, byteLength, expiresAt: now + DOWNLOAD_URL_TTL_MS });
     return {
       status: 200,
       body: { hash_type: 'SHA1', hash_value: hash.digest('hex'), download_url: `${baseUrl}/v3/billdownload/file?token=${token}` },
     };
+  }
+
+  /**
+   * 申请资金账单: GET /v3/bill/fundflowbill?bill_date=…&account_type=BASIC|OPERATION|FEES&tar_type=GZIP. Same date
+   * rules and answers as the trade bill (T+1, three months, NO_STATEMENT_EXIST for a day without movements).
+   */
+  applyFundFlow(mchid: string, q: URLSearchParams, baseUrl: string): ApiAnswer {
+    const billDate = q.get('bill_date');
+    if (!billDate) return wxError(400, 'PARAM_ERROR', '缺少参数bill_date');
+    if (!isValidDay(billDate)) return wxError(400, 'PARAM_ERROR', 'bill_date 格式错误，须为 yyyy-MM-dd');
+    const accountType = (q.get('account_type') ?? 'BASIC') as WechatFundAccountType;
+    if (!FUND_ACCOUNT_TYPES.includes(accountType)) return wxError(400, 'PARAM_ERROR', 'account_type 须为 BASIC、OPERATION 或 FEES');
+    const tarType = q.get('tar_type');
+    if (tarType !== null && tarType !== 'GZIP') return wxError(400, 'PARAM_ERROR', 'tar_type 仅支持 GZIP');
+    const today = cstDay(new Date());
+    if (billDate >= today) return wxError(400, 'INVALID_REQUEST', '账单日期须早于今天，请检查 bill_date');
+    const limit = new Date(dayStartMs(today) + 8 * 3600_000);
+    limit.setUTCMonth(limit.getUTCMonth() - 3);
+    if (billDate < limit.toISOString().slice(0, 10)) return wxError(400, 'INVALID_REQUEST', '仅支持三个月内的账单下载申请，请检查 bill_date');
+    const lines = this.fundFlowLines(mchid, billDate, accountType);
+    if (lines.length === 0) return wxError(400, 'NO_STATEMENT_EXIST', '请求的账单文件不存在');
+    const yesterday = cstDay(new Date(dayStartMs(today) - 12 * 3600_000));
+    if (billDate === yesterday && new Date(Date.now() + 8 * 3600_000).getUTCHours() < this.opts.billReadyHourCst) {
+      return wxError(400, 'STATEMENT_CREATING', '账单生成中，请在T+1日上午10点后再重新下载');
+    }
+    return this.issue(mchid, (alter) => fundFlowChunks(lines, alter), tarType === 'GZIP', baseUrl);
+  }
+
+  private fundFlowLines(mchid: string, day: string, accountType: WechatFundAccountType): FundFlowLine[] {
+    const onDay = (rfc3339: string | undefined) => rfc3339 !== undefined && cstDay(new Date(rfc3339)) === day;
+    const lines: FundFlowLine[] = [];
+    if (accountType === 'BASIC') {
+      for (const t of this.state.trades.values()) {
+        if (t.mchid !== mchid || !t.transaction_id || (t.trade_state !== 'SUCCESS' && t.trade_state !== 'REFUND') || !onDay(t.success_time)) continue;
+        const fee = feeOf(t.amount_total);
+        lines.push({
+          time: new Date(t.success_time!), businessNo: t.transaction_id, flowNo: t.transaction_id, name: '交易', type: '交易', income: true,
+          amountFen: t.amount_total - fee, remark: `结算总金额 ${yuan(t.amount_total)} 元；含手续费 ${yuan(fee)} 元`, voucher: t.out_trade_no,
+        });
+      }
+      for (const r of this.state.refunds.values()) {
+        if (r.mchid !== mchid || r.status !== 'SUCCESS' || !onDay(r.success_time)) continue;
+        const fee = feeOf(r.amount_refund);
+        lines.push({
+          time: new Date(r.success_time!), businessNo: r.refund_id, flowNo: r.refund_id, name: '退款', type: '退款', income: false,
+          amountFen: r.amount_refund - fee, remark: `退款总金额 ${yuan(r.amount_refund)} 元；含手续费 ${yuan(fee)} 元`, voucher: r.out_refund_no,
+        });
+      }
+    } else if (accountType === 'OPERATION') {
+      for (const b of this.state.transferBills.values()) {
+        if (b.mchid !== mchid || b.state !== 'SUCCESS' || !onDay(b.update_time)) continue;
+        lines.push({
+          time: new Date(b.update_time), businessNo: b.transfer_bill_no, flowNo: b.transfer_bill_no, name: '商家转账', type: '商家转账', income: false,
+          amountFen: b.transfer_amount, remark: b.transfer_remark, voucher: b.out_bill_no,
+        });
+      }
+    }
+    return lines.sort((x, y) => x.time.getTime() - y.time.getTime());
   }
 
   /** 下载账单: GET download_url (authenticated as `mchid`). Errors are JSON (signed); the file is not. */
@@ -520,8 +640,8 @@ export class WechatBills {
     const corruption = i >= 0 ? this.corruptions.splice(i, 1)[0].kind : undefined;
     const chunks = () =>
       corruption === 'TRUNCATED' || corruption === 'RESET'
-        ? truncate(billChunks(bill.snapshot), Math.floor(bill.byteLength / 2))
-        : billChunks(bill.snapshot, { alter: corruption === 'ALTERED' });
+        ? truncate(bill.render(false), Math.floor(bill.byteLength / 2))
+        : bill.render(corruption === 'ALTERED');
     return {
       status: 200,
       gzip: bill.gzip,

@@ -171,6 +171,7 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     const p = url.pathname;
     let m: RegExpExecArray | null;
     if (method === 'GET' && p === '/v3/bill/tradebill') return bills.apply(mchid, url.searchParams, sim.url);
+    if (method === 'GET' && p === '/v3/bill/fundflowbill') return bills.applyFundFlow(mchid, url.searchParams, sim.url);
     if (method === 'GET' && p === BILL_DOWNLOAD_PATH) return bills.download(mchid, url.searchParams);
     if (method === 'GET' && p === '/v3/certificates') return sim.certificatesAnswer(mchid);
     if (method === 'POST' && (m = /^\/v3\/pay\/transactions\/(h5|native|app|jsapi)$/.exec(p))) return sim.createTransaction(m[1], mchid, rawBody);
@@ -333,7 +334,12 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       sim.resend(decodeURIComponent(m[1]), body.notify as WechatNotifyOptions | undefined);
       return sendJson(res, 202, { ok: true });
     }
-    if (method === 'POST' && p === '/platform-certificates/rotate') return sendJson(res, 200, await sim.rotatePlatformCertificate());
+    if (method === 'POST' && p === '/platform-certificates/rotate') {
+      return sendJson(res, 200, await sim.rotatePlatformCertificate({ activate: body.activate === true }));
+    }
+    if (method === 'POST' && (m = /^\/platform-certificates\/([^/]+)\/activate$/.exec(p))) {
+      return sendJson(res, 200, sim.activatePlatformCertificate(decodeURIComponent(m[1])));
+    }
     // Trade bills: differences, synthetic lines, a spoiled next download, and clearing them.
     if (method === 'POST' && p === '/bills/anomalies') return sendJson(res, 200, bills.addAnomaly(body as unknown as WechatBillAnomaly));
     if (method === 'POST' && p === '/bills/seeds') return sendJson(res, 200, bills.seed(body as unknown as WechatBillSeed));
@@ -438,7 +444,8 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     clearFaults: wrap(() => sim.clearFaults()),
     notifications: wrap((filter?: NotificationFilter) => sim.notificationLog(filter)),
     resendNotification: wrap((eventId: string, notify?: WechatNotifyOptions) => sim.resend(eventId, notify)),
-    rotatePlatformCertificate: () => sim.rotatePlatformCertificate(),
+    rotatePlatformCertificate: (o?: { activate?: boolean }) => sim.rotatePlatformCertificate(o ?? {}),
+    activatePlatformCertificate: wrap((serial: string) => sim.activatePlatformCertificate(serial)),
     whenNotificationsIdle: () => sim.whenIdle(),
     refunds: wrap((outTradeNo?: string, o?: { mchid?: string }) => sim.listRefunds({ outTradeNo, mchid: o?.mchid })),
     getRefund: wrap((outRefundNo: string, mchid?: string) => {

@@ -199,11 +199,30 @@ export class WechatSim {
     };
   }
 
-  async rotatePlatformCertificate(): Promise<{ serial: string }> {
+  /**
+   * WeChat's platform certificate update guide (平台证书更新指引, 平滑切换): the new certificate is generated about ten
+   * days before the old one expires and is listed by /v3/certificates at once, while answers and notifications are
+   * still signed with the old one; only from five days before the old one's expiry does WeChat sign with the new one.
+   * So by default the new certificate is only listed (a merchant that downloads periodically, as wechatpay-java does
+   * every 60 minutes, has it before it is used); `activate` (or activatePlatformCertificate later) moves signing to
+   * it, which is what a merchant sees when a Wechatpay-Serial it has never downloaded arrives.
+   */
+  async rotatePlatformCertificate(o: { activate?: boolean } = {}): Promise<{ serial: string; signing: boolean }> {
+    const signing = this.state.signingPlatform.serial;
     const next = await issuePlatformCertificate(this.state.ca);
     this.state.platforms.push(next);
+    this.state.signingSerial = o.activate ? next.serial : signing;
     this.state.save();
-    return { serial: next.serial };
+    return { serial: next.serial, signing: Boolean(o.activate) };
+  }
+
+  /** Moves signing to a listed, unexpired platform certificate (the end of a rotation's overlap). */
+  activatePlatformCertificate(serial: string): { serial: string } {
+    const p = this.state.platforms.find((x) => x.serial.toUpperCase() === serial.toUpperCase());
+    if (!p || Date.parse(p.notAfter) <= Date.now()) throw new SimError(404, 'NOT_FOUND', `no valid platform certificate ${serial}`);
+    this.state.signingSerial = p.serial;
+    this.state.save();
+    return { serial: p.serial };
   }
 
   // ───────────────────────── faults ─────────────────────────

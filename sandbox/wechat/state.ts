@@ -42,8 +42,13 @@ export interface StoredEvent {
 export interface PersistedState {
   version: 1;
   ca: KeyedCertificate;
-  /** Oldest first; the last one signs. */
+  /** Oldest first. */
   platforms: KeyedCertificate[];
+  /**
+   * The platform certificate that signs answers and notifications; absent (state files written before staged
+   * rotation) = the newest.
+   */
+  signingSerial?: string;
   merchants: MerchantRecord[];
   trades: SimTrade[];
   /** Absent in state files written before refunds existed. */
@@ -88,6 +93,8 @@ export class SandboxState {
   /** key openid. */
   readonly transferPayees = new Map<string, SimPayee>();
   platforms: KeyedCertificate[];
+  /** See PersistedState.signingSerial. */
+  signingSerial?: string;
   readonly ca: KeyedCertificate;
   private readonly keyCache = new Map<string, KeyObject>();
   private saveScheduled = false;
@@ -99,6 +106,7 @@ export class SandboxState {
   ) {
     this.ca = init.ca;
     this.platforms = init.platforms;
+    this.signingSerial = init.signingSerial;
     for (const m of init.merchants ?? []) this.merchants.set(m.mchid, m);
     for (const t of init.trades ?? []) this.trades.set(tradeKey(t.mchid, t.out_trade_no), t);
     for (const r of init.refunds ?? []) this.refunds.set(refundKey(r.mchid, r.out_refund_no), r);
@@ -119,7 +127,7 @@ export class SandboxState {
   }
 
   get signingPlatform(): KeyedCertificate {
-    return this.platforms[this.platforms.length - 1];
+    return this.platforms.find((p) => p.serial === this.signingSerial) ?? this.platforms[this.platforms.length - 1];
   }
 
   privateKey(pem: string): KeyObject {
@@ -145,6 +153,7 @@ export class SandboxState {
       version: 1,
       ca: this.ca,
       platforms: this.platforms,
+      ...(this.signingSerial ? { signingSerial: this.signingSerial } : {}),
       merchants: [...this.merchants.values()],
       trades: [...this.trades.values()],
       refunds: [...this.refunds.values()],

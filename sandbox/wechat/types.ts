@@ -257,8 +257,14 @@ export interface WechatSandboxHandle extends SandboxHandle {
   notifications(filter?: NotificationFilter): Promise<NotificationAttempt[]>;
   /** Sends an already issued notification again (same id), e.g. a late duplicate. */
   resendNotification(eventId: string, notify?: WechatNotifyOptions): Promise<void>;
-  /** Issues a new platform certificate and signs with it from now on (the old one stays listed). */
-  rotatePlatformCertificate(): Promise<{ serial: string }>;
+  /**
+   * Issues a new platform certificate and lists it in /v3/certificates. As WeChat does during a rotation's overlap,
+   * the current certificate keeps signing until the new one is activated: at once with `activate: true`, or later
+   * with activatePlatformCertificate(). The old one stays listed until it expires.
+   */
+  rotatePlatformCertificate(opts?: { activate?: boolean }): Promise<{ serial: string; signing: boolean }>;
+  /** Signs answers and notifications with this listed platform certificate from now on. */
+  activatePlatformCertificate(serial: string): Promise<{ serial: string }>;
   /**
    * Resolves once no notification delivery or retry is pending. Refunds still waiting for their automatic
    * completion are not waited for: complete them with completeRefund() (or poll refunds()).

@@ -534,12 +534,27 @@ describe('WeChat Pay adapter ↔ sandbox (real wechatpay-node-v3)', () => {
       expect(e.message).toMatch(/APIv3 key/);
     });
 
+    it('staged rotation (WeChat lists a new certificate before signing with it): nothing changes until it signs', async () => {
+      const merchant = await sandbox.createMerchant();
+      const a = order();
+      await provider.prepay(merchant, a);
+      const before = sandbox.platformCertificateSerial;
+      const { serial, signing } = await sandbox.rotatePlatformCertificate();
+      expect(signing).toBe(false);
+      expect(sandbox.platformCertificateSerial).toBe(before);
+      expect((await provider.query(merchant, a.outTradeNo)).status).toBe('WAITING');
+      await sandbox.activatePlatformCertificate(serial);
+      expect(sandbox.platformCertificateSerial).toBe(serial);
+      expect((await provider.query(merchant, a.outTradeNo)).status).toBe('WAITING');
+      await expect(sandbox.activatePlatformCertificate('1234')).rejects.toThrow(/no valid platform certificate/);
+    });
+
     it('rotation: an answer signed by a new platform certificate triggers a re-download and verifies', async () => {
       const merchant = await sandbox.createMerchant();
       credsByMchid.set(merchant.mchId, merchant);
       const a = order({ notifyUrl: `${endpoint.url}/wx/notify/${merchant.mchId}` });
       await provider.prepay(merchant, a);
-      const { serial } = await sandbox.rotatePlatformCertificate();
+      const { serial } = await sandbox.rotatePlatformCertificate({ activate: true });
       expect(serial).not.toBe(merchant.secrets.platformCertSerial);
       expect((await provider.query(merchant, a.outTradeNo)).status).toBe('WAITING');
       // Notifications signed by the new certificate verify too.
