@@ -575,4 +575,11 @@ export type ResponseConformance = [
   Assert<Check<ReturnType<typeof views.discrepancyView>, typeof discrepancyData>>,
   Assert<Check<ReturnType<typeof views.statisticsView>, typeof statisticsData>>,
   Assert<Check<ReturnType<typeof views.auditView>, typeof auditData>>,
+  Assert<Check<Returned<OperatorService['refundOrder']>, typeof merchantRefundData>>,
+  Assert<Check<Returned<OperatorService['refundPaymentException']>, typeof merchantRefundData>>,
+  Assert<Check<Returned<OperatorService['decideTransfer']>, typeof merchantTransferData>>,
+  Assert<Check<Returned<RegistrationService['register']>['signType'], (typeof registerData)['shape']['signType']>>,
 ];
+
+/** GET /healthz. */
+export const healthData = z.strictObject({ status: z.literal('ok') });
