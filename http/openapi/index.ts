@@ -14,15 +14,14 @@ export { buildOpenApiDocument } from './document';
 export { routeTable, type RouteDoc } from './routes';
 
 /**
- * Like the console's policy, with two differences the renderer needs: Swagger UI sets `style` attributes from
- * React (blocked without 'unsafe-inline' in style-src; this page shows only our own document, and scripts stay
- * 'self' only), and it writes rendered Markdown through innerHTML, so Trusted Types are not required here.
- * Its stylesheet draws icons from data: URIs.
+ * The console's policy without Trusted Types: Swagger UI writes rendered Markdown through innerHTML, which
+ * `require-trusted-types-for 'script'` would refuse. Scripts and styles stay 'self' only (React sets its styles
+ * through the CSSOM, which the policy allows); the stylesheet draws icons from data: URIs.
  */
 const DOCS_CSP = [
   "default-src 'none'",
   "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",
@@ -45,6 +44,7 @@ export function openApiRouter(deps: { allowPrivateNotifyUrls: boolean; channelTy
     ['swagger-ui.css', 'text/css; charset=utf-8', path.join(swaggerDir, 'swagger-ui.css')],
     ['favicon-32x32.png', 'image/png', path.join(swaggerDir, 'favicon-32x32.png')],
     ['api-docs.js', 'application/javascript; charset=utf-8'],
+    ['api-docs.css', 'text/css; charset=utf-8'],
   ]);
   const url = assets.url;
   const html = Buffer.from(
@@ -56,6 +56,7 @@ export function openApiRouter(deps: { allowPrivateNotifyUrls: boolean; channelTy
 <title>收银台 · API 文档 (OpenAPI)</title>
 <link rel="icon" href="${url('favicon-32x32.png')}" type="image/png">
 <link rel="stylesheet" href="${url('swagger-ui.css')}">
+<link rel="stylesheet" href="${url('api-docs.css')}">
 <script src="${url('swagger-ui-bundle.js')}" defer></script>
 <script src="${url('api-docs.js')}" defer></script>
 </head>
