@@ -140,7 +140,7 @@ test('the served document is valid OpenAPI 3.1, and the validator rejects a brok
 
 test('requests are documented from the schemas the handlers parse; errors, envelope and signature headers are described', async () => {
   const doc = await served();
-  const order = doc.paths['/api/cashier-desk/unified/orders'].post as { requestBody: { content: Record<string, { schema: Record<string, unknown>; example: unknown }> }; responses: Record<string, { headers?: Record<string, unknown> }>; security: unknown[] };
+  const order = doc.paths["/api/cashier-desk/unified/orders"].post as unknown as { requestBody: { content: Record<string, { schema: Record<string, unknown>; example: unknown }> }; responses: Record<string, { headers?: Record<string, unknown> }>; security: unknown[] };
   const body = order.requestBody.content['application/json'].schema as { properties: Record<string, { minimum?: number; maximum?: number; pattern?: string }>; required: string[]; additionalProperties: boolean };
   // The limits of http/validation.ts, not a copy of them.
   expect(body.properties.amount).toMatchObject({ type: 'integer', minimum: 1, maximum: 10_000_000_000 });
@@ -153,10 +153,10 @@ test('requests are documented from the schemas the handlers parse; errors, envel
   expect(order.security).toEqual([{ CashierAppId: [], CashierTimestamp: [], CashierNonce: [], CashierSignType: [], CashierSignature: [] }]);
   expect(Object.keys(doc.components.schemas).filter((n) => /^Error\d+$/.test(n)).sort()).toEqual(['Error4000', 'Error4010', 'Error4030', 'Error4040', 'Error4090', 'Error4130', 'Error4290', 'Error5000', 'Error5030']);
   // Configuration shapes the document: the channel types come from the provider registry.
-  const pay = doc.paths['/api/cashier-desk/{channelType}/{sceneCode}'].post as { parameters: Array<{ name: string; schema: { enum?: string[] } }> };
+  const pay = doc.paths["/api/cashier-desk/{channelType}/{sceneCode}"].post as unknown as { parameters: Array<{ name: string; schema: { enum?: string[] } }> };
   expect(pay.parameters.find((p) => p.name === 'channelType')!.schema.enum).toEqual(createDefaultProviders().channelTypes());
   // The administrator API's state changes carry the CSRF header; its reads do not.
-  const approve = doc.paths['/api/cashier-desk-admin/apps/{appId}/approve'].post as { parameters: unknown[] };
+  const approve = doc.paths["/api/cashier-desk-admin/apps/{appId}/approve"].post as unknown as { parameters: unknown[] };
   expect(approve.parameters).toContainEqual({ $ref: '#/components/parameters/CsrfToken' });
   expect(JSON.stringify(doc.paths['/api/cashier-desk-admin/apps'].get)).not.toContain('CsrfToken');
 });
