@@ -19,7 +19,7 @@ export type OpenApiDocument = {
   paths: Record<string, Record<string, Operation>>;
   components: Record<string, Record<string, unknown>>;
 };
-type Operation = Record<string, unknown> & { operationId: string; responses: Record<string, ResponseObject> };
+type Operation = Record<string, unknown> & { operationId: string; responses: Record<string, ResponseObject | { $ref: string }> };
 type ResponseObject = { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: JsonSchema; example?: unknown }> };
 
 /** What each code means, for the document (the README's error table says the same). */
@@ -102,8 +102,20 @@ export function buildOpenApiDocument(opts: { allowPrivateNotifyUrls: boolean; ch
   const schemas: Record<string, JsonSchema> = {};
   const named = new Map<z.ZodType, string>();
 
+  // One error response per code, and its signed variant for Signature v1 routes (answers signed once the app is known).
+  const errorResponses: Record<string, ResponseObject> = {};
   for (const code of Object.values(ErrorCode) as ErrorCodeValue[]) {
-    if (code !== ErrorCode.OK) schemas[`Error${code}`] = toJsonSchema(errorEnvelopeSchema(code), 'output');
+    if (code === ErrorCode.OK) continue;
+    schemas[`Error${code}`] = toJsonSchema(errorEnvelopeSchema(code), 'output');
+    for (const signed of [false, true]) {
+      const headers: Record<string, unknown> = signed ? signedHeaders(false) : {};
+      if (code === ErrorCode.RATE_LIMITED) headers['Retry-After'] = ref('headers', 'Retry-After');
+      errorResponses[`${signed ? 'Signed' : ''}Error${code}`] = {
+        description: `${code} ${DEFAULT_MESSAGES[code]}: ${ERROR_MEANINGS[code]}`,
+        ...(Object.keys(headers).length ? { headers } : {}),
+        content: { 'application/json': { schema: ref('schemas', `Error${code}`), example: { code, msg: DEFAULT_MESSAGES[code], responseTime: 1764669600000 } } },
+      };
+    }
   }
 
   const nameOf = (schema: z.ZodType, operationId: string): string => {
@@ -191,15 +203,7 @@ export function buildOpenApiDocument(opts: { allowPrivateNotifyUrls: boolean; ch
     }
 
     const codes = [...new Set([...(route.raw === 'openapi' || route.raw === 'health' || route.raw === 'provider-ack' ? [] : COMMON_ERRORS[route.auth]), ...(route.errors ?? []), ...(route.raw === 'health' ? [ErrorCode.INTERNAL] : [])])].sort();
-    for (const code of codes) {
-      const headers: Record<string, unknown> = signed ? signedHeaders(false) : {};
-      if (code === ErrorCode.RATE_LIMITED) headers['Retry-After'] = ref('headers', 'Retry-After');
-      responses[String(httpStatusFor(code))] = {
-        description: `${code} ${DEFAULT_MESSAGES[code]}: ${ERROR_MEANINGS[code]}`,
-        ...(Object.keys(headers).length ? { headers } : {}),
-        content: { 'application/json': { schema: ref('schemas', `Error${code}`), example: { code, msg: DEFAULT_MESSAGES[code], responseTime: 1764669600000 } } },
-      };
-    }
+    for (const code of codes) responses[String(httpStatusFor(code))] = ref('responses', `${signed ? 'Signed' : ''}Error${code}`);
     (paths[route.path] ??= {})[route.method] = op;
   }
 
@@ -233,6 +237,7 @@ export function buildOpenApiDocument(opts: { allowPrivateNotifyUrls: boolean; ch
         ...Object.fromEntries(Object.entries(SIGNATURE_SCHEMES).map(([, [name, description]]) => [name, { description: `Answer signature (RESPONSE string): ${description}`, schema: { type: 'string' } }])),
         'Retry-After': { description: 'Seconds until the rate-limit window ends', schema: { type: 'integer' } },
       },
+      responses: errorResponses,
       schemas,
     },
   };

@@ -197,8 +197,14 @@ test('every recorded answer matches the documented response of its route and sta
       continue;
     }
     const op = doc.paths[tpl.p][r.method.toLowerCase()];
-    const documented = op.responses[String(r.status)] ?? op.responses.default;
-    if (!documented) {
+    const status = op.responses[String(r.status)] ? String(r.status) : 'default';
+    // A shared response (the error envelopes) is a $ref into components.responses: follow it.
+    const entry = op.responses[status] as { $ref?: string } | undefined;
+    const location = entry?.$ref ? entry.$ref.slice(2).split('/') : ['paths', tpl.p, r.method.toLowerCase(), 'responses', status];
+    const documented = location.reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, doc as unknown as Record<string, unknown>) as
+      | { content?: Record<string, unknown>; headers?: Record<string, unknown> }
+      | undefined;
+    if (!entry || !documented) {
       problems.push(`${r.method} ${tpl.p}: status ${r.status} is not documented`);
       continue;
     }
@@ -208,7 +214,7 @@ test('every recorded answer matches the documented response of its route and sta
       continue;
     }
     if (mediaType === 'application/json') {
-      const ref = pointer(['paths', tpl.p, r.method.toLowerCase(), 'responses', op.responses[String(r.status)] ? String(r.status) : 'default', 'content', mediaType, 'schema']);
+      const ref = pointer([...location, 'content', mediaType, 'schema']);
       const check = ajv.getSchema(ref) ?? (ajv.addSchema({ $ref: ref }, ref), ajv.getSchema(ref)!);
       // The answer is quoted for diagnosis, with keys shown once (registration, rotation) blanked out.
       if (!check(JSON.parse(r.text))) problems.push(`${r.method} ${tpl.p} ${r.status}: ${ajv.errorsText(check.errors)} in ${r.text.replace(/"appKey":"[^"]*"/g, '"appKey":"…"').slice(0, 400)}`);
