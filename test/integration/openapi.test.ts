@@ -6,6 +6,8 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { Express } from 'express';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync } from 'node:fs';
@@ -159,6 +161,34 @@ test('requests are documented from the schemas the handlers parse; errors, envel
   const approve = doc.paths["/api/cashier-desk-admin/apps/{appId}/approve"].post as unknown as { parameters: unknown[] };
   expect(approve.parameters).toContainEqual({ $ref: '#/components/parameters/CsrfToken' });
   expect(JSON.stringify(doc.paths['/api/cashier-desk-admin/apps'].get)).not.toContain('CsrfToken');
+});
+
+test('every example in the document is valid against the schema beside it', async () => {
+  const doc = await served();
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(doc, 'openapi');
+  const pointer = (parts: string[]) => `openapi#/${parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+  const checked: string[] = [];
+  const problems: string[] = [];
+  const visit = (node: unknown, at: string[]) => {
+    if (!node || typeof node !== 'object') return;
+    const media = node as { schema?: unknown; example?: unknown };
+    // A media type object: `schema` and `example` side by side (CSV and plain-text examples are strings of strings).
+    if (media.schema && media.example !== undefined && at.at(-2) === 'content' && at.at(-1) === 'application/json') {
+      const check = ajv.compile({ $ref: pointer([...at, 'schema']) });
+      if (!check(media.example)) problems.push(`${at.join(' ')}: ${ajv.errorsText(check.errors)}`);
+      checked.push(at.join(' '));
+    }
+    for (const [k, v] of Object.entries(node)) if (k !== 'schema') visit(v, [...at, k]);
+  };
+  visit(doc.paths, ['paths']);
+  visit(doc.components.responses, ['components', 'responses']);
+  expect(problems).toEqual([]);
+  // Request bodies, success answers and every error envelope carry examples.
+  expect(checked.filter((c) => c.includes('requestBody')).length).toBeGreaterThanOrEqual(8);
+  expect(checked.filter((c) => c.includes('responses 200')).length).toBeGreaterThanOrEqual(8);
+  expect(checked.filter((c) => c.startsWith('components responses')).length).toBe(18);
 });
 
 test('the document built directly equals the one served (built once, from configuration)', async () => {
