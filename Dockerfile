@@ -12,9 +12,10 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./package.json
-# Static assets of the hosted pages and console live next to their compiled routers.
+# Static assets of the hosted pages, the console and the API docs page live next to their compiled routers.
 COPY --from=build /app/http/pages/public ./dist/http/pages/public
 COPY --from=build /app/http/console/public ./dist/http/console/public
+COPY --from=build /app/http/openapi/public ./dist/http/openapi/public
 USER node
 EXPOSE 8080
 CMD ["node", "dist/api/main.js"]

@@ -7,6 +7,9 @@ export const REGISTRATION_API_BASE = '/api/cashier-desk-sa';
 export const ADMIN_API_BASE = '/api/cashier-desk-admin';
 export const CASHIER_WEB_BASE = '/cashier-desk-web';
 export const CONSOLE_BASE = '/cashier-desk-admin';
+/** The OpenAPI document of the HTTP APIs and the page that renders it. */
+export const OPENAPI_PATH = `${MERCHANT_API_BASE}/openapi.json`;
+export const API_DOCS_BASE = '/api-docs';
 
 /** The cashier pages a token opens (`/cashier-desk-web/{page}?token=…`). */
 export type CashierPage = 'payment' | 'processing' | 'alipay-return' | 'result' | 'return';

@@ -19,6 +19,7 @@ import { cashierRouter } from './cashier';
 import { createConsoleRouter } from './console';
 import { clientIp, errorMiddleware } from './envelope';
 import { merchantRouter } from './merchant';
+import { openApiRouter } from './openapi';
 import { createPagesRouter } from './pages';
 import { rateLimit } from './rate-limit';
 import { registrationRouter } from './registration';
@@ -62,6 +63,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   const perIp = rateLimit({ limiter: limiter('ip', config.rateLimit.perIpPerMinute), key: (req) => clientIp(req), log: limitLog });
   // Provider callbacks come before the limiter: a provider's burst of notifications must never be refused.
   app.use(MERCHANT_API_BASE, callbackRouter({ callbacks: useCases.callbacks }));
+  // The API description is a static document built once: no rate limit or lookup on its path.
+  app.use(openApiRouter({ allowPrivateNotifyUrls: config.allowPrivateNotifyUrls, channelTypes: deps.providers.channelTypes(), publicBaseUrl: config.publicBaseUrl }));
   app.use(MERCHANT_API_BASE, perIp);
   app.use(MERCHANT_API_BASE, merchantRouter({ orders: useCases.orders, refunds: useCases.refunds, transfers: useCases.transfers, statements: useCases.statements, channelTypes: deps.providers.channelTypes(), signed, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls }));
   app.use(MERCHANT_API_BASE, cashierRouter({ orders: useCases.orders, providers: deps.providers }));

@@ -17,13 +17,15 @@ export interface StaticAssets {
 /**
  * @param sourceDir the module folder whose public/ holds the files (http/pages or http/console). From a dist/
  *   build the compiled module sits in dist/<folder>; without a copy there, the source folder's files are used.
+ * @param files name (in the URL), content type, and optionally the absolute path of a file that lives elsewhere
+ *   (e.g. a renderer shipped in node_modules).
  */
-export function loadStaticAssets(sourceDir: string, mountPath: string, files: ReadonlyArray<readonly [name: string, type: string]>): StaticAssets {
+export function loadStaticAssets(sourceDir: string, mountPath: string, files: ReadonlyArray<readonly [name: string, type: string, file?: string]>): StaticAssets {
   const here = path.join(sourceDir, 'public');
   const dir = existsSync(here) ? here : here.replace(`${path.sep}dist${path.sep}`, path.sep);
   const assets = new Map(
-    files.map(([name, type]) => {
-      const body = readFileSync(path.join(dir, name));
+    files.map(([name, type, file]) => {
+      const body = readFileSync(file ?? path.join(dir, name));
       return [name, { body, type, hash: createHash('sha256').update(body).digest('hex').slice(0, 12) }] as const;
     }),
   );

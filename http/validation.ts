@@ -22,7 +22,9 @@ export function httpUrl(allowPrivate: boolean) {
         return false;
       }
     }, 'must be an absolute http(s) URL without credentials')
-    .refine((v) => allowPrivate || !isPrivateHost(new URL(v).hostname), 'must not point at a loopback, private or link-local address');
+    .refine((v) => allowPrivate || !isPrivateHost(new URL(v).hostname), 'must not point at a loopback, private or link-local address')
+    // For the OpenAPI document: the refinements above have no JSON Schema form.
+    .meta({ format: 'uri', description: allowPrivate ? 'absolute http(s) URL without credentials' : 'absolute http(s) URL without credentials, not on a loopback, private or link-local host' });
 }
 
 /** Fields the cashier desk owns: naming them gets a precise message instead of a generic "unknown field". */
@@ -57,7 +59,10 @@ export function refundSchema(allowPrivateUrls: boolean) {
 export function transferSchema(allowPrivateUrls: boolean, channelTypes: readonly string[]) {
   return z.strictObject({
     outBizNo: merchantNo('outBizNo'),
-    channelType: z.string().refine((v) => channelTypes.includes(v), `channelType must be one of ${channelTypes.join(', ')}`),
+    channelType: z
+      .string()
+      .refine((v) => channelTypes.includes(v), `channelType must be one of ${channelTypes.join(', ')}`)
+      .meta({ enum: [...channelTypes] }),
     amount: z.number().int('amount must be an integer number of fen').min(MIN_AMOUNT_FEN).max(MAX_AMOUNT_FEN),
     payeeType: z.enum(PAYEE_TYPES),
     payeeAccount: z.string().trim().min(1).max(128),

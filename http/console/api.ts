@@ -25,13 +25,13 @@ export interface AdminApiDeps {
 
 function intParam(req: Request, name: string): number {
   const raw = String(req.params[name] ?? '');
-  if (!/^\d{1,10}$/.test(raw) || Number(raw) > 2_147_483_647 || Number(raw) < 1) throw new DomainError(ErrorCode.NOT_FOUND, '资源不存在');
+  if (!s.idPathParam.safeParse(raw).success) throw new DomainError(ErrorCode.NOT_FOUND, '资源不存在');
   return Number(raw);
 }
 
 function appIdParam(req: Request): string {
   const raw = String(req.params.appId ?? '');
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(raw)) throw new DomainError(ErrorCode.NOT_FOUND, '应用不存在');
+  if (!s.appIdPathParam.safeParse(raw).success) throw new DomainError(ErrorCode.NOT_FOUND, '应用不存在');
   return raw;
 }
 

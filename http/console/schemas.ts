@@ -31,6 +31,15 @@ export const applyBindingSchema = z
   })
   .refine((b) => (b.channelIds === undefined) !== (b.channelId === undefined), 'give either channelIds (an array) or channelId, not both');
 
+/** A numeric id in a path: plain digits, 1…2^31−1 (anything else is answered like an unknown id, 4040). */
+export const idPathParam = z
+  .string()
+  .regex(/^\d{1,10}$/)
+  .refine((v) => Number(v) >= 1 && Number(v) <= 2_147_483_647, 'must be an id 1…2147483647');
+
+/** An appId in a path (anything else is answered like an unknown app, 4040). */
+export const appIdPathParam = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
+
 export const loginSchema = z.strictObject({
   username: z.string().max(64),
   password: z.string().max(256),
