@@ -15,6 +15,9 @@ const port0 = z
   .optional()
   .transform((v) => (v === '' || v === undefined || v === 0 ? undefined : v));
 
+/** Compose passes `${VAR:-}` as an empty string: the same as not set. */
+const unsetIfEmpty = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t.optional());
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
@@ -84,7 +87,7 @@ const schema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(2000).default(100),
   /** Bearer token /metrics requires on the API and the worker; unset: /metrics answers anyone who reaches it. */
-  METRICS_TOKEN: z.string().trim().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  METRICS_TOKEN: unsetIfEmpty(z.string().trim().min(16, 'METRICS_TOKEN must be at least 16 characters')),
   /** The API's /metrics on a port of its own (METRICS_HOST) instead of the public port; empty or 0: on the API port. */
   METRICS_PORT: port0,
   METRICS_HOST: z.string().min(1).optional(),
@@ -93,7 +96,7 @@ const schema = z.object({
   /** Loopback port of the Temporal SDK's own Prometheus exporter, read by the worker's /metrics; default WORKER_METRICS_PORT + 1. */
   WORKER_SDK_METRICS_PORT: port0,
   /** OTLP/HTTP endpoint (e.g. http://otel-collector:4318); traces are exported only when set. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetIfEmpty(z.url()),
   /** Overrides the per-process service name of exported spans (cashier-desk-api, cashier-desk-worker). */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
