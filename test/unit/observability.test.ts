@@ -3,6 +3,8 @@
  * request middleware (bounded, mount path kept when a handler fails), the provider edge's outcomes, and the
  * standalone /metrics listener.
  */
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import express from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +12,7 @@ import { loadConfig } from '../../config';
 import { metricsRoute, requestObservability } from '../../http/observability';
 import { createMetrics, type Metrics } from '../../observability/metrics';
 import { metricsAuthorized, startMetricsServer, workerExposition } from '../../observability/metrics-server';
+import { setupTracing, withClientSpan } from '../../observability/tracing';
 import { instrumentProvider } from '../../providers/registry';
 import { ProviderError, type BillEntry, type PaymentProvider } from '../../providers/types';
 
@@ -138,4 +141,20 @@ test("the worker's /metrics listener: its registry, then the SDK's exporter or c
     await up.close();
     if (sdk.listening) sdk.close();
   }
+});
+
+test('client spans: recorded while tracing is set up, skipped (fn still runs) when it is off', async () => {
+  const exporter = new InMemorySpanExporter();
+  expect(await withClientSpan('off before', {}, async (span) => span.isRecording())).toBe(false);
+  const tracing = setupTracing({ serviceName: 'unit', exporter })!;
+  expect(setupTracing({ serviceName: 'unit' })).toBeUndefined();
+  expect(await withClientSpan('on', { 'cashier.x': 1 }, async (span) => span.isRecording())).toBe(true);
+  await expect(withClientSpan('failing', {}, async () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
+  expect(exporter.getFinishedSpans().map((s) => [s.name, s.kind, s.status.code])).toEqual([
+    ['on', SpanKind.CLIENT, SpanStatusCode.UNSET],
+    ['failing', SpanKind.CLIENT, SpanStatusCode.ERROR],
+  ]);
+  await tracing.shutdown();
+  expect(await withClientSpan('off after', {}, async () => 42)).toBe(42);
+  expect(exporter.getFinishedSpans()).toHaveLength(0); // shutdown reset the exporter; nothing new arrived
 });
