@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from '../db/connection';
 import { findAppWithKeys, notificationKey } from '../db/queries/apps';
-import { nextNotifyAttemptNumber, recordNotifyAttempt } from '../db/queries/notification-attempts';
+import { firstAttemptScheduledAt, nextNotifyAttemptNumber, recordNotifyAttempt } from '../db/queries/notification-attempts';
 import * as orders from '../db/queries/orders';
 import { findRefundById, setRefundNotifyStatus } from '../db/queries/refunds';
 import { findTransferById, setTransferNotifyStatus } from '../db/queries/transfers';
@@ -15,8 +15,10 @@ import { formatShanghai, merchantResult, type NotifyStatus } from '../domain/ord
 import type { NotificationState, NotifyAttemptRecord, NotifyResult } from '../domain/payment';
 import type { RefundResult } from '../domain/refund';
 import type { TransferResult } from '../domain/transfer';
+import type { Metrics, NotifyOutcome } from '../observability/metrics';
+import { withClientSpan } from '../observability/tracing';
 import type { SecretBox } from '../security/secret-box';
-import { signRequestHeaders, type SignType } from '../signature';
+import { signRequestHeaders, type SignedHeaders, type SignType } from '../signature';
 import { postToCheckedAddress, systemResolveHost, type DestinationPolicy, type ResolveHost } from './notify-transport';
 import { mustFindOrder } from './orders';
 
@@ -31,6 +33,7 @@ export interface NotifyActivityDeps {
   allowPrivateNotifyUrls: boolean;
   /** The one DNS lookup of an attempt; the system resolver unless a test injects one. */
   resolveHost?: ResolveHost;
+  metrics?: Metrics;
 }
 
 /** Upper bound on what we read of a merchant's answer: enough for {"code":1000,...}, never a memory hazard. */
@@ -126,6 +129,20 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
     else if (args.orderId !== null) await orders.setNotifyStatus(db, args.orderId, args.notifyStatus);
   }
 
+  /**
+   * Counted where every attempt is recorded (scheduled, renotify, and attempts whose activity failed). Time to
+   * acknowledgement runs from the subject's first scheduled attempt to the end of the acknowledged POST.
+   */
+  async function countAttempt(metrics: Metrics, subject: { orderId: number | null; refundId?: number; transferId?: number }, r: NotifyAttemptRecord): Promise<void> {
+    const eventType = subject.transferId !== undefined ? 'transfer' : subject.refundId !== undefined ? 'refund' : 'payment';
+    const outcome: NotifyOutcome = r.acknowledged ? 'acknowledged' : r.httpStatus !== null ? 'rejected' : 'failed';
+    metrics.notifyAttempts.inc({ event_type: eventType, outcome });
+    if (!r.acknowledged) return;
+    const anchor = r.attempt === 1 ? r.scheduledAt : ((await firstAttemptScheduledAt(db, subject)) ?? r.scheduledAt);
+    const ackedAt = (r.startedAt ?? Date.now() - r.latencyMs) + r.latencyMs;
+    metrics.notifyTimeToAck.observe({ event_type: eventType }, Math.max(0, ackedAt - anchor) / 1000);
+  }
+
   return {
     recordNotifyStatus,
 
@@ -144,6 +161,7 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
       const subject = { orderId: args.orderId, refundId: args.refundId, transferId: args.transferId };
       const orderStatusWritten = await recordNotifyAttempt(db, subject, args.record, args.notifyStatus);
       if (args.notifyStatus && !orderStatusWritten) await recordNotifyStatus({ ...subject, notifyStatus: args.notifyStatus });
+      if (deps.metrics) await countAttempt(deps.metrics, subject, args.record);
     },
 
     /**
@@ -191,6 +209,16 @@ export interface RefundNotifyArgs {
 async function postSigned(notifyUrl: string, body: string, signer: { appId: string; appKey: string; signType: SignType }, timeoutMs: number, policy: DestinationPolicy): Promise<NotifyResult> {
   const url = new URL(notifyUrl);
   const headers = signRequestHeaders({ method: 'POST', pathWithQuery: url.pathname + url.search, ...signer, body });
+  return withClientSpan('notify POST', { 'http.request.method': 'POST', 'server.address': url.hostname, 'cashier.notify.app_id': signer.appId }, async (span) => {
+    const r = await attemptPost(url, body, headers, timeoutMs, policy);
+    if (r.httpStatus !== null) span.setAttribute('http.response.status_code', r.httpStatus);
+    span.setAttribute('cashier.notify.acknowledged', r.acknowledged);
+    if (r.error) span.setAttribute('cashier.notify.error', r.error.slice(0, 120));
+    return r;
+  });
+}
+
+async function attemptPost(url: URL, body: string, headers: SignedHeaders, timeoutMs: number, policy: DestinationPolicy): Promise<NotifyResult> {
   const started = Date.now();
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([timeout, Context.current().cancellationSignal]);

@@ -9,6 +9,7 @@ import { DomainError, ErrorCode, toApplicationFailure } from '../domain/errors';
 import { providerOutTradeNo, type NotifyStatus } from '../domain/order';
 import type { ChannelRef, ChooseChannelRequest, PaymentResult, ProviderVerdict } from '../domain/payment';
 import type { DetectedPaymentException } from '../domain/refund';
+import type { Metrics } from '../observability/metrics';
 import { cashierPagePath, providerCallbackPath } from '../domain/urls';
 import type { ProviderRegistry } from '../providers/registry';
 import { ProviderError, type PrepayResult } from '../providers/types';
@@ -28,6 +29,8 @@ export interface PaymentActivityDeps {
   providers: ProviderRegistry;
   /** Base URL providers call back and browsers return to. */
   publicBaseUrl: string;
+  /** The worker's metrics (order, notification, refund and transfer results); absent: not counted. */
+  metrics?: Metrics;
 }
 
 function providerFailure(err: unknown, what: string): never {
@@ -94,6 +97,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     /** The result, and with it (one write) the notify status the schedule starts in. */
     async recordPaymentResult(r: PaymentResult & { notifyStatus?: NotifyStatus }): Promise<void> {
       await orders.recordPaymentResult(db, r);
+      deps.metrics?.orderResults.inc({ status: r.status });
     },
 
     /** Idempotent per provider trade and kind, so the store retry policy may run it again. */

@@ -11,6 +11,7 @@ import { providerRefundCallbackPath } from '../domain/urls';
 import type { ProviderRegistry } from '../providers/registry';
 import { refundVerdictOf } from '../providers/verdict';
 import { ProviderError, type RefundOutcome } from '../providers/types';
+import type { Metrics } from '../observability/metrics';
 import type { SecretBox } from '../security/secret-box';
 
 export interface RefundActivityDeps {
@@ -19,6 +20,7 @@ export interface RefundActivityDeps {
   providers: ProviderRegistry;
   /** Base URL providers post refund notifications to. */
   publicBaseUrl: string;
+  metrics?: Metrics;
 }
 
 export function createRefundActivities(deps: RefundActivityDeps) {
@@ -80,6 +82,7 @@ export function createRefundActivities(deps: RefundActivityDeps) {
     /** Idempotent: the first final result wins; a FAIL releases the refund's reservation in the same transaction. */
     async recordRefundResult(args: { refundId: number; result: RefundResult }): Promise<void> {
       await recordRefundResult(db, args.refundId, args.result);
+      deps.metrics?.refundResults.inc({ status: args.result.status });
     },
   };
 }

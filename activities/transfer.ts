@@ -11,6 +11,7 @@ import { providerTransferCallbackPath } from '../domain/urls';
 import type { ProviderRegistry } from '../providers/registry';
 import { ProviderError, type PayeeType, type TransferOutcome } from '../providers/types';
 import { transferVerdictOf } from '../providers/verdict';
+import type { Metrics } from '../observability/metrics';
 import type { SecretBox } from '../security/secret-box';
 
 export interface TransferActivityDeps {
@@ -18,6 +19,7 @@ export interface TransferActivityDeps {
   secretBox: SecretBox;
   providers: ProviderRegistry;
   publicBaseUrl: string;
+  metrics?: Metrics;
 }
 
 export function createTransferActivities(deps: TransferActivityDeps) {
@@ -83,6 +85,7 @@ export function createTransferActivities(deps: TransferActivityDeps) {
     /** Idempotent: the first final result wins; FAIL and CANCELLED give the amount back to the day's limit. */
     async recordTransferResult(args: { transferId: number; result: TransferResult }): Promise<void> {
       await transfers.recordTransferResult(db, args.transferId, args.result);
+      deps.metrics?.transferResults.inc({ status: args.result.status });
     },
   };
 }

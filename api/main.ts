@@ -9,6 +9,9 @@ import { loadConfig } from '../config';
 import { createDb } from '../db/connection';
 import { createHttpApp } from '../http/app';
 import { createLogger } from '../observability/logger';
+import { createMetrics, exposition } from '../observability/metrics';
+import { startMetricsServer } from '../observability/metrics-server';
+import { setupTracing } from '../observability/tracing';
 import { createDefaultProviders } from '../providers';
 import { resolveAdminCredential } from '../security/admin-credential';
 import { resolveMasterKey } from '../security/master-key';
@@ -19,13 +22,17 @@ import { createDrainableServer } from './drain';
 async function main() {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, base: { service: 'api' } });
+  const obs = config.observability;
+  // Before any client or server exists, so every span has a provider to go to.
+  const tracing = setupTracing({ serviceName: obs.serviceName ?? 'cashier-desk-api', otlpEndpoint: obs.otlpEndpoint });
+  const metrics = createMetrics({ service: 'api' });
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (npm start provides an embedded PostgreSQL)');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   const secretBox = new SecretBox(resolveMasterKey(config, config.dataDir));
-  const temporalConnection = await connectTemporal(config.temporal);
+  const temporalConnection = await connectTemporal({ ...config.temporal, tracing: tracing !== undefined });
   const temporal = createTemporalGateway({ client: temporalConnection.client, taskQueue: config.temporal.taskQueue });
-  const providers = createDefaultProviders();
-  const useCases = createUseCases({ db, secretBox, temporal, providers, log, config });
+  const providers = createDefaultProviders({ metrics });
+  const useCases = createUseCases({ db, secretBox, temporal, providers, log, config, metrics });
   const app = createHttpApp({
     config,
     db,
@@ -35,7 +42,12 @@ async function main() {
     adminCredential: resolveAdminCredential(config, config.dataDir),
     temporalNamespace: temporal.namespace,
     log,
+    metrics,
+    tracing: tracing !== undefined,
   });
+  // METRICS_PORT: /metrics on a listener of its own (e.g. reachable from the monitoring network only).
+  const metricsServer = obs.apiMetrics ? await startMetricsServer({ ...obs.apiMetrics, token: obs.metricsToken, render: () => exposition(metrics) }) : undefined;
+  if (metricsServer) log.info('api metrics listening', { url: `http://${obs.apiMetrics!.host}:${metricsServer.port}/metrics` });
   const drain = createDrainableServer(app);
   drain.server.listen(config.port, config.host, () => {
     const { port } = drain.server.address() as AddressInfo;
@@ -58,6 +70,8 @@ async function main() {
       // Only now: the requests that were in flight needed both.
       await temporalConnection.close().catch((err: Error) => log.warn('temporal connection close failed', { error: err.message }));
       await db.destroy();
+      await metricsServer?.close();
+      await tracing?.shutdown().catch((err: Error) => log.warn('tracing shutdown failed', { error: err.message }));
       log.info('api stopped');
       process.exit(0);
     } catch (err) {

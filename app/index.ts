@@ -5,6 +5,7 @@
 import type { Config } from '../config';
 import type { Db } from '../db/connection';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { ProviderRegistry } from '../providers/registry';
 import type { SecretBox } from '../security/secret-box';
 import type { TemporalGateway } from '../temporal/client';
@@ -25,6 +26,8 @@ export interface AppDeps {
   temporal: TemporalGateway;
   providers: ProviderRegistry;
   log: Logger;
+  /** The process's metrics (orders created); absent: not counted. */
+  metrics?: Metrics;
   config: Pick<Config, 'publicBaseUrl' | 'orderDefaultExpireSeconds' | 'providerPollIntervalSeconds' | 'admin' | 'exceptionAutoRefund'>;
 }
 
@@ -43,7 +46,7 @@ export function createUseCases(deps: AppDeps) {
     reconciliation,
     statements: createStatementService({ db }),
     transfers,
-    orders: createOrderService({ db, secretBox, providers: deps.providers, temporal, log: deps.log, config }),
+    orders: createOrderService({ db, secretBox, providers: deps.providers, temporal, log: deps.log, config, metrics: deps.metrics }),
     registration: createRegistrationService({ db, secretBox, bindings }),
     operator: createOperatorService({ db, secretBox, temporal, bindings, refunds, reconciliation, transfers, keyRotationGraceSeconds: config.admin.keyRotationGraceSeconds }),
   };

@@ -18,6 +18,7 @@ import type { Logger } from '../observability/logger';
 import type { ProviderRegistry } from '../providers/registry';
 import type { PrepayResult, SceneCode } from '../providers/types';
 import type { SecretBox } from '../security/secret-box';
+import type { Metrics } from '../observability/metrics';
 import type { TemporalGateway } from '../temporal/client';
 import { WorkflowIds } from '../temporal/workflow-ids';
 import { createOrderReader, storedOrderView, type OrderView } from './order-reader';
@@ -29,6 +30,7 @@ export interface OrderServiceDeps {
   temporal: TemporalGateway;
   log: Logger;
   config: { publicBaseUrl: string; orderDefaultExpireSeconds: number; providerPollIntervalSeconds: number };
+  metrics?: Metrics;
 }
 
 /** A unified-order request after validation (the HTTP schema produces it). */
@@ -126,6 +128,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       });
       if (!created && row.request_hash !== hash) throw new DomainError(ErrorCode.CONFLICT, `outTradeNo ${body.outTradeNo} 已用于内容不同的订单`);
       await ensureWorkflow(row, { noteInBackground: true });
+      if (created) deps.metrics?.ordersCreated.inc();
       if (created) deps.log.info('order created', { appId: app.appId, outTradeNo: row.out_trade_no, orderId: row.id, amount: row.amount });
       return { row, channels: channels.map(channelView) };
     },

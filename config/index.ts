@@ -9,6 +9,15 @@ const bool = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
 
+/** An optional port where empty and 0 both mean "off". */
+const port0 = z
+  .union([z.literal(''), z.coerce.number().int().min(0).max(65535)])
+  .optional()
+  .transform((v) => (v === '' || v === undefined || v === 0 ? undefined : v));
+
+/** Compose passes `${VAR:-}` as an empty string: the same as not set. */
+const unsetIfEmpty = <T extends z.ZodType>(t: T) => z.preprocess((v) => (v === '' ? undefined : v), t.optional());
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
@@ -77,6 +86,19 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(800),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(1000).default(40),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(2000).default(100),
+  /** Bearer token /metrics requires on the API and the worker; unset: /metrics answers anyone who reaches it. */
+  METRICS_TOKEN: unsetIfEmpty(z.string().trim().min(16, 'METRICS_TOKEN must be at least 16 characters')),
+  /** The API's /metrics on a port of its own (METRICS_HOST) instead of the public port; empty or 0: on the API port. */
+  METRICS_PORT: port0,
+  METRICS_HOST: z.string().min(1).optional(),
+  /** The worker's /metrics port (its own metrics plus the Temporal SDK's); empty or 0: no metrics endpoint. */
+  WORKER_METRICS_PORT: port0,
+  /** Loopback port of the Temporal SDK's own Prometheus exporter, read by the worker's /metrics; default WORKER_METRICS_PORT + 1. */
+  WORKER_SDK_METRICS_PORT: port0,
+  /** OTLP/HTTP endpoint (e.g. http://otel-collector:4318); traces are exported only when set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetIfEmpty(z.url()),
+  /** Overrides the per-process service name of exported spans (cashier-desk-api, cashier-desk-worker). */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 
 export interface Config {
@@ -106,6 +128,19 @@ export interface Config {
   shutdownGraceSeconds: number;
   admin: AdminConfig;
   worker: WorkerSizing;
+  observability: ObservabilityConfig;
+}
+
+/** Prometheus endpoints and OpenTelemetry export (README: Metrics and tracing). */
+export interface ObservabilityConfig {
+  metricsToken?: string;
+  /** The API's /metrics on its own listener; absent: a route of the API's own port. */
+  apiMetrics?: { host: string; port: number };
+  /** The worker's /metrics listener and the loopback port of the Temporal SDK's exporter; absent: off. */
+  workerMetrics?: { host: string; port: number; sdkPort: number };
+  /** Absent: tracing off (no provider, no interceptors, no spans). */
+  otlpEndpoint?: string;
+  serviceName?: string;
 }
 
 /** How much one worker process takes on at once (worker/create-worker.ts). */
@@ -194,6 +229,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
       maxConcurrentWorkflowTasks: e.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    },
+    observability: {
+      metricsToken: e.METRICS_TOKEN,
+      apiMetrics: e.METRICS_PORT ? { host: e.METRICS_HOST ?? e.HOST, port: e.METRICS_PORT } : undefined,
+      workerMetrics: e.WORKER_METRICS_PORT
+        ? { host: e.METRICS_HOST ?? e.HOST, port: e.WORKER_METRICS_PORT, sdkPort: e.WORKER_SDK_METRICS_PORT ?? (e.WORKER_METRICS_PORT === 65535 ? 65534 : e.WORKER_METRICS_PORT + 1) }
+        : undefined,
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
     },
   };
 }

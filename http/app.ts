@@ -11,6 +11,7 @@ import { createRateLimiter } from '../db/queries/rate-limits';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { MERCHANT_API_BASE } from '../domain/urls';
 import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
 import type { ProviderRegistry } from '../providers/registry';
 import type { AdminCredential } from '../security/admin-credential';
 import type { SecretBox } from '../security/secret-box';
@@ -19,6 +20,7 @@ import { cashierRouter } from './cashier';
 import { createConsoleRouter } from './console';
 import { clientIp, errorMiddleware } from './envelope';
 import { merchantRouter } from './merchant';
+import { metricsRoute, requestObservability } from './observability';
 import { openApiRouter } from './openapi';
 import { createPagesRouter } from './pages';
 import { rateLimit } from './rate-limit';
@@ -36,6 +38,10 @@ export interface HttpDeps {
   /** The Temporal namespace, for the console's links into the Web UI. */
   temporalNamespace: string;
   log: Logger;
+  /** Request metrics, and GET /metrics unless the composition root serves it on a port of its own. */
+  metrics?: Metrics;
+  /** Whether tracing is on (a server span per request); off: no span work at all. */
+  tracing?: boolean;
 }
 
 export function createHttpApp(deps: HttpDeps): Express {
@@ -43,10 +49,13 @@ export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  if (deps.metrics || deps.tracing) app.use(requestObservability({ metrics: deps.metrics, tracing: deps.tracing ?? false }));
   app.use((_req, res, next) => {
     setApiHeaders(res);
     next();
   });
+  // Before every router and outside merchant auth: Prometheus scrapes it (METRICS_TOKEN, if set, guards it).
+  if (deps.metrics && !config.observability.apiMetrics) app.get('/metrics', metricsRoute(deps.metrics, config.observability.metricsToken));
 
   app.get('/healthz', async (_req, res) => {
     await pingDatabase(deps.db);

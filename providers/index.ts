@@ -1,8 +1,9 @@
+import type { Metrics } from '../observability/metrics';
 import { createAlipayProvider } from './alipay';
 import { createProviderRegistry, type ProviderRegistry } from './registry';
 import { createWechatProvider } from './wechat';
 
-/** Every wallet this build supports. */
-export function createDefaultProviders(): ProviderRegistry {
-  return createProviderRegistry([createAlipayProvider(), createWechatProvider()]);
+/** Every wallet this build supports, counted and traced at the registry (providers/registry.ts). */
+export function createDefaultProviders(opts: { metrics?: Metrics } = {}): ProviderRegistry {
+  return createProviderRegistry([createAlipayProvider(), createWechatProvider()], opts);
 }

@@ -4,6 +4,7 @@
  * temporal/workflow-ids.ts. Use-cases (app/) decide what to do; this module knows how Temporal does it.
  */
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { SignalDefinition } from '@temporalio/common';
 import { fromTemporalFailure } from '../domain/errors';
@@ -51,9 +52,21 @@ import { WorkflowIds } from './workflow-ids';
 export { WorkflowIds };
 
 /** A client connection for a composition root; `close()` ends it. */
-export async function connectTemporal(opts: { address: string; namespace: string }): Promise<{ client: Client; close(): Promise<void> }> {
+export async function connectTemporal(opts: { address: string; namespace: string; tracing?: boolean }): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: opts.address });
-  return { client: new Client({ connection, namespace: opts.namespace }), close: () => connection.close() };
+  return { client: createClient({ connection, namespace: opts.namespace, tracing: opts.tracing }), close: () => connection.close() };
+}
+
+/**
+ * A client over a connection. With tracing on, every start, signal, update and query carries the caller's trace
+ * context in its Temporal headers, so the workflow's and its activities' spans join the API request's trace.
+ */
+export function createClient(opts: { connection: Connection; namespace?: string; tracing?: boolean }): Client {
+  return new Client({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    ...(opts.tracing ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
 }
 
 /** What the Web UI shows of a workflow run, for the console. */

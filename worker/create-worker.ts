@@ -1,8 +1,32 @@
-import { NativeConnection, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { NativeConnection, Worker, type TelemetryOptions, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../activities';
-import { loadConfig, type WorkerSizing } from '../config';
+import { loadConfig, type ObservabilityConfig, type WorkerSizing } from '../config';
+import type { Tracing } from '../observability/tracing';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** The workflow interceptors of a traced worker; a pre-built bundle must include them (`workflowInterceptorModules`). */
+export const WORKFLOW_TRACING_INTERCEPTORS = require.resolve('./workflow-interceptors');
+
+/**
+ * The Temporal SDK's own metrics (workflow task latency, poll results, slots, sticky cache…): its Prometheus
+ * exporter on a loopback port, which the worker's /metrics reads and appends (worker/main.ts). Merged into
+ * Runtime.install's telemetryOptions; nothing when worker metrics are off.
+ */
+export function sdkMetricsTelemetry(workerMetrics: ObservabilityConfig['workerMetrics']): Pick<TelemetryOptions, 'metrics'> {
+  return workerMetrics ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${workerMetrics.sdkPort}` } } } : {};
+}
+
+/** Interceptors and the workflow span sink of a traced worker: activity spans here, workflow spans through the sink. */
+function tracingOptions(tracing: Tracing, prebuiltBundle: boolean): Partial<WorkerOptions> {
+  return {
+    interceptors: {
+      ...(prebuiltBundle ? {} : { workflowModules: [WORKFLOW_TRACING_INTERCEPTORS] }),
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    },
+    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+  };
+}
 
 /** How long in-flight activities may finish after a shutdown signal before they are cancelled (`npm start` waits 35 s). */
 export const WORKER_SHUTDOWN_GRACE_SECONDS = 30;
@@ -29,6 +53,8 @@ export async function createPaymentWorker(opts: {
   sizing?: WorkerSizing;
   /** Pre-built bundle (tests bundle once per file; production may ship one); else bundled from source. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Tracing on: spans for workflows and activities, joined to the caller's trace (a pre-built bundle must include WORKFLOW_TRACING_INTERCEPTORS). */
+  tracing?: Tracing;
 }): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
@@ -39,5 +65,6 @@ export async function createPaymentWorker(opts: {
     // Let an in-flight notification POST finish on shutdown instead of being cut off mid-request.
     shutdownGraceTime: `${WORKER_SHUTDOWN_GRACE_SECONDS}s`,
     ...workerTuning(opts.sizing ?? loadConfig({}).worker),
+    ...(opts.tracing ? tracingOptions(opts.tracing, opts.workflowBundle !== undefined) : {}),
   });
 }

@@ -5,19 +5,28 @@ import { createUseCases } from '../app';
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { createLogger } from '../observability/logger';
+import { createMetrics } from '../observability/metrics';
+import { startMetricsServer, workerExposition } from '../observability/metrics-server';
+import { setupTracing } from '../observability/tracing';
 import { createDefaultProviders } from '../providers';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
 import { connectTemporal, createTemporalGateway } from '../temporal/client';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { WORKER_SHUTDOWN_GRACE_SECONDS, createPaymentWorker } from './create-worker';
+import { WORKER_SHUTDOWN_GRACE_SECONDS, createPaymentWorker, sdkMetricsTelemetry } from './create-worker';
 
 async function main() {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, base: { service: 'worker' } });
   // The SDK's info level narrates bundling and state changes; keep its warnings and errors (workflow
   // mismatches, failed activities) unless debugging.
-  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : config.logLevel === 'error' ? 'ERROR' : 'WARN') });
+  Runtime.install({
+    logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : config.logLevel === 'error' ? 'ERROR' : 'WARN'),
+    telemetryOptions: { ...sdkMetricsTelemetry(config.observability.workerMetrics) },
+  });
+  const obs = config.observability;
+  const tracing = setupTracing({ serviceName: obs.serviceName ?? 'cashier-desk-worker', otlpEndpoint: obs.otlpEndpoint });
+  const metrics = createMetrics({ service: 'worker' });
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (npm start provides an embedded PostgreSQL)');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   // In compose the one-shot `migrate` service has already applied everything (this is then a no-op); kept for
@@ -26,17 +35,28 @@ async function main() {
   if (applied.length) log.info('migrations applied', { applied });
   const secretBox = new SecretBox(resolveMasterKey(config, config.dataDir));
   await ensureSearchAttributes(config.temporal.address, config.temporal.namespace);
-  const providers = createDefaultProviders();
+  const providers = createDefaultProviders({ metrics });
 
   // The worker is also a Temporal client: exception refunds start RefundWorkflows, and the reconciler heals lost starts.
-  const client = await connectTemporal(config.temporal);
+  const client = await connectTemporal({ ...config.temporal, tracing: tracing !== undefined });
   const temporal = createTemporalGateway({ client: client.client, taskQueue: config.temporal.taskQueue });
   const { orders, refunds, transfers, exceptions, reconciliation } = createUseCases({ db, secretBox, temporal, providers, log, config });
   if (config.reconciliation.schedule) await temporal.ensureReconciliationSchedule(config.reconciliation);
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const activities = createActivities({ db, secretBox, providers, exceptions, healer: reconciliation, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls });
-  const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities, sizing: config.worker });
+  const activities = createActivities({ db, secretBox, providers, exceptions, healer: reconciliation, publicBaseUrl: config.publicBaseUrl, notifyTimeoutMs: config.notifyTimeoutMs, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls, metrics });
+  const worker = await createPaymentWorker({ connection, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue, activities, sizing: config.worker, tracing });
+  // The worker's /metrics: its own registry, then the Temporal SDK's exporter (loopback only) appended.
+  const workerMetrics = obs.workerMetrics;
+  const metricsServer = workerMetrics
+    ? await startMetricsServer({
+        host: workerMetrics.host,
+        port: workerMetrics.port,
+        token: obs.metricsToken,
+        render: workerExposition(metrics, workerMetrics.sdkPort),
+      })
+    : undefined;
+  if (metricsServer) log.info('worker metrics listening', { url: `http://${workerMetrics!.host}:${metricsServer.port}/metrics` });
 
   // Heals orders and refunds whose workflow start was lost to a crash between the insert and the start.
   const reconcile = async () => {
@@ -72,6 +92,8 @@ async function main() {
   await client.close();
   await connection.close();
   await db.destroy();
+  await metricsServer?.close();
+  await tracing?.shutdown().catch((err: Error) => log.warn('tracing shutdown failed', { error: err.message }));
   log.info('worker stopped');
 }
 

@@ -76,3 +76,9 @@ export async function nextNotifyAttemptNumber(db: Db, subject: NotifySubject): P
   const last = await db('notification_attempts').where(subjectWhere(subject)).max({ n: 'attempt' }).first();
   return Number(last?.n ?? 0) + 1;
 }
+
+/** When the subject's first attempt was scheduled (the start of its notification), for time-to-acknowledgement. */
+export async function firstAttemptScheduledAt(db: Db, subject: NotifySubject): Promise<number | null> {
+  const row = await db('notification_attempts').where({ ...subjectWhere(subject), attempt: 1 }).first('scheduled_at');
+  return row ? (row.scheduled_at as Date).getTime() : null;
+}

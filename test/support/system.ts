@@ -22,7 +22,11 @@ import { createTemporalGateway } from '../../temporal/client';
 import { startAlipaySandbox, type AlipaySandboxHandle } from '../../sandbox/alipay';
 import { startWechatSandbox } from '../../sandbox/wechat';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
-import { createPaymentWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { createPaymentWorker, WORKFLOW_TRACING_INTERCEPTORS, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { createMetrics, type Metrics } from '../../observability/metrics';
+import { startMetricsServer, workerExposition, type MetricsServer } from '../../observability/metrics-server';
+import type { Tracing } from '../../observability/tracing';
+import { createClient } from '../../temporal/client';
 import { createTestDb, type TestDb } from './db';
 import { quietLogger } from './quiet-logger';
 
@@ -37,12 +41,15 @@ export interface TestSystem {
   alipay: AlipaySandboxHandle;
   wechat: WechatSandboxHandle;
   logs: string[];
+  /** With `metrics`: the API's and the worker's registries, and the worker's /metrics URL (the API serves /metrics itself). */
+  metrics?: { api: Metrics; worker: Metrics; workerUrl: string };
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let tracedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /**
  * A test configuration: parsed by the same loadConfig as production, from an environment of test values,
@@ -67,7 +74,7 @@ export function testUseCases(parts: { t: TestDb; client: Client; taskQueue: stri
  * The worker's activities as worker/main.ts builds them, over test dependencies and the use-cases they call back
  * into. Test merchants listen on 127.0.0.1, so private notify destinations are allowed unless a test says otherwise.
  */
-export function workerActivities(parts: { t: TestDb; providers: ProviderRegistry; useCases: UseCases; publicBaseUrl?: string; allowPrivateNotifyUrls?: boolean; resolveHost?: ResolveHost }) {
+export function workerActivities(parts: { t: TestDb; providers: ProviderRegistry; useCases: UseCases; publicBaseUrl?: string; allowPrivateNotifyUrls?: boolean; resolveHost?: ResolveHost; metrics?: Metrics }) {
   return createActivities({
     db: parts.t.db,
     secretBox: parts.t.box,
@@ -78,13 +85,14 @@ export function workerActivities(parts: { t: TestDb; providers: ProviderRegistry
     notifyTimeoutMs: 5000,
     allowPrivateNotifyUrls: parts.allowPrivateNotifyUrls ?? true,
     resolveHost: parts.resolveHost,
+    metrics: parts.metrics,
   });
 }
 
 /** The HTTP app exactly as api/main.ts builds it, over a test system's database, Temporal client and providers. */
-export function buildHttpApp(parts: { t: TestDb; client: Client; taskQueue: string; providers: ProviderRegistry; log: Logger }, config: Config) {
+export function buildHttpApp(parts: { t: TestDb; client: Client; taskQueue: string; providers: ProviderRegistry; log: Logger; metrics?: Metrics; tracing?: boolean }, config: Config) {
   const temporal = createTemporalGateway({ client: parts.client, taskQueue: parts.taskQueue });
-  const useCases = createUseCases({ db: parts.t.db, secretBox: parts.t.box, temporal, providers: parts.providers, log: parts.log, config });
+  const useCases = createUseCases({ db: parts.t.db, secretBox: parts.t.box, temporal, providers: parts.providers, log: parts.log, config, metrics: parts.metrics });
   const app = createHttpApp({
     config,
     db: parts.t.db,
@@ -94,6 +102,8 @@ export function buildHttpApp(parts: { t: TestDb; client: Client; taskQueue: stri
     adminCredential: resolveAdminCredential(config, config.dataDir),
     temporalNamespace: temporal.namespace,
     log: parts.log,
+    metrics: parts.metrics,
+    tracing: parts.tracing,
   });
   return { app, useCases };
 }
@@ -103,20 +113,34 @@ export const TEST_ADMIN = { username: 'admin', password: 'correct horse battery 
 let testAdminHash: string | undefined;
 
 export async function startTestSystem(
-  opts: { pollIntervalSeconds?: number; rateLimitPerMinute?: number; admin?: Partial<AdminConfig> } = {},
+  opts: {
+    pollIntervalSeconds?: number;
+    rateLimitPerMinute?: number;
+    admin?: Partial<AdminConfig>;
+    /** Separate API and worker registries as the two processes have, the worker's /metrics on a free port. */
+    metrics?: { env?: Record<string, string>; sdkMetricsPort?: number };
+    /** Tracing set up by the test (setupTracing with an in-memory exporter): traced client, HTTP app and worker. */
+    tracing?: Tracing;
+  } = {},
 ): Promise<TestSystem> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run through jest (global setup starts the dev server)');
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  if (opts.tracing) tracedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS], logger: quietLogger });
+  else bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const workflowBundle = opts.tracing ? tracedBundle! : bundle!;
   const t = await createTestDb();
   const taskQueue = `e2e-${randomBytes(4).toString('hex')}`;
   const logs: string[] = [];
   const log: Logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const client = createClient({ connection, tracing: opts.tracing !== undefined });
   const alipay = await startAlipaySandbox({ notifyRetryDelaysMs: [200, 400, 800] });
   const wechat = await startWechatSandbox({ notifyRetryDelaysMs: [200, 400, 800] });
-  const providers = createDefaultProviders();
+  const apiMetrics = opts.metrics ? createMetrics({ service: 'api' }) : undefined;
+  const workerMetrics = opts.metrics ? createMetrics({ service: 'worker' }) : undefined;
+  // The API's and the worker's provider calls are counted apart, as in two processes.
+  const providers = createDefaultProviders({ metrics: apiMetrics });
+  const workerProviders = opts.metrics ? createDefaultProviders({ metrics: workerMetrics }) : providers;
 
   // Listen first, so the public base URL (callback and return URLs) is known before anything uses it.
   const server = http.createServer();
@@ -130,11 +154,21 @@ export async function startTestSystem(
       PROVIDER_POLL_INTERVAL_SECONDS: String(opts.pollIntervalSeconds ?? 60),
       ADMIN_PASSWORD_HASH: testAdminHash,
       ...(opts.rateLimitPerMinute ? { RATE_LIMIT_PER_MINUTE: String(opts.rateLimitPerMinute) } : {}),
+      ...opts.metrics?.env,
     },
     { username: TEST_ADMIN.username, ...opts.admin },
   );
-  const { app, useCases } = buildHttpApp({ t, client, taskQueue, providers, log }, config);
+  const { app, useCases } = buildHttpApp({ t, client, taskQueue, providers, log, metrics: apiMetrics, tracing: opts.tracing !== undefined }, config);
   server.on('request', app);
+  let workerMetricsServer: MetricsServer | undefined;
+  if (workerMetrics) {
+    workerMetricsServer = await startMetricsServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: config.observability.metricsToken,
+      render: workerExposition(workerMetrics, opts.metrics?.sdkMetricsPort ?? 1),
+    });
+  }
 
   let nativeConnection: NativeConnection | undefined;
   let worker: Worker | undefined;
@@ -149,14 +183,16 @@ export async function startTestSystem(
     alipay,
     wechat,
     logs,
+    metrics: apiMetrics && workerMetrics ? { api: apiMetrics, worker: workerMetrics, workerUrl: `http://127.0.0.1:${workerMetricsServer!.port}/metrics` } : undefined,
     async startWorker() {
       nativeConnection ??= await NativeConnection.connect({ address });
       worker = await createPaymentWorker({
         connection: nativeConnection,
         namespace: 'default',
         taskQueue,
-        activities: workerActivities({ t, providers, useCases, publicBaseUrl: apiUrl }),
-        workflowBundle: await bundle!,
+        activities: workerActivities({ t, providers: workerProviders, useCases, publicBaseUrl: apiUrl, metrics: workerMetrics }),
+        workflowBundle: await workflowBundle,
+        tracing: opts.tracing,
       });
       running = worker.run();
     },
@@ -169,6 +205,7 @@ export async function startTestSystem(
       await system.stopWorker();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      await workerMetricsServer?.close();
       await nativeConnection?.close();
       await connection.close();
       await alipay.close();

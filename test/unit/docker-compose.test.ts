@@ -4,10 +4,12 @@
  * `docker-compose` package (installed here when missing and running as root).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createMetrics } from '../../observability/metrics';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const ENV = { ...process.env, POSTGRES_PASSWORD: 'ci-only', CASHIER_MASTER_KEY: 'Y2ktb25seS1rZXktMzItYnl0ZXMtbG9uZy0tLS0tLS0=', PUBLIC_BASE_URL: 'https://pay.example.com', ADMIN_PASSWORD_HASH: 'scrypt$16384$8$1$c2FsdA$aGFzaA' };
+const ENV = { ...process.env, POSTGRES_PASSWORD: 'ci-only', CASHIER_MASTER_KEY: 'Y2ktb25seS1rZXktMzItYnl0ZXMtbG9uZy0tLS0tLS0=', PUBLIC_BASE_URL: 'https://pay.example.com', ADMIN_PASSWORD_HASH: 'scrypt$16384$8$1$c2FsdA$aGFzaA', GRAFANA_ADMIN_PASSWORD: 'ci-only' };
 
 function composeCommand(): string[] {
   if (spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0) return ['docker', 'compose'];
@@ -55,7 +57,7 @@ test('docker-compose.yml validates and defines the production-like stack', () =>
   const quiet = run(['config', '-q']);
   expect(quiet.stderr).toBe('');
   expect(quiet.status).toBe(0);
-  expect(run(['config', '--services']).stdout.trim().split('\n').sort()).toEqual(['api', 'migrate', 'postgres', 'temporal', 'temporal-ui', 'worker']);
+  expect(run(['config', '--services']).stdout.trim().split('\n').sort()).toEqual(['api', 'grafana', 'migrate', 'postgres', 'prometheus', 'temporal', 'temporal-ui', 'worker']);
   // Migrations run once, in the one-shot `migrate` service, before the API and the worker start.
   const config = run(['config']).stdout;
   const migrate = serviceBlock(config, 'migrate');
@@ -66,6 +68,57 @@ test('docker-compose.yml validates and defines the production-like stack', () =>
     expect(dependsOn(serviceBlock(config, s))).toEqual({ migrate: 'service_completed_successfully', postgres: 'service_healthy', temporal: 'service_healthy' });
   }
   // Secrets are required from the environment, never defaulted in the file.
-  const missing = run(['config', '-q'], { ...process.env, POSTGRES_PASSWORD: '', CASHIER_MASTER_KEY: '', PUBLIC_BASE_URL: '', ADMIN_PASSWORD_HASH: '' });
+  const missing = run(['config', '-q'], { ...process.env, POSTGRES_PASSWORD: '', CASHIER_MASTER_KEY: '', PUBLIC_BASE_URL: '', ADMIN_PASSWORD_HASH: '', GRAFANA_ADMIN_PASSWORD: '' });
   expect(missing.status).not.toBe(0);
+  expect(run(['config', '-q'], { ...ENV, GRAFANA_ADMIN_PASSWORD: '' }).status).not.toBe(0);
+});
+
+test('Prometheus scrapes the API and the worker on their metrics ports; Grafana gets the datasource and the dashboard', () => {
+  const [cmd, ...pre] = composeCommand();
+  const config = spawnSync(cmd, [...pre, '-f', 'docker-compose.yml', 'config'], { cwd: ROOT, env: ENV, encoding: 'utf8' }).stdout;
+  const env = (service: string, name: string) => new RegExp(`^ {6}${name}: ['"]?([^'"\n]*)['"]?$`, 'm').exec(serviceBlock(config, service))?.[1];
+  // The API's /metrics has a listener of its own, the worker's is on; neither port is published to the host.
+  expect(env('api', 'METRICS_PORT')).toBe('9464');
+  expect(env('worker', 'WORKER_METRICS_PORT')).toBe('9464');
+  expect(env('worker', 'METRICS_HOST')).toBe('0.0.0.0');
+  const published = (service: string) => [...serviceBlock(config, service).matchAll(/published: ['"]?(\d+)/g)].map((m) => m[1]);
+  expect(published('api')).toEqual(['8080']);
+  expect(published('worker')).toEqual([]);
+
+  const prometheus = serviceBlock(config, 'prometheus');
+  expect(prometheus).toMatch(/deploy\/prometheus\/prometheus\.yml:\/etc\/prometheus\/prometheus\.yml/);
+  const scrape = readFileSync(path.join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8');
+  expect(scrape).toMatch(/targets: \["api:9464"\]/);
+  expect(scrape).toMatch(/targets: \["worker:9464"\]/);
+
+  const grafana = serviceBlock(config, 'grafana');
+  expect(grafana).toMatch(/deploy\/grafana\/provisioning:\/etc\/grafana\/provisioning/);
+  expect(grafana).toMatch(/deploy\/grafana\/dashboards:\/etc\/grafana\/dashboards/);
+  const datasource = readFileSync(path.join(ROOT, 'deploy/grafana/provisioning/datasources/prometheus.yml'), 'utf8');
+  expect(datasource).toMatch(/url: http:\/\/prometheus:9090/);
+  const uid = /uid: (\S+)/.exec(datasource)![1];
+  expect(readFileSync(path.join(ROOT, 'deploy/grafana/provisioning/dashboards/cashier-desk.yml'), 'utf8')).toMatch(/path: \/etc\/grafana\/dashboards/);
+
+  // Every panel queries that datasource, and every cashier_* series it reads is one the code defines.
+  const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/cashier-desk.json'), 'utf8')) as {
+    uid: string;
+    panels: Array<{ title: string; datasource: { uid: string }; targets: Array<{ expr: string; datasource: { uid: string } }> }>;
+  };
+  const defined = new Set(
+    createMetrics({ defaultMetrics: false })
+      .registry.getMetricsAsArray()
+      .map((m) => m.name),
+  );
+  const used = new Set<string>();
+  expect(dashboard.panels.length).toBeGreaterThanOrEqual(8);
+  for (const p of dashboard.panels) {
+    expect([p.title, p.datasource.uid]).toEqual([p.title, uid]);
+    for (const t of p.targets) {
+      expect(t.datasource.uid).toBe(uid);
+      for (const m of t.expr.matchAll(/\bcashier_[a-z_]+/g)) used.add(m[0].replace(/_(bucket|count|sum)$/, ''));
+    }
+  }
+  for (const name of used) expect([name, defined.has(name)]).toEqual([name, true]);
+  // The dashboard covers every metric the code defines.
+  expect([...defined].sort()).toEqual([...used].sort());
 });
