@@ -8,6 +8,7 @@ import { createUseCases } from '../app';
 import { loadConfig } from '../config';
 import { createDb } from '../db/connection';
 import { createHttpApp } from '../http/app';
+import { httpServerOptions } from '../http/server-options';
 import { createLogger } from '../observability/logger';
 import { createDefaultProviders } from '../providers';
 import { resolveAdminCredential } from '../security/admin-credential';
@@ -36,7 +37,7 @@ async function main() {
     temporalNamespace: temporal.namespace,
     log,
   });
-  const drain = createDrainableServer(app);
+  const drain = createDrainableServer(app, httpServerOptions(config.httpServer));
   drain.server.listen(config.port, config.host, () => {
     const { port } = drain.server.address() as AddressInfo;
     log.info('api listening', { url: `http://${config.host}:${port}`, publicBaseUrl: config.publicBaseUrl });

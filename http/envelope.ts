@@ -36,6 +36,8 @@ export function toDomainError(err: unknown): DomainError {
   const e = err as { type?: string; status?: number };
   if (e?.type === 'entity.too.large') return new DomainError(ErrorCode.TOO_LARGE);
   if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new DomainError(ErrorCode.VALIDATION, '请求体不是合法的 JSON');
+  // The router could not percent-decode a path parameter (e.g. %E0%A4%A): the client's mistake, not ours.
+  if (err instanceof URIError && e.status === 400) return new DomainError(ErrorCode.VALIDATION, '请求路径的百分号编码无效');
   return fromTemporalFailure(err) ?? new DomainError(ErrorCode.INTERNAL);
 }
 
