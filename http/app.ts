@@ -24,6 +24,7 @@ import { rateLimit } from './rate-limit';
 import { registrationRouter } from './registration';
 import { setApiHeaders } from './security-headers';
 import { signedRoutes } from './signed';
+import { assertStorableText } from './strict-json';
 
 export interface HttpDeps {
   config: Config;
@@ -42,8 +43,10 @@ export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     setApiHeaders(res);
+    // Query strings reach searches and page lookups: text PostgreSQL cannot store is a 4000 here, not a 5000 there.
+    assertStorableText(req.query);
     next();
   });
 

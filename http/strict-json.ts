@@ -9,6 +9,7 @@ import { DomainError, ErrorCode } from '../domain/errors';
 
 /** Far deeper than any merchant request (their deepest field is an array of ids), shallow enough to walk. */
 const MAX_DEPTH = 16;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function refuse(why: string): never {
   throw new DomainError(ErrorCode.VALIDATION, `请求体不是合法的 JSON: ${why}`);
@@ -76,7 +77,22 @@ function scanTokens(text: string): void {
   }
 }
 
-/** Every string, key or value, must be storable text: no NUL, no lone surrogate. */
+/**
+ * A JSON.parse reviver for the bodies parsed by express.json (console, cashier, registration): text PostgreSQL
+ * cannot store makes the parse fail, which the error middleware answers as 4000.
+ */
+export function storableTextReviver(key: string, value: unknown): unknown {
+  // A SyntaxError, as JSON.parse would throw: the body parser strips other errors' fields on the way out.
+  const bad = (s: string) => s.includes('\u0000') || LONE_SURROGATE.test(s);
+  if (bad(key) || (typeof value === 'string' && bad(value))) throw new SyntaxError('text may not contain NUL or a lone surrogate');
+  return value;
+}
+
+/** Every string of a parsed value (a body, a query), key or value, must be storable text: no NUL, no lone surrogate. */
+export function assertStorableText(root: unknown): void {
+  checkStrings(root);
+}
+
 function checkStrings(root: unknown): void {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
@@ -91,8 +107,6 @@ function checkStrings(root: unknown): void {
     }
   }
 }
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function checkText(s: string): void {
   if (s.includes('\u0000')) refuse('text may not contain NUL (\\u0000)');
