@@ -61,7 +61,7 @@ test('a duplicate key anywhere is refused, also when the two spellings differ on
 
 test('numbers must be safe integer literals', () => {
   fc.assert(
-    fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isSafeInteger(d) || Object.is(d, -0)), (d) => {
+    fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isSafeInteger(d)), (d) => {
       expect(refusal(`{"amount":${JSON.stringify(d)}}`)).not.toBeNull();
     }),
   );
