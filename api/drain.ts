@@ -5,7 +5,7 @@
  * written announces `Connection: close`, connections that become idle are closed as they do, and after the grace
  * period whatever is left is cut.
  */
-import http, { type RequestListener, type ServerResponse } from 'node:http';
+import http, { type RequestListener, type ServerOptions, type ServerResponse } from 'node:http';
 
 export interface DrainableServer {
   server: http.Server;
@@ -15,13 +15,13 @@ export interface DrainableServer {
   close(graceMs: number): Promise<{ cut: number }>;
 }
 
-export function createDrainableServer(handler: RequestListener): DrainableServer {
+export function createDrainableServer(handler: RequestListener, options: ServerOptions = {}): DrainableServer {
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   const closeAfterResponse = (res: ServerResponse) => {
     if (!res.headersSent) res.setHeader('Connection', 'close');
   };
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(options, (req, res) => {
     inFlight.add(res);
     res.once('close', () => {
       inFlight.delete(res);

@@ -8,6 +8,7 @@ import { createUseCases } from '../app';
 import { loadConfig } from '../config';
 import { createDb } from '../db/connection';
 import { createHttpApp } from '../http/app';
+import { httpServerOptions } from '../http/server-options';
 import { createLogger } from '../observability/logger';
 import { createMetrics, exposition } from '../observability/metrics';
 import { startMetricsServer } from '../observability/metrics-server';
@@ -48,7 +49,7 @@ async function main() {
   // METRICS_PORT: /metrics on a listener of its own (e.g. reachable from the monitoring network only).
   const metricsServer = obs.apiMetrics ? await startMetricsServer({ ...obs.apiMetrics, token: obs.metricsToken, render: () => exposition(metrics) }) : undefined;
   if (metricsServer) log.info('api metrics listening', { url: `http://${obs.apiMetrics!.host}:${metricsServer.port}/metrics` });
-  const drain = createDrainableServer(app);
+  const drain = createDrainableServer(app, httpServerOptions(config.httpServer));
   drain.server.listen(config.port, config.host, () => {
     const { port } = drain.server.address() as AddressInfo;
     log.info('api listening', { url: `http://${config.host}:${port}`, publicBaseUrl: config.publicBaseUrl });

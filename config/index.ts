@@ -45,6 +45,11 @@ const schema = z.object({
     .default('10:00'),
   RECONCILIATION_SCHEDULE: bool.default(true),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
+  /** HTTP server limits: a client must send its headers within / its whole request within; header bytes at most. */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(5000),
+  HTTP_MAX_HEADER_BYTES: z.coerce.number().int().min(4096).max(65_536).default(16_384),
   /** Merchant API requests per verified app per minute (counted after the signature is verified). */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /** Merchant API and cashier requests per client IP per minute (counted before authentication). */
@@ -119,6 +124,8 @@ export interface Config {
   /** The daily reconciliation Schedule: whether the worker keeps it, and its time of day in Asia/Shanghai. */
   reconciliation: { schedule: boolean; hour: number; minute: number };
   maxBodyBytes: number;
+  /** Slow or oversized clients (api/ applies these to its HTTP server). */
+  httpServer: HttpServerLimits;
   /** Requests per minute on /api/cashier-desk: per client IP before authentication, per verified app after it. */
   rateLimit: { perIpPerMinute: number; perAppPerMinute: number };
   dataDir: string;
@@ -141,6 +148,13 @@ export interface ObservabilityConfig {
   /** Absent: tracing off (no provider, no interceptors, no spans). */
   otlpEndpoint?: string;
   serviceName?: string;
+}
+
+export interface HttpServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeaderBytes: number;
 }
 
 /** How much one worker process takes on at once (worker/create-worker.ts). */
@@ -184,6 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const masterKey = e.CASHIER_MASTER_KEY ? parseMasterKey(e.CASHIER_MASTER_KEY) : undefined;
+  // Node refuses a headers timeout longer than the request timeout.
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS');
   if (e.NODE_ENV === 'production') {
     // Fail fast: production must never fall back to development defaults for secrets or storage.
     if (!masterKey) throw new ConfigError('CASHIER_MASTER_KEY is required in production');
@@ -207,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exceptionAutoRefund: e.EXCEPTION_AUTO_REFUND,
     reconciliation: { schedule: e.RECONCILIATION_SCHEDULE, hour: Number(e.RECONCILIATION_TIME.slice(0, 2)), minute: Number(e.RECONCILIATION_TIME.slice(3, 5)) },
     maxBodyBytes: e.MAX_BODY_BYTES,
+    httpServer: { headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS, maxHeaderBytes: e.HTTP_MAX_HEADER_BYTES },
     rateLimit: { perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE, perAppPerMinute: e.RATE_LIMIT_PER_MINUTE },
     dataDir: path.resolve(e.CASHIER_DATA_DIR ?? path.join(__dirname, '..', '.data')),
     jsBridgeUrl: e.DEV_JSBRIDGE_URL,

@@ -27,6 +27,7 @@ import { rateLimit } from './rate-limit';
 import { registrationRouter } from './registration';
 import { setApiHeaders } from './security-headers';
 import { signedRoutes } from './signed';
+import { assertStorableText } from './strict-json';
 
 export interface HttpDeps {
   config: Config;
@@ -50,8 +51,10 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
   if (deps.metrics || deps.tracing) app.use(requestObservability({ metrics: deps.metrics, tracing: deps.tracing ?? false }));
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     setApiHeaders(res);
+    // Query strings reach searches and page lookups: text PostgreSQL cannot store is a 4000 here, not a 5000 there.
+    assertStorableText(req.query);
     next();
   });
   // Before every router and outside merchant auth: Prometheus scrapes it (METRICS_TOKEN, if set, guards it).

@@ -9,6 +9,7 @@ import { DomainError, ErrorCode } from '../domain/errors';
 import { merchantResult } from '../domain/order';
 import type { ProviderRegistry } from '../providers/registry';
 import { envelope, route } from './envelope';
+import { storableTextReviver } from './strict-json';
 import { parse, payWithChannelSchema } from './validation';
 
 /** The JSON summary the cashier page polls. Never includes secrets, keys, merchant ids or other orders' data. */
@@ -38,7 +39,7 @@ export function cashierSummary(view: CashierOrderView) {
 
 export function cashierRouter(deps: { orders: OrderService; providers: ProviderRegistry }): Router {
   const r = Router();
-  const json = express.json({ limit: '4kb', strict: true });
+  const json = express.json({ limit: '4kb', strict: true, reviver: storableTextReviver });
 
   r.get(
     '/cashier/:token',

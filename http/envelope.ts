@@ -30,12 +30,19 @@ export function route(fn: (req: Request, res: Response) => Promise<void>): Reque
   };
 }
 
+/** PostgreSQL's SQLSTATE for text it cannot store in the database encoding (e.g. a NUL byte). */
+const PG_UNTRANSLATABLE_CHARACTER = '22021';
+
 /** Converts anything thrown into a DomainError: known failures keep their code, the rest become 5000. */
 export function toDomainError(err: unknown): DomainError {
   if (err instanceof DomainError) return err;
   const e = err as { type?: string; status?: number };
   if (e?.type === 'entity.too.large') return new DomainError(ErrorCode.TOO_LARGE);
   if (e?.type === 'entity.parse.failed' || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new DomainError(ErrorCode.VALIDATION, '请求体不是合法的 JSON');
+  // PostgreSQL refused text it cannot store (a NUL from a path parameter): nothing was written by that statement.
+  if ((e as { code?: unknown })?.code === PG_UNTRANSLATABLE_CHARACTER) return new DomainError(ErrorCode.VALIDATION, '参数包含无法存储的字符');
+  // The router could not percent-decode a path parameter (e.g. %E0%A4%A): the client's mistake, not ours.
+  if (err instanceof URIError && e.status === 400) return new DomainError(ErrorCode.VALIDATION, '请求路径的百分号编码无效');
   return fromTemporalFailure(err) ?? new DomainError(ErrorCode.INTERNAL);
 }
 

@@ -7,7 +7,7 @@ import type { TransferService } from '../app/transfers';
 import { signOrder } from '../signature';
 import { envelope, route } from './envelope';
 import { sendSigned, sendSignedBytes, signedContext } from './signed';
-import { outBizNoParam, outRefundNoParam, parse, paymentListSchema, refundSchema, transferSchema, unifiedOrderSchema } from './validation';
+import { outBizNoParam, outRefundNoParam, outTradeNoParam, parse, paymentListSchema, refundSchema, transferSchema, unifiedOrderSchema } from './validation';
 
 export function merchantRouter(deps: {
   orders: OrderService;
@@ -52,7 +52,7 @@ export function merchantRouter(deps: {
     ...signed,
     route(async (req, res) => {
       const ctx = signedContext(res);
-      sendSigned(res, envelope(await deps.orders.payResult(ctx.app, String(req.params.outTradeNo))));
+      sendSigned(res, envelope(await deps.orders.payResult(ctx.app, parse(outTradeNoParam, String(req.params.outTradeNo)))));
     }),
   );
   r.post(

@@ -12,6 +12,7 @@ import { REGISTRATION_API_BASE } from '../domain/urls';
 import type { Logger } from '../observability/logger';
 import { applyBindingSchema, registerSchema } from './console/schemas';
 import { clientIp, envelope, route } from './envelope';
+import { storableTextReviver } from './strict-json';
 import { rateLimit, type RateLimiter } from './rate-limit';
 import { sendSigned, signedContext } from './signed';
 import { parse } from './validation';
@@ -27,7 +28,7 @@ export function registrationRouter(deps: {
   const { config } = deps;
   const r = Router();
   const schema = registerSchema(config.allowPrivateNotifyUrls);
-  const json = express.json({ limit: config.maxBodyBytes, type: () => true });
+  const json = express.json({ limit: config.maxBodyBytes, type: () => true, reviver: storableTextReviver });
 
   r.post(
     '/register',

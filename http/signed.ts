@@ -14,6 +14,7 @@ import type { SecretBox } from '../security/secret-box';
 import { HEADER, NONCE_TTL_MS, getHeader, signResponseHeaders, verifySignedHeaders, type SignType } from '../signature';
 import type { Envelope } from './envelope';
 import { enforceRateLimit } from './rate-limit';
+import { parseStrictJson } from './strict-json';
 
 export interface SignedContext {
   app: AppWithKeys;
@@ -47,6 +48,15 @@ export function signedRoutes(deps: {
 }): RequestHandler[] {
   const nonces = new PgNonceStore(deps.db);
   const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes });
+  // A body declared larger than the limit is refused at once, and the connection closed: the body parser would
+  // first read (and discard) every byte the client claims it will send.
+  const declaredSize: RequestHandler = (req, res, next) => {
+    if (Number(req.headers['content-length']) > deps.maxBodyBytes) {
+      res.setHeader('Connection', 'close');
+      return next(new DomainError(ErrorCode.TOO_LARGE));
+    }
+    next();
+  };
   const verify = async (req: express.Request, res: Response): Promise<void> => {
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const appId = getHeader(req.headers, HEADER.appId);
@@ -81,15 +91,8 @@ export function signedRoutes(deps: {
     if (!claimed) throw new DomainError(ErrorCode.UNAUTHORIZED, '签名校验失败: REPLAYED_NONCE');
     if (app.status !== 'APPROVED') throw new DomainError(ErrorCode.FORBIDDEN, app.status === 'PENDING' ? '应用尚未审核通过' : '应用已停用');
 
-    let body: unknown = {};
-    if (rawBody.length > 0) {
-      try {
-        body = JSON.parse(rawBody.toString('utf8'));
-      } catch {
-        throw new DomainError(ErrorCode.VALIDATION, '请求体不是合法的 JSON');
-      }
-    }
+    const body: unknown = rawBody.length > 0 ? parseStrictJson(rawBody) : {};
     res.locals.signed = { app, keyIndex: result.keyIndex, signType: result.signType, body } satisfies SignedContext;
   };
-  return [raw, (req, res, next) => void verify(req, res).then(() => next(), next)];
+  return [declaredSize, raw, (req, res, next) => void verify(req, res).then(() => next(), next)];
 }

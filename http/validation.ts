@@ -75,6 +75,9 @@ export function transferSchema(allowPrivateUrls: boolean, channelTypes: readonly
 /** The path parameter of GET /transfers/{outBizNo}. */
 export const outBizNoParam = merchantNo('outBizNo');
 
+/** The path parameter of GET /out-trade-no/query-pay-result/{outTradeNo}. */
+export const outTradeNoParam = merchantNo('outTradeNo');
+
 /** The path parameter of GET /refunds/{outRefundNo}. */
 export const outRefundNoParam = merchantNo('outRefundNo');
 

@@ -3,7 +3,16 @@
  * of the API and the worker goes through `createTemporalGateway`, and every workflow id comes from
  * temporal/workflow-ids.ts. Use-cases (app/) decide what to do; this module knows how Temporal does it.
  */
-import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { DomainError, ErrorCode } from '../domain/errors';
 import type { SignalDefinition } from '@temporalio/common';
@@ -24,7 +33,9 @@ import {
   providerCallbackSignal,
   refundCallbackSignal,
   refundStateQuery,
+  RENOTIFY_LOOP_ENDED,
   renotifySignal,
+  renotifyUpdate,
   stateQuery,
   type PaymentState,
   type PaymentWorkflowInput,
@@ -197,16 +208,32 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     },
 
     /**
-     * Ops renotify: a signal while the PaymentWorkflow runs (an extra attempt, schedule unchanged); once it
-     * has ended, a one-shot renotifyWorkflow whose id carries the attempt number it will make.
+     * Ops renotify, exactly one extra attempt: the PaymentWorkflow's renotify update while its notification loop
+     * runs (it completes once the loop has taken the request; the schedule keeps its offsets). Once the loop has
+     * ended — refused, or ended before taking it — or the workflow is gone, a one-shot renotifyWorkflow whose id
+     * carries the attempt number it will make. Workflows started before the update exist get the old signal.
      */
     async renotify(order: { orderId: number; appId: string; outTradeNo: string }, nextAttempt: () => Promise<number>): Promise<{ workflowId: string; signalled: boolean }> {
       const paymentId = WorkflowIds.payment(order.appId, order.outTradeNo);
+      const handle = client.workflow.getHandle(paymentId);
       try {
-        await client.workflow.getHandle(paymentId).signal(renotifySignal);
+        await handle.executeUpdate(renotifyUpdate);
         return { workflowId: paymentId, signalled: true };
       } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        if (err instanceof WorkflowUpdateFailedError) {
+          const domain = fromTemporalFailure(err);
+          if (domain) throw domain;
+          const loopEnded = err.cause instanceof ApplicationFailure && err.cause.type === RENOTIFY_LOOP_ENDED;
+          // Any other refusal: a workflow from before the update (no handler), which still takes the signal.
+          if (!loopEnded) {
+            try {
+              await handle.signal(renotifySignal);
+              return { workflowId: paymentId, signalled: true };
+            } catch (signalErr) {
+              if (!(signalErr instanceof WorkflowNotFoundError)) throw signalErr;
+            }
+          }
+        } else if (!(err instanceof WorkflowNotFoundError)) throw err;
       }
       const workflowId = WorkflowIds.renotify(order.appId, order.outTradeNo, await nextAttempt());
       await client.workflow.start<typeof renotifyWorkflow>('renotifyWorkflow', {

@@ -47,7 +47,19 @@ export interface PaymentState {
 }
 
 export const providerCallbackSignal = defineSignal<[ProviderCallback]>('providerCallback');
+/** Kept for workflows started before the renotify update (and the CLI): a signal that lands after the loop is lost. */
 export const renotifySignal = defineSignal('renotify');
+/** What an accepted renotify update answers: the attempt number the notification loop gives the extra attempt. */
+export interface RenotifyAccepted {
+  attempt: number;
+}
+/**
+ * Failure type of a renotify update the workflow can no longer serve (its notification loop has ended, or ends
+ * before taking the request): no attempt was made here, so the caller makes it elsewhere (renotifyWorkflow).
+ */
+export const RENOTIFY_LOOP_ENDED = 'RenotifyLoopEnded';
+/** Ops renotify: completes once the notification loop has taken the request (exactly one extra attempt). */
+export const renotifyUpdate = defineUpdate<RenotifyAccepted, []>('renotify');
 export const stopNotifySignal = defineSignal('stopNotify');
 export const stateQuery = defineQuery<PaymentState>('state');
 export const chooseChannelUpdate = defineUpdate<PrepayResult, [ChooseChannelRequest]>('chooseChannel');

@@ -64,10 +64,15 @@ export interface NotifyProgress {
   nextNotifyAt: number | null;
 }
 
-/** Ops' requests, set by the workflow's renotify / stop signal handlers. */
+/** Ops' requests, set by the workflow's renotify / stop signal (and renotify update) handlers. */
 export interface NotifyRequests {
   renotify: boolean;
   stop: boolean;
+  /** How many renotify requests the loop has taken, and the attempt number it gave the last one. */
+  taken?: number;
+  takenAttempt?: number;
+  /** Set the moment the loop stops taking requests: a renotify request after this gets no attempt here. */
+  closed?: boolean;
 }
 
 /**
@@ -100,12 +105,17 @@ export async function runNotifySchedule(args: {
     if (requests.stop) break;
     if (requests.renotify) {
       requests.renotify = false;
+      requests.taken = (requests.taken ?? 0) + 1;
+      requests.takenAttempt = progress.notifyAttempts.length + 1;
       await attempt('RENOTIFY', Date.now());
       continue; // an extra attempt; the schedule keeps its anchored offsets
     }
     await attempt('SCHEDULE', at);
     scheduled++;
   }
+  // Synchronously with the loop's last check: a renotify request accepted before this line is taken above or
+  // sees `closed` and is refused, never left pending in a loop that will not look again.
+  requests.closed = true;
   progress.nextNotifyAt = null;
   // On the local path an acknowledgement was written with its attempt; only the other endings need a write.
   const acknowledgedAndRecorded = local && (progress.notifyStatus as NotifyStatus) === 'ACKED';

@@ -3,6 +3,8 @@
  * but the workflow's own. Everything that touches the world is an activity.
  */
 import {
+  allHandlersFinished,
+  ApplicationFailure,
   condition,
   log,
   patched,
@@ -21,7 +23,19 @@ import type { DetectedPaymentException } from '../domain/refund';
 import { LOCAL_ACTIVITIES_PATCH, localStore, runNotifySchedule, store, type NotifyRequests } from './notify-attempt';
 import { nextPaymentPollInterval } from './provider-calls';
 import { SA } from './search-attributes';
-import { chooseChannelUpdate, providerCallbackSignal, renotifySignal, stateQuery, stopNotifySignal, type PaymentState, type PaymentWorkflowInput, type ProviderCallback } from './messages';
+import {
+  chooseChannelUpdate,
+  providerCallbackSignal,
+  RENOTIFY_LOOP_ENDED,
+  renotifySignal,
+  renotifyUpdate,
+  stateQuery,
+  stopNotifySignal,
+  type PaymentState,
+  type PaymentWorkflowInput,
+  type ProviderCallback,
+  type RenotifyAccepted,
+} from './messages';
 
 /** Provider calls: a few quick retries; the workflow itself re-queries later anyway. */
 const provider = proxyActivities<Activities>({
@@ -47,6 +61,13 @@ const localPrepay = proxyLocalActivities<Activities>(PREPAY_OPTIONS).prepay;
  * refunds them under the exception policy. Histories from before only logged them.
  */
 const PAYMENT_EXCEPTIONS_PATCH = 'payment-exceptions-v1';
+
+/**
+ * Patch: ops renotify is an update that completes only once the notification loop has taken it, and is refused
+ * once the loop has ended, so the caller knows to make the attempt elsewhere. A renotify signal that lands after
+ * the loop's last look was silently lost. The workflow also waits for its handlers before it completes.
+ */
+export const RENOTIFY_UPDATE_PATCH = 'renotify-update-v1';
 
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
   const state: PaymentState = {
@@ -142,6 +163,24 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   setHandler(providerCallbackSignal, onCallback, { description: 'A provider callback whose signature the API verified' });
   setHandler(renotifySignal, () => void (notifyRequests.renotify = true), { description: 'Ops: notify the merchant now' });
   setHandler(stopNotifySignal, () => void (notifyRequests.stop = true), { description: 'Ops: stop notifying the merchant' });
+  const renotifyByUpdate = patched(RENOTIFY_UPDATE_PATCH);
+  if (renotifyByUpdate) {
+    setHandler(
+      renotifyUpdate,
+      async (): Promise<RenotifyAccepted> => {
+        assertRenotifiable();
+        // A request already pending is joined, not doubled: a double click makes one attempt.
+        const ticket = notifyRequests.taken ?? 0;
+        notifyRequests.renotify = true;
+        await condition(() => (notifyRequests.taken ?? 0) > ticket || notifyRequests.closed === true);
+        if ((notifyRequests.taken ?? 0) > ticket) return { attempt: notifyRequests.takenAttempt ?? 0 };
+        // Accepted, but the loop ended (acknowledged, stopped, exhausted) before it looked again.
+        notifyRequests.renotify = false;
+        throw ApplicationFailure.create({ message: 'the notification loop ended before it took the renotify request', type: RENOTIFY_LOOP_ENDED, nonRetryable: true });
+      },
+      { description: 'Ops: one extra notification attempt now; completes once the loop has taken it', validator: () => assertRenotifiable() },
+    );
+  }
   setHandler(
     chooseChannelUpdate,
     async (req) => {
@@ -163,6 +202,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     },
   );
   describe();
+
+  function assertRenotifiable(): void {
+    if (!input.notifyUrl) throw toApplicationFailure(new DomainError(ErrorCode.CONFLICT, '订单没有通知地址'));
+    if (!isFinal(state.status)) throw toApplicationFailure(new DomainError(ErrorCode.CONFLICT, '订单尚无支付结果，无需通知'));
+    if (notifyRequests.closed) throw ApplicationFailure.create({ message: 'the notification loop has ended', type: RENOTIFY_LOOP_ENDED, nonRetryable: true });
+  }
 
   function assertChoosable(req: ChooseChannelRequest): void {
     if (isFinal(state.status)) throw toApplicationFailure(new DomainError(ErrorCode.CONFLICT, `order is already ${state.status}`));
@@ -218,6 +263,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   // A FINISH that arrived while notifying must reach the database too.
   if (state.status === 'FINISH') await (local ? localStore : store).recordPaymentResult(resultRecord());
   while (exceptionReports.length > 0) await exceptionReports.shift();
+  // A renotify update refused by the loop's end gets its answer before the workflow completes.
+  if (renotifyByUpdate) await condition(allHandlersFinished);
   return state;
 
   /** Records money that must go back to the buyer (the order's own result stays as it is). */

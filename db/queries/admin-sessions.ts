@@ -52,8 +52,19 @@ export async function purgeExpiredSessions(db: Db, idleSeconds: number, now = ne
     .delete();
 }
 
-export async function recordLoginAttempt(db: Db, a: { username: string; ip: string; success: boolean }): Promise<void> {
-  await db('admin_login_attempts').insert({ username: a.username.slice(0, 64), ip: a.ip.slice(0, 64), success: a.success });
+export async function recordLoginAttempt(db: Db, a: { username: string; ip: string; success: boolean }): Promise<number> {
+  const [row] = await db('admin_login_attempts').insert({ username: a.username.slice(0, 64), ip: a.ip.slice(0, 64), success: a.success }).returning('id');
+  return Number((row as { id: string | number }).id);
+}
+
+/** A claimed attempt (recorded as a failure before the password was checked) that turned out right. */
+export async function markLoginAttemptSucceeded(db: Db, id: number): Promise<void> {
+  await db('admin_login_attempts').where({ id }).update({ success: true });
+}
+
+/** A claimed attempt refused by the lockout: it checked nothing, so it does not count. */
+export async function deleteLoginAttempt(db: Db, id: number): Promise<void> {
+  await db('admin_login_attempts').where({ id }).delete();
 }
 
 /** Failures since `since` for the username and for the IP, and when the oldest of each leaves the window. */

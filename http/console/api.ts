@@ -7,6 +7,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { Actor, OperatorService } from '../../app/operator';
 import { DomainError, ErrorCode } from '../../domain/errors';
 import { clientIp, envelope, route } from '../envelope';
+import { storableTextReviver } from '../strict-json';
 import { rateLimit, type RateLimiter } from '../rate-limit';
 import { parse } from '../validation';
 import { principal, type Auth } from './auth';
@@ -48,7 +49,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   });
   r.use(auth.guard);
   r.use(rateLimit({ limiter: deps.limiter, key: (req) => clientIp(req) }));
-  r.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
+  r.use(express.json({ limit: settings.maxBodyBytes, type: ['application/json', 'application/*+json'], reviver: storableTextReviver }));
   // State changes carry JSON (or nothing): a cross-site form could only send form encodings or text/plain.
   r.use((req, _res, next) => {
     const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;

@@ -137,20 +137,24 @@ export function createAuth(deps: { db: Db; settings: AdminSettings }) {
     const ip = clientIp(req);
     const who = username.trim().toLowerCase().slice(0, 64);
     const windowStart = new Date(Date.now() - settings.loginWindowSeconds * 1000);
+    // The attempt is claimed (stored as a failure) before the counts are read: of N concurrent attempts the k-th
+    // stored sees at least k, so a burst cannot slip more than the limit of password checks past a stale count.
+    const claim = await q.recordLoginAttempt(db, { username: who, ip, success: false });
     const failures = await q.recentFailures(db, who, ip, windowStart);
-    if (failures.byUser >= settings.loginMaxFailures) tooMany(res, failures.oldestUser);
-    if (failures.byIp >= settings.loginMaxFailuresPerIp) tooMany(res, failures.oldestIp);
+    if (failures.byUser > settings.loginMaxFailures || failures.byIp > settings.loginMaxFailuresPerIp) {
+      await q.deleteLoginAttempt(db, claim);
+      tooMany(res, failures.byUser > settings.loginMaxFailures ? failures.oldestUser : failures.oldestIp);
+    }
 
     // Both checks always run: the time taken does not reveal whether the username exists.
     const userOk = constantTimeEqualText(username.trim(), settings.credential.username);
     const passOk = await verifyPassword(password, settings.credential.passwordHash);
     if (!(userOk && passOk)) {
-      await q.recordLoginAttempt(db, { username: who, ip, success: false });
       await insertAudit(db, { actor: who || 'anonymous', action: 'admin.login', targetType: 'admin', targetId: who, ip, outcome: 'DENIED' });
       throw new DomainError(ErrorCode.UNAUTHORIZED, '用户名或密码错误');
     }
+    await q.markLoginAttemptSucceeded(db, claim);
     await q.clearUserFailures(db, who);
-    await q.recordLoginAttempt(db, { username: who, ip, success: true });
     await q.purgeExpiredSessions(db, settings.sessionIdleSeconds);
     await q.purgeOldLoginAttempts(db, new Date(Date.now() - 7 * 86_400_000));
 

@@ -224,6 +224,9 @@ export function createPagesRouter(deps: { orders: OrderService; config: Pick<Con
   web.use((_req, res) => notFound(res));
 
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    // A path the router cannot percent-decode (e.g. %c0%ae), or a token PostgreSQL cannot even compare (a NUL,
+    // SQLSTATE 22021), names no page: the client's mistake, not an outage.
+    if ((err instanceof URIError || (err as { code?: unknown })?.code === '22021') && !res.headersSent) return notFound(res);
     log.error('page failed', { path: req.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     if (res.headersSent) return void res.end();
     send(res, 500, messagePage({ assets, kind: 'error' }));

@@ -21,7 +21,7 @@ async function* histories() {
   for (const f of fixtures) yield { workflowId: f.name, history: f.history };
 }
 
-test('the committed histories cover success, expiry, notification exhaustion, a refund, a payment exception and an approved transfer', () => {
+test('the committed histories cover success, expiry, notification exhaustion, a refund, a payment exception, an approved transfer and the renotify update', () => {
   expect(fixtures.map((f) => f.name)).toEqual([
     'duplicate-payment-exception.json',
     'expired-closed-local-activities.json',
@@ -32,6 +32,8 @@ test('the committed histories cover success, expiry, notification exhaustion, a 
     'paid-notified-local-activities.json',
     'refund-polled-success-local-activities.json',
     'refund-polled-success.json',
+    'renotify-update-loop-ended-local-activities.json',
+    'renotify-update-taken-local-activities.json',
     'transfer-approved.json',
   ]);
 });
@@ -46,6 +48,25 @@ test('the local-activities histories took the patched path, the older ones did n
     const patched = f.name.includes('local-activities');
     expect([f.name, patchesOf(f).includes('local-activities-v1')]).toEqual([f.name, patched]);
     if (patched) expect(localActivityMarkers(f)).toBeGreaterThan(0);
+  }
+});
+
+test('the renotify-update histories took the renotify update path: one taken by the loop, one refused by its end', () => {
+  const updates = (f: (typeof fixtures)[number]) =>
+    (f.history.events ?? []).flatMap((e) => {
+      if (e.workflowExecutionUpdateAcceptedEventAttributes) return [`accepted ${e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest?.input?.name}`];
+      const done = e.workflowExecutionUpdateCompletedEventAttributes?.outcome;
+      if (done) return [done.failure ? `failed ${done.failure.applicationFailureInfo?.type}` : 'completed'];
+      return [];
+    });
+  const byName = Object.fromEntries(fixtures.filter((f) => f.name.startsWith('renotify-update')).map((f) => [f.name, updates(f)]));
+  expect(byName).toEqual({
+    'renotify-update-loop-ended-local-activities.json': ['accepted renotify', 'failed RenotifyLoopEnded'],
+    'renotify-update-taken-local-activities.json': ['accepted renotify', 'completed'],
+  });
+  for (const f of fixtures) {
+    const markers = (f.history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').map((e) => Buffer.from(e.markerRecordedEventAttributes!.details!['patch-data'].payloads![0].data!).toString());
+    expect([f.name, markers.some((m) => m.includes('renotify-update-v1'))]).toEqual([f.name, f.name.startsWith('renotify-update')]);
   }
 });
 

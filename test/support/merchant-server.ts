@@ -14,8 +14,8 @@ export interface ReceivedNotification {
 export interface MerchantServer {
   url: string;
   received: ReceivedNotification[];
-  /** Decides the answer for the n-th request (1-based). Default: acknowledge. */
-  respond: (n: number) => { status: number; body: string };
+  /** Decides the answer for the n-th request (1-based); may take its time. Default: acknowledge. */
+  respond: (n: number) => { status: number; body: string } | Promise<{ status: number; body: string }>;
   close(): Promise<void>;
 }
 
@@ -33,7 +33,7 @@ export async function startMerchantServer(clock: () => Promise<number> | number 
         /* recorded as empty */
       }
       received.push({ headers: req.headers, rawBody, body, path: req.url ?? '', at: await clock() });
-      const answer = merchant.respond(received.length);
+      const answer = await merchant.respond(received.length);
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
     });
   });

@@ -14,6 +14,7 @@ import { createUseCases, type UseCases } from '../../app';
 import { loadConfig, type AdminConfig, type Config } from '../../config';
 import { hashPasswordSync } from '../../security/password';
 import { createHttpApp } from '../../http/app';
+import { httpServerOptions } from '../../http/server-options';
 import { createLogger, type Logger } from '../../observability/logger';
 import { createDefaultProviders } from '../../providers';
 import type { ProviderRegistry } from '../../providers/registry';
@@ -143,7 +144,8 @@ export async function startTestSystem(
   const workerProviders = opts.metrics ? createDefaultProviders({ metrics: workerMetrics }) : providers;
 
   // Listen first, so the public base URL (callback and return URLs) is known before anything uses it.
-  const server = http.createServer();
+  // The same server limits as api/main.ts (they do not depend on the URL, which is known only once listening).
+  const server = http.createServer(httpServerOptions(testConfig({}).httpServer));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // Low scrypt cost keeps logins fast in tests; production hashes use DEFAULT_SCRYPT.
