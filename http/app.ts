@@ -22,6 +22,7 @@ import { merchantRouter } from './merchant';
 import { createPagesRouter } from './pages';
 import { rateLimit } from './rate-limit';
 import { registrationRouter } from './registration';
+import { requestIdMiddleware } from './request-id';
 import { setApiHeaders } from './security-headers';
 import { signedRoutes } from './signed';
 
@@ -42,6 +43,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(requestIdMiddleware());
   app.use((_req, res, next) => {
     setApiHeaders(res);
     next();

@@ -85,8 +85,12 @@ async function main() {
       CASHIER_MASTER_KEY: masterKey.toString('base64'),
       PUBLIC_BASE_URL: config.publicBaseUrl,
     };
+    // In a terminal the children's JSON log lines are shown by pino-pretty (one stream per child, so lines of the
+    // two never interleave mid-line); piped or redirected, they stay JSON lines for tools.
+    const pretty = process.stdout.isTTY ? (await import('pino-pretty')).default : null;
     const run = (name: string, script: string): ChildProcess => {
-      const child = spawnTethered(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: 'inherit' });
+      const child = spawnTethered(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: ['inherit', pretty ? 'pipe' : 'inherit', 'inherit'] });
+      if (pretty) child.stdout!.pipe(pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', messageFormat: '{service} {msg}', sync: true }));
       child.on('exit', (code) => {
         if (!stopping) {
           say(`${name} exited unexpectedly (${code}); stopping everything`);

@@ -46,6 +46,7 @@ import type { dailyReconciliationWorkflow, ReconciliationInput, reconciliationWo
 import type { paymentWorkflow } from '../workflows/payment';
 import type { renotifyWorkflow } from '../workflows/renotify';
 import { SA } from '../workflows/search-attributes';
+import { requestIdClientInterceptor } from './request-id';
 import { WorkflowIds } from './workflow-ids';
 
 export { WorkflowIds };
@@ -53,7 +54,7 @@ export { WorkflowIds };
 /** A client connection for a composition root; `close()` ends it. */
 export async function connectTemporal(opts: { address: string; namespace: string }): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: opts.address });
-  return { client: new Client({ connection, namespace: opts.namespace }), close: () => connection.close() };
+  return { client: new Client({ connection, namespace: opts.namespace, interceptors: { workflow: [requestIdClientInterceptor()] } }), close: () => connection.close() };
 }
 
 /** What the Web UI shows of a workflow run, for the console. */

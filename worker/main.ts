@@ -1,10 +1,11 @@
 /** Composition root of the worker process: config, pool, Temporal connections, providers, activities. */
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createUseCases } from '../app';
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
 import { createLogger } from '../observability/logger';
+import { temporalRuntimeLogger } from '../observability/temporal-logger';
 import { createDefaultProviders } from '../providers';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
@@ -15,9 +16,10 @@ import { WORKER_SHUTDOWN_GRACE_SECONDS, createPaymentWorker } from './create-wor
 async function main() {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, base: { service: 'worker' } });
-  // The SDK's info level narrates bundling and state changes; keep its warnings and errors (workflow
-  // mismatches, failed activities) unless debugging.
-  Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : config.logLevel === 'error' ? 'ERROR' : 'WARN') });
+  // Workflow `log` and activity `Context.log` lines at LOG_LEVEL, with their workflow/activity attributes and the
+  // request id; the SDK's own info level narrates bundling and state changes, so of that only warnings and errors
+  // (workflow mismatches, failed activities) unless debugging.
+  Runtime.install({ logger: temporalRuntimeLogger(log.child({ component: 'temporal' }), config.logLevel) });
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (npm start provides an embedded PostgreSQL)');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
   // In compose the one-shot `migrate` service has already applied everything (this is then a no-op); kept for

@@ -8,7 +8,7 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../worker/create-worker';
 import { quietLogger } from '../support/quiet-logger';
 
 const dir = path.join(__dirname, 'histories');
@@ -50,7 +50,7 @@ test('the local-activities histories took the patched path, the older ones did n
 });
 
 test('every captured history replays against the current workflow code', async () => {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: quietLogger });
   const results: Array<{ workflowId: string; error?: unknown }> = [];
   for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: 'current' }, histories())) results.push(r);
   expect(results.map((r) => [r.workflowId, r.error ?? null])).toEqual(fixtures.map((f) => [f.name, null]));

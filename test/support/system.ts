@@ -19,10 +19,11 @@ import { createDefaultProviders } from '../../providers';
 import type { ProviderRegistry } from '../../providers/registry';
 import { resolveAdminCredential } from '../../security/admin-credential';
 import { createTemporalGateway } from '../../temporal/client';
+import { requestIdClientInterceptor } from '../../temporal/request-id';
 import { startAlipaySandbox, type AlipaySandboxHandle } from '../../sandbox/alipay';
 import { startWechatSandbox } from '../../sandbox/wechat';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
-import { createPaymentWorker, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { createPaymentWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../worker/create-worker';
 import { createTestDb, type TestDb } from './db';
 import { quietLogger } from './quiet-logger';
 
@@ -107,13 +108,13 @@ export async function startTestSystem(
 ): Promise<TestSystem> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run through jest (global setup starts the dev server)');
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: quietLogger });
   const t = await createTestDb();
   const taskQueue = `e2e-${randomBytes(4).toString('hex')}`;
   const logs: string[] = [];
   const log: Logger = createLogger({ level: 'debug', write: (l) => logs.push(l) });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, interceptors: { workflow: [requestIdClientInterceptor()] } });
   const alipay = await startAlipaySandbox({ notifyRetryDelaysMs: [200, 400, 800] });
   const wechat = await startWechatSandbox({ notifyRetryDelaysMs: [200, 400, 800] });
   const providers = createDefaultProviders();
