@@ -9,6 +9,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { REQUEST_ID_HEADER } from '../../workflows/request-id';
 import { quietLogger } from '../support/quiet-logger';
 
 const dir = path.join(__dirname, 'histories');
@@ -30,6 +31,7 @@ test('the committed histories cover success, expiry, notification exhaustion, a 
     'notify-exhausted.json',
     'paid-notified-dev-server.json',
     'paid-notified-local-activities.json',
+    'paid-notified-request-id-local-activities.json',
     'refund-polled-success-local-activities.json',
     'refund-polled-success.json',
     'transfer-approved.json',
@@ -47,6 +49,14 @@ test('the local-activities histories took the patched path, the older ones did n
     expect([f.name, patchesOf(f).includes('local-activities-v1')]).toEqual([f.name, patched]);
     if (patched) expect(localActivityMarkers(f)).toBeGreaterThan(0);
   }
+});
+
+test('the request-id history carries the header on the start, the signal and the scheduled activity', () => {
+  const f = fixtures.find((x) => x.name === 'paid-notified-request-id-local-activities.json')!;
+  const withHeader = (f.history.events ?? []).filter((e) =>
+    [e.workflowExecutionStartedEventAttributes, e.workflowExecutionSignaledEventAttributes, e.activityTaskScheduledEventAttributes].some((a) => a?.header?.fields?.[REQUEST_ID_HEADER]),
+  );
+  expect(withHeader.map((e) => (e.workflowExecutionStartedEventAttributes ? 'start' : e.workflowExecutionSignaledEventAttributes ? 'signal' : 'activity'))).toEqual(['start', 'signal', 'activity']);
 });
 
 test('every captured history replays against the current workflow code', async () => {
