@@ -2,12 +2,15 @@
  * One request id from the merchant's HTTP request to the worker's log lines: the real worker process
  * (worker/main.ts, its pino runtime logger) logs the notification activity of an order with the id of the
  * request that created the order, and the prepay run by the channel choice with the id of that request; the
- * API echoes the ids; the app key appears nowhere in the worker's output.
+ * API echoes the ids; a signal's workflow `log` line names the request that sent it; the app key appears nowhere in
+ * the worker's output.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { providerOutTradeNo } from '../../domain/order';
+import { withRequestId } from '../../observability/request-context';
+import { providerCallbackSignal } from '../../workflows/messages';
 import { PaySdk } from '../../sdk';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { maybeCaptureHistory } from '../support/history';
@@ -91,9 +94,22 @@ test('the worker logs an order’s activities with the ids of the requests behin
   const bare = await fetch(`${sys.gateway}/cashier/${order.token}`, { headers: { 'x-request-id': 'bad id' } });
   expect(bare.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 
+  // A signal sent while serving another request: the workflow's own `log` line for it names that request.
+  const signalId = `req-signal-${randomBytes(4).toString('hex')}`;
+  const workflowId = `payment:${app.appId}:${outTradeNo}`;
+  await withRequestId(signalId, () =>
+    sys.client.workflow.getHandle(workflowId).signal(providerCallbackSignal, {
+      appId: 'not-this-app',
+      channel: app.channels[0],
+      eventId: `evt-${randomBytes(3).toString('hex')}`,
+      verdict: { status: 'SUCCESS' as const, amount: 1999, providerTradeNo: '2026120222009', payTime: Date.now() },
+    }),
+  );
+  const ignored = await waitFor('the workflow log line', async () => lines().find((l) => l.msg === 'callback for another app; ignored' && l.workflowId === workflowId));
+  expect(ignored).toMatchObject({ level: 'error', sdkComponent: 'workflow', workflowType: 'paymentWorkflow', requestId: signalId, callbackApp: 'not-this-app' });
+
   await sys.alipay.pay(providerOutTradeNo(Number(order.orderId), app.channels[0].channelId));
   await waitFor('merchant notification', async () => merchant.notifications.find((n) => n.outTradeNo === outTradeNo));
-  const workflowId = `payment:${app.appId}:${outTradeNo}`;
 
   // The notification activity (scheduled by the workflow the create request started) logs through Context.log.
   const attempt = await waitFor('the notification attempt log line', async () => lines().find((l) => l.msg === 'merchant notification attempt' && l.workflowId === workflowId));
