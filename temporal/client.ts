@@ -58,6 +58,7 @@ import type { dailyReconciliationWorkflow, ReconciliationInput, reconciliationWo
 import type { paymentWorkflow } from '../workflows/payment';
 import type { renotifyWorkflow } from '../workflows/renotify';
 import { SA } from '../workflows/search-attributes';
+import { requestIdClientInterceptor } from './request-id';
 import { WorkflowIds } from './workflow-ids';
 
 export { WorkflowIds };
@@ -76,7 +77,8 @@ export function createClient(opts: { connection: Connection; namespace?: string;
   return new Client({
     connection: opts.connection,
     namespace: opts.namespace,
-    ...(opts.tracing ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+    // The request id header first: every start, signal and update carries the id of the API request behind it.
+    interceptors: { workflow: [requestIdClientInterceptor(), ...(opts.tracing ? [new OpenTelemetryWorkflowClientInterceptor()] : [])] },
   });
 }
 

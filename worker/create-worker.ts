@@ -3,8 +3,11 @@ import { NativeConnection, Worker, type TelemetryOptions, type WorkerOptions, ty
 import type { Activities } from '../activities';
 import { loadConfig, type ObservabilityConfig, type WorkerSizing } from '../config';
 import type { Tracing } from '../observability/tracing';
+import { requestIdActivityInterceptor } from './request-id';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** Workflow interceptor modules: bundles built ahead (tests, bundleWorkflowCode) must list them too. */
+export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/request-id')];
 /** The workflow interceptors of a traced worker; a pre-built bundle must include them (`workflowInterceptorModules`). */
 export const WORKFLOW_TRACING_INTERCEPTORS = require.resolve('./workflow-interceptors');
 
@@ -17,15 +20,9 @@ export function sdkMetricsTelemetry(workerMetrics: ObservabilityConfig['workerMe
   return workerMetrics ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${workerMetrics.sdkPort}` } } } : {};
 }
 
-/** Interceptors and the workflow span sink of a traced worker: activity spans here, workflow spans through the sink. */
-function tracingOptions(tracing: Tracing, prebuiltBundle: boolean): Partial<WorkerOptions> {
-  return {
-    interceptors: {
-      ...(prebuiltBundle ? {} : { workflowModules: [WORKFLOW_TRACING_INTERCEPTORS] }),
-      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
-    },
-    sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
-  };
+/** The activity interceptors of a traced worker (activity spans); workflow spans reach the exporter through the sink. */
+function tracingActivityInterceptors(): NonNullable<NonNullable<WorkerOptions['interceptors']>['activity']> {
+  return [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })];
 }
 
 /** How long in-flight activities may finish after a shutdown signal before they are cancelled (`npm start` waits 35 s). */
@@ -62,9 +59,14 @@ export async function createPaymentWorker(opts: {
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // A pre-built bundle carries its workflow interceptors already (the SDK ignores workflowModules beside it).
+    interceptors: {
+      activity: [requestIdActivityInterceptor, ...(opts.tracing ? tracingActivityInterceptors() : [])],
+      ...(opts.workflowBundle ? {} : { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...(opts.tracing ? [WORKFLOW_TRACING_INTERCEPTORS] : [])] }),
+    },
     // Let an in-flight notification POST finish on shutdown instead of being cut off mid-request.
     shutdownGraceTime: `${WORKER_SHUTDOWN_GRACE_SECONDS}s`,
     ...workerTuning(opts.sizing ?? loadConfig({}).worker),
-    ...(opts.tracing ? tracingOptions(opts.tracing, opts.workflowBundle !== undefined) : {}),
+    ...(opts.tracing ? { sinks: { exporter: makeWorkflowExporter(opts.tracing.spanProcessor, opts.tracing.resource) } } : {}),
   });
 }

@@ -1,5 +1,5 @@
 /** Composition root of the worker process: config, pool, Temporal connections, providers, activities. */
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createUseCases } from '../app';
 import { loadConfig } from '../config';
@@ -8,6 +8,7 @@ import { createLogger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { startMetricsServer, workerExposition } from '../observability/metrics-server';
 import { setupTracing } from '../observability/tracing';
+import { temporalRuntimeLogger } from '../observability/temporal-logger';
 import { createDefaultProviders } from '../providers';
 import { resolveMasterKey } from '../security/master-key';
 import { SecretBox } from '../security/secret-box';
@@ -18,10 +19,11 @@ import { WORKER_SHUTDOWN_GRACE_SECONDS, createPaymentWorker, sdkMetricsTelemetry
 async function main() {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, base: { service: 'worker' } });
-  // The SDK's info level narrates bundling and state changes; keep its warnings and errors (workflow
-  // mismatches, failed activities) unless debugging.
+  // Workflow `log` and activity `Context.log` lines at LOG_LEVEL, with their workflow/activity attributes and the
+  // request id; the SDK's own info level narrates bundling and state changes, so of that only warnings and errors
+  // (workflow mismatches, failed activities) unless debugging.
   Runtime.install({
-    logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : config.logLevel === 'error' ? 'ERROR' : 'WARN'),
+    logger: temporalRuntimeLogger(log.child({ component: 'temporal' }), config.logLevel),
     telemetryOptions: { ...sdkMetricsTelemetry(config.observability.workerMetrics) },
   });
   const obs = config.observability;

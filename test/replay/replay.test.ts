@@ -8,7 +8,8 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { WORKFLOW_INTERCEPTOR_MODULES, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { REQUEST_ID_HEADER } from '../../workflows/request-id';
 import { quietLogger } from '../support/quiet-logger';
 
 const dir = path.join(__dirname, 'histories');
@@ -30,6 +31,7 @@ test('the committed histories cover success, expiry, notification exhaustion, a 
     'notify-exhausted.json',
     'paid-notified-dev-server.json',
     'paid-notified-local-activities.json',
+    'paid-notified-request-id-local-activities.json',
     'refund-polled-success-local-activities.json',
     'refund-polled-success.json',
     'renotify-update-loop-ended-local-activities.json',
@@ -70,8 +72,16 @@ test('the renotify-update histories took the renotify update path: one taken by 
   }
 });
 
+test('the request-id history carries the header on the start, the signal and the scheduled activity', () => {
+  const f = fixtures.find((x) => x.name === 'paid-notified-request-id-local-activities.json')!;
+  const withHeader = (f.history.events ?? []).filter((e) =>
+    [e.workflowExecutionStartedEventAttributes, e.workflowExecutionSignaledEventAttributes, e.activityTaskScheduledEventAttributes].some((a) => a?.header?.fields?.[REQUEST_ID_HEADER]),
+  );
+  expect(withHeader.map((e) => (e.workflowExecutionStartedEventAttributes ? 'start' : e.workflowExecutionSignaledEventAttributes ? 'signal' : 'activity'))).toEqual(['start', 'signal', 'activity']);
+});
+
 test('every captured history replays against the current workflow code', async () => {
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: quietLogger });
   const results: Array<{ workflowId: string; error?: unknown }> = [];
   for await (const r of Worker.runReplayHistories({ workflowBundle, replayName: 'current' }, histories())) results.push(r);
   expect(results.map((r) => [r.workflowId, r.error ?? null])).toEqual(fixtures.map((f) => [f.name, null]));

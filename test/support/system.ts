@@ -23,7 +23,7 @@ import { createTemporalGateway } from '../../temporal/client';
 import { startAlipaySandbox, type AlipaySandboxHandle } from '../../sandbox/alipay';
 import { startWechatSandbox } from '../../sandbox/wechat';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
-import { createPaymentWorker, WORKFLOW_TRACING_INTERCEPTORS, WORKFLOWS_PATH } from '../../worker/create-worker';
+import { createPaymentWorker, WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_TRACING_INTERCEPTORS, WORKFLOWS_PATH } from '../../worker/create-worker';
 import { createMetrics, type Metrics } from '../../observability/metrics';
 import { startMetricsServer, workerExposition, type MetricsServer } from '../../observability/metrics-server';
 import type { Tracing } from '../../observability/tracing';
@@ -126,8 +126,8 @@ export async function startTestSystem(
 ): Promise<TestSystem> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run through jest (global setup starts the dev server)');
-  if (opts.tracing) tracedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [WORKFLOW_TRACING_INTERCEPTORS], logger: quietLogger });
-  else bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  if (opts.tracing) tracedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_TRACING_INTERCEPTORS], logger: quietLogger });
+  else bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: quietLogger });
   const workflowBundle = opts.tracing ? tracedBundle! : bundle!;
   const t = await createTestDb();
   const taskQueue = `e2e-${randomBytes(4).toString('hex')}`;
