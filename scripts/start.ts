@@ -107,6 +107,7 @@ async function main() {
     say('');
     say('Cashier Desk is running:');
     say(`  API                 ${config.publicBaseUrl}/api/cashier-desk`);
+    say(`  API reference       ${config.publicBaseUrl}/api-docs  (OpenAPI: /api/cashier-desk/openapi.json)`);
     say(`  Cashier page        ${config.publicBaseUrl}/cashier-desk-web/payment?token=<token>`);
     say(`  Temporal Web UI     ${uiUrl ?? '(external cluster)'}`);
     say(`  Alipay sandbox      ${sandboxes.alipayUrl}`);
