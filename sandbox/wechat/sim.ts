@@ -767,15 +767,17 @@ export class WechatSim {
     let mode: NotifyMode = notify.mode ?? 'normal';
     // Only payment results are dropped: lost payment callbacks are what the desk's provider polling heals.
     if (mode === 'normal' && !event.refund && !event.transfer && this.opts.chaos?.dropCallback()) mode = 'lost';
+    const body = buildNotificationBody(event, merchant, notify);
     if (mode === 'lost') {
-      // The notification "got lost on the way": the merchant must find out by querying.
+      // The notification "got lost on the way": the merchant must find out by querying. What would have been sent is
+      // kept, so a test can deliver it later (or many times) itself.
       this.state.addNotification({
         ...attemptIdentity(event), attempt: 1, copy: 1, mode,
         url, at: new Date().toISOString(), ok: false, error: 'lost (deliberately not sent)',
+        sent: { headers: this.signHeaders(body, { badSerial: notify.badSerial, timestampSkewSeconds: notify.timestampSkewSeconds }), body },
       });
       return;
     }
-    const body = buildNotificationBody(event, merchant, notify);
     const copies = mode === 'duplicate' ? 2 : 1;
     this.pendingDeliveries += 1;
     const runCopy = (copy: number) => {

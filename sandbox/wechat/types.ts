@@ -157,7 +157,7 @@ export interface NotificationAttempt {
   error?: string;
   /** First 500 characters of the merchant's answer. */
   responseBody?: string;
-  /** The signed headers and exact body of this delivery (replayable); absent for lost ones. */
+  /** The signed headers and exact body of this delivery (replayable); for a lost one, what would have been sent. */
   sent?: { headers: Record<string, string>; body: string };
 }
 
