@@ -25,7 +25,8 @@ import type { MerchantDelivery } from './support/merchant';
 
 export interface ReconcileTarget {
   db: Db;
-  client: Client;
+  /** Absent under the time-skipping test server, which has no visibility store to list workflows from. */
+  client?: Client;
   alipay: AlipaySandboxHandle;
   wechat: WechatSandboxHandle;
   app: { appId: string; channels: ChannelRef[] };
@@ -92,15 +93,17 @@ export async function findViolations(target: ReconcileTarget, opts: ReconcileOpt
   const orders = await ordersForConsistency(target.db, target.app.appId);
   const refunds = await refundsForConsistency(target.db, target.app.appId);
   const exceptions = await exceptionsForConsistency(target.db, target.app.appId);
-  const runs = await paymentWorkflowRuns(target.client, target.app.appId);
+  const runs = target.client ? await paymentWorkflowRuns(target.client, target.app.appId) : new Map<string, number>();
 
   // One workflow per order, and none without one.
-  const rowIds = new Set(orders.map((o) => o.workflowId));
-  for (const o of orders) {
-    const n = runs.get(o.workflowId) ?? 0;
-    if (n !== 1) v.push(`order ${o.outTradeNo}: ${n} payment workflow executions (want 1)`);
+  if (target.client) {
+    const rowIds = new Set(orders.map((o) => o.workflowId));
+    for (const o of orders) {
+      const n = runs.get(o.workflowId) ?? 0;
+      if (n !== 1) v.push(`order ${o.outTradeNo}: ${n} payment workflow executions (want 1)`);
+    }
+    for (const [id, n] of runs) if (!rowIds.has(id)) v.push(`workflow ${id} (${n} runs) has no order row`);
   }
-  for (const [id, n] of runs) if (!rowIds.has(id)) v.push(`workflow ${id} (${n} runs) has no order row`);
 
   // Deliveries per event: nothing after the first acknowledgement.
   const byEvent = new Map<string, MerchantDelivery[]>();

@@ -1,0 +1,148 @@
+/**
+ * A payment meeting the order's expiry at the same instant, on both wallets, under the time-skipping test server:
+ * the real provider adapters against the sandboxes, the real HTTP callback endpoint (so callbacks take the API's
+ * path: verify, signal, acknowledge), and the worker's real activities. Whatever the interleaving, an order is never
+ * CLOSED while its trade is paid, a paid order is notified as paid once, and nothing is refunded.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { providerOutTradeNo } from '../../domain/order';
+import type { ChannelRef } from '../../domain/payment';
+import { createLogger } from '../../observability/logger';
+import { createDefaultProviders } from '../../providers';
+import { startAlipaySandbox, type AlipaySandboxHandle } from '../../sandbox/alipay';
+import { startWechatSandbox } from '../../sandbox/wechat';
+import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
+import { createPaymentWorker } from '../../worker/create-worker';
+import { chooseChannelUpdate, type PaymentWorkflowInput } from '../../workflows/messages';
+import { paymentWorkflow } from '../../workflows/payment';
+import { createTestDb, type TestDb } from '../support/db';
+import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
+import { buildHttpApp, testConfig, workerActivities } from '../support/system';
+import { startTimeSkipping } from '../support/time-skipping';
+import { findViolations, reconcile } from './reconcile';
+import { startFaultMerchant, type FaultMerchant } from './support/merchant';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+let t: TestDb;
+let alipay: AlipaySandboxHandle;
+let wechat: WechatSandboxHandle;
+let app: SeededApp;
+let merchant: FaultMerchant;
+let server: http.Server;
+let apiUrl: string;
+const TASK_QUEUE = 'expiry-race';
+const providers = createDefaultProviders();
+
+beforeAll(async () => {
+  ({ env, bundle } = await startTimeSkipping());
+  t = await createTestDb();
+  alipay = await startAlipaySandbox({ notifyRetryDelaysMs: [200, 400, 800] });
+  wechat = await startWechatSandbox({ notifyRetryDelaysMs: [200, 400, 800] });
+  app = await seedApp(t, {
+    channels: [
+      { channelType: 'ali-pay', sceneCode: 'native', creds: await alipay.createMerchant() },
+      { channelType: 'wx-pay', sceneCode: 'native', creds: await wechat.createMerchant() },
+    ],
+  });
+  server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const log = createLogger({ level: 'error', write: () => {} });
+  const { app: httpApp } = buildHttpApp({ t, client: env.client, taskQueue: TASK_QUEUE, providers, log }, testConfig({ PUBLIC_BASE_URL: apiUrl }));
+  server.on('request', httpApp);
+  merchant = await startFaultMerchant(`${apiUrl}/api/cashier-desk`, app.appId, app.appKey);
+}, 120_000);
+
+afterAll(async () => {
+  await merchant?.close();
+  server?.closeAllConnections();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await alipay?.close();
+  await wechat?.close();
+  await t?.destroy();
+  await env?.teardown();
+});
+
+const EXPIRE_IN_MS = 10 * 60_000;
+
+async function startPaying(channel: ChannelRef) {
+  const expireAt = (await env.currentTimeMs()) + EXPIRE_IN_MS;
+  const order = await seedOrder(t, { appId: app.appId, expireAt: new Date(expireAt), notifyUrl: merchant.notifyUrl });
+  const input: PaymentWorkflowInput = { orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no, amount: order.amount, orderTitle: order.order_title, notifyUrl: merchant.notifyUrl, expireAt, pollIntervalMs: 60_000 };
+  const handle = await env.client.workflow.start(paymentWorkflow, { args: [input], workflowId: order.workflow_id, taskQueue: TASK_QUEUE });
+  await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...channel }] });
+  return { order, handle, tradeNo: providerOutTradeNo(order.id, channel.channelId), expireAt };
+}
+
+/** The buyer pays at the sandbox; false when the sandbox refuses because the trade is already closed. */
+async function buyerPays(channel: ChannelRef, tradeNo: string, notify: 'normal' | 'lost' = 'normal'): Promise<boolean> {
+  try {
+    if (channel.channelType === 'ali-pay') await alipay.pay(tradeNo, { appId: channel.mchId, notify });
+    else await wechat.pay(tradeNo, { mchid: channel.mchId, notify: { mode: notify } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function deliverStoredCallback(channel: ChannelRef, tradeNo: string): Promise<void> {
+  if (channel.channelType === 'ali-pay') {
+    const d = alipay.notifications({ outTradeNo: tradeNo }).find((n) => n.kind === 'lost')!;
+    await fetch(d.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: d.body });
+  } else {
+    const d = (await wechat.notifications({ outTradeNo: tradeNo })).find((n) => n.mode === 'lost')!;
+    await fetch(d.url, { method: 'POST', headers: { ...d.sent!.headers, 'content-type': 'application/json' }, body: d.sent!.body });
+  }
+}
+
+const target = () => ({ db: t.db, alipay, wechat, app, deliveries: merchant.deliveries });
+
+describe.each(['ali-pay', 'wx-pay'] as const)('%s', (channelType) => {
+  const channel = () => app.channels.find((c) => c.channelType === channelType)!;
+
+  test('paid a second before expiry, callback arriving as the expiry timer fires: SUCCESS, notified once', async () => {
+    const worker = await createPaymentWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: TASK_QUEUE, activities: workerActivities({ t, providers, useCases: testUseCases(), publicBaseUrl: apiUrl }), workflowBundle: bundle });
+    await worker.runUntil(async () => {
+      const { order, handle, tradeNo } = await startPaying(channel());
+      await env.sleep(EXPIRE_IN_MS - 1000);
+      expect(await buyerPays(channel(), tradeNo, 'lost')).toBe(true);
+      await Promise.all([env.sleep(1000), deliverStoredCallback(channel(), tradeNo)]);
+      const state = await handle.result();
+      expect(state.status).toBe('SUCCESS');
+      expect(merchant.deliveries.filter((d) => d.outTradeNo === order.out_trade_no).map((d) => d.acknowledged)).toEqual([true]);
+    });
+    await reconcile(target(), { timeoutMs: 30_000 });
+  });
+
+  test('paid at the instant of expiry (both orders of events): never CLOSED with a paid trade', async () => {
+    const worker = await createPaymentWorker({ connection: env.nativeConnection, namespace: 'default', taskQueue: TASK_QUEUE, activities: workerActivities({ t, providers, useCases: testUseCases(), publicBaseUrl: apiUrl }), workflowBundle: bundle });
+    const outcomes: string[] = [];
+    await worker.runUntil(async () => {
+      for (const payFirst of [true, false, true, false]) {
+        const { handle, tradeNo } = await startPaying(channel());
+        await env.sleep(EXPIRE_IN_MS - 50);
+        const pay = () => buyerPays(channel(), tradeNo);
+        // The buyer's payment and the expiry timer at the same instant: the payment issued just before the timer's
+        // time is reached, or just after it fired (racing the final query and the close).
+        const [paid] = payFirst ? await Promise.all([pay(), env.sleep(50)]) : await Promise.all([env.sleep(50).then(pay), handle.result()]);
+        const state = await handle.result();
+        outcomes.push(`${paid ? 'paid' : 'refused'}→${state.status}`);
+        // Paid at the sandbox ⇒ the order says SUCCESS; CLOSED ⇒ the sandbox refused the buyer (the trade closed first).
+        expect(state.status).toBe(paid ? 'SUCCESS' : 'CLOSED');
+      }
+    });
+    expect(outcomes).toHaveLength(4);
+    const { violations } = await findViolations(target());
+    expect(violations).toEqual([]);
+    await reconcile(target(), { timeoutMs: 30_000 });
+  });
+});
+
+function testUseCases() {
+  // The worker's use-cases (exception refunds start workflows on the same server and queue).
+  return buildHttpApp({ t, client: env.client, taskQueue: TASK_QUEUE, providers, log: createLogger({ level: 'error', write: () => {} }) }, testConfig({ PUBLIC_BASE_URL: apiUrl })).useCases;
+}
