@@ -16,7 +16,7 @@ import { startAlipaySandbox, type AlipaySandboxHandle } from '../../sandbox/alip
 import { startWechatSandbox } from '../../sandbox/wechat';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
 import { createPaymentWorker } from '../../worker/create-worker';
-import { chooseChannelUpdate, type PaymentWorkflowInput } from '../../workflows/messages';
+import { chooseChannelUpdate, stateQuery, type PaymentWorkflowInput } from '../../workflows/messages';
 import { paymentWorkflow } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
@@ -99,6 +99,18 @@ async function deliverStoredCallback(channel: ChannelRef, tradeNo: string): Prom
   }
 }
 
+/** The workflow's result; past 60 s, fails with what it is waiting for (pending activities, its state). */
+async function settled(handle: Awaited<ReturnType<typeof startPaying>>['handle']) {
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(async () => {
+      const d = await handle.describe();
+      const pending = d.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`);
+      reject(new Error(`workflow not done after 60 s: ${d.status.name}; pending ${JSON.stringify(pending)}; state ${JSON.stringify(await handle.query(stateQuery).catch((e: Error) => e.message))}`));
+    }, 60_000).unref(),
+  );
+  return Promise.race([handle.result(), timeout]);
+}
+
 const target = () => ({ db: t.db, alipay, wechat, app, deliveries: merchant.deliveries });
 
 describe.each(['ali-pay', 'wx-pay'] as const)('%s', (channelType) => {
@@ -111,7 +123,7 @@ describe.each(['ali-pay', 'wx-pay'] as const)('%s', (channelType) => {
       await env.sleep(EXPIRE_IN_MS - 1000);
       expect(await buyerPays(channel(), tradeNo, 'lost')).toBe(true);
       await Promise.all([env.sleep(1000), deliverStoredCallback(channel(), tradeNo)]);
-      const state = await handle.result();
+      const state = await settled(handle);
       expect(state.status).toBe('SUCCESS');
       expect(merchant.deliveries.filter((d) => d.outTradeNo === order.out_trade_no).map((d) => d.acknowledged)).toEqual([true]);
     });
@@ -129,7 +141,7 @@ describe.each(['ali-pay', 'wx-pay'] as const)('%s', (channelType) => {
         // The buyer's payment and the expiry timer at the same instant: the payment issued just before the timer's
         // time is reached, or just after it fired (racing the final query and the close).
         const [paid] = payFirst ? await Promise.all([pay(), env.sleep(50)]) : await Promise.all([env.sleep(50).then(pay), handle.result()]);
-        const state = await handle.result();
+        const state = await settled(handle);
         outcomes.push(`${paid ? 'paid' : 'refused'}→${state.status}`);
         // Paid at the sandbox ⇒ the order says SUCCESS; CLOSED ⇒ the sandbox refused the buyer (the trade closed first).
         expect(state.status).toBe(paid ? 'SUCCESS' : 'CLOSED');
