@@ -4,7 +4,7 @@
  * path: verify, signal, acknowledge), and the worker's real activities. Whatever the interleaving, an order is never
  * CLOSED while its trade is paid, a paid order is notified as paid once, and nothing is refunded.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +21,7 @@ import { paymentWorkflow } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { buildHttpApp, testConfig, workerActivities } from '../support/system';
+import { registerSearchAttributes } from '../../temporal/search-attributes';
 import { startTimeSkipping } from '../support/time-skipping';
 import { findViolations, reconcile } from './reconcile';
 import { startFaultMerchant, type FaultMerchant } from './support/merchant';
@@ -34,13 +35,17 @@ let app: SeededApp;
 let merchant: FaultMerchant;
 let server: http.Server;
 let apiUrl: string;
+let httpApp: ReturnType<typeof buildHttpApp>['app'];
 const TASK_QUEUE = 'expiry-race';
 /** Why the sandbox refused a buyer (a closed trade), for failure messages. */
 const refusals: string[] = [];
 const providers = createDefaultProviders();
 
 beforeAll(async () => {
-  ({ env, bundle } = await startTimeSkipping());
+  // The bundle once (each test starts a test server of its own).
+  const first = await startTimeSkipping();
+  bundle = first.bundle;
+  await first.env.teardown();
   t = await createTestDb();
   alipay = await startAlipaySandbox({ notifyRetryDelaysMs: [200, 400, 800] });
   wechat = await startWechatSandbox({ notifyRetryDelaysMs: [200, 400, 800] });
@@ -53,9 +58,7 @@ beforeAll(async () => {
   server = http.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const log = createLogger({ level: 'error', write: () => {} });
-  const { app: httpApp } = buildHttpApp({ t, client: env.client, taskQueue: TASK_QUEUE, providers, log }, testConfig({ PUBLIC_BASE_URL: apiUrl }));
-  server.on('request', httpApp);
+  server.on('request', (req, res) => httpApp(req, res));
   merchant = await startFaultMerchant(`${apiUrl}/api/cashier-desk`, app.appId, app.appKey);
 }, 120_000);
 
@@ -66,6 +69,17 @@ afterAll(async () => {
   await alipay?.close();
   await wechat?.close();
   await t?.destroy();
+});
+
+// A test server of its own per test: a clock another test's workflows skipped ahead would decide this one's timing.
+beforeEach(async () => {
+  const path = process.env.TEMPORAL_TEST_SERVER_PATH!;
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
+  await registerSearchAttributes(env.connection.operatorService, 'default');
+  httpApp = buildHttpApp({ t, client: env.client, taskQueue: TASK_QUEUE, providers, log: createLogger({ level: 'error', write: () => {} }) }, testConfig({ PUBLIC_BASE_URL: apiUrl })).app;
+}, 60_000);
+
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -149,7 +163,7 @@ describe.each(['ali-pay', 'wx-pay'] as const)('%s', (channelType) => {
         const pay = () => buyerPays(channel(), tradeNo);
         // The buyer's payment and the expiry timer at the same instant: the payment issued just before the timer's
         // time is reached, or just after it fired (racing the final query and the close).
-        const [paid] = payFirst ? await Promise.all([pay(), env.sleep(50)]) : await Promise.all([env.sleep(50).then(pay), handle.result()]);
+        const [paid] = payFirst ? await Promise.all([pay(), env.sleep(50)]) : [await env.sleep(50).then(pay)];
         const state = await settled(handle);
         outcomes.push(`${paid ? 'paid' : 'refused'}→${state.status}`);
         // Paid at the sandbox ⇒ the order says SUCCESS; CLOSED ⇒ the sandbox refused the buyer (the trade closed first).
