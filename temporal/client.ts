@@ -63,6 +63,9 @@ import { WorkflowIds } from './workflow-ids';
 
 export { WorkflowIds };
 
+/** See withinStartDeadline. */
+const START_DEADLINE_MS = 5_000;
+
 /** A client connection for a composition root; `close()` ends it. */
 export async function connectTemporal(opts: { address: string; namespace: string; tracing?: boolean }): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: opts.address });
@@ -148,6 +151,14 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
 
   const reconciliationScheduleId = WorkflowIds.reconciliationSchedule(taskQueue);
 
+  /**
+   * Workflow starts are on merchants' request paths. Against an unreachable server the client's own retries add up
+   * to about 20 s, longer than a merchant waits (the SDK gives up after 10 s), so the merchant would see a timeout
+   * instead of an answer. Bounded, the request fails in time with a 5000; the row is kept, and the merchant's retry
+   * (or the worker's reconciler) starts the one workflow later.
+   */
+  const withinStartDeadline = <T>(start: () => Promise<T>): Promise<T> => client.connection.withDeadline(Date.now() + START_DEADLINE_MS, start);
+
   return {
     namespace: client.options.namespace ?? 'default',
     reconciliationScheduleId,
@@ -158,21 +169,23 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
      */
     async startPayment(input: PaymentWorkflowInput, display: PaymentDisplay): Promise<void> {
       try {
-        await client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
-          workflowId: WorkflowIds.payment(input.appId, input.outTradeNo),
-          taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: SA.OutTradeNo, value: input.outTradeNo },
-            { key: SA.AppId, value: input.appId },
-            { key: SA.PaymentStatus, value: 'CREATED' },
-            { key: SA.NotifyAttempts, value: 0 },
-          ],
-          staticSummary: `订单 ${input.outTradeNo} · ¥${fenToYuanString(input.amount)} · 应用 ${input.appId}`,
-          staticDetails: `**${display.orderTitle}**\n\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n- amount: ${input.amount} fen\n- expires: ${display.expireAt.toISOString()}`,
-        });
+        await withinStartDeadline(() =>
+          client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+            workflowId: WorkflowIds.payment(input.appId, input.outTradeNo),
+            taskQueue,
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: SA.OutTradeNo, value: input.outTradeNo },
+              { key: SA.AppId, value: input.appId },
+              { key: SA.PaymentStatus, value: 'CREATED' },
+              { key: SA.NotifyAttempts, value: 0 },
+            ],
+            staticSummary: `订单 ${input.outTradeNo} · ¥${fenToYuanString(input.amount)} · 应用 ${input.appId}`,
+            staticDetails: `**${display.orderTitle}**\n\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n- amount: ${input.amount} fen\n- expires: ${display.expireAt.toISOString()}`,
+          }),
+        );
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
@@ -258,24 +271,26 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
      */
     async startRefund(input: RefundWorkflowInput, display: { reason: string | null; source: string }): Promise<void> {
       try {
-        await client.workflow.start<typeof refundWorkflow>('refundWorkflow', {
-          workflowId: WorkflowIds.refund(input.appId, input.outRefundNo),
-          taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: SA.OutTradeNo, value: input.outTradeNo },
-            { key: SA.AppId, value: input.appId },
-            { key: SA.OutRefundNo, value: input.outRefundNo },
-            { key: SA.RefundStatus, value: 'PROCESSING' },
-          ],
-          staticSummary: `退款 ${input.outRefundNo} · ¥${fenToYuanString(input.amount)} · 订单 ${input.outTradeNo} · 应用 ${input.appId}`,
-          staticDetails:
-            `**退款 ${input.outRefundNo}**（${display.source}）\n\n- refundId: ${input.refundId}\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n` +
-            `- amount: ${input.amount} fen` +
-            (display.reason ? `\n- reason: ${display.reason}` : ''),
-        });
+        await withinStartDeadline(() =>
+          client.workflow.start<typeof refundWorkflow>('refundWorkflow', {
+            workflowId: WorkflowIds.refund(input.appId, input.outRefundNo),
+            taskQueue,
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: SA.OutTradeNo, value: input.outTradeNo },
+              { key: SA.AppId, value: input.appId },
+              { key: SA.OutRefundNo, value: input.outRefundNo },
+              { key: SA.RefundStatus, value: 'PROCESSING' },
+            ],
+            staticSummary: `退款 ${input.outRefundNo} · ¥${fenToYuanString(input.amount)} · 订单 ${input.outTradeNo} · 应用 ${input.appId}`,
+            staticDetails:
+              `**退款 ${input.outRefundNo}**（${display.source}）\n\n- refundId: ${input.refundId}\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n` +
+              `- amount: ${input.amount} fen` +
+              (display.reason ? `\n- reason: ${display.reason}` : ''),
+          }),
+        );
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
@@ -292,21 +307,23 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
     /** Starts (or finds) a transfer's TransferWorkflow; idempotent like startRefund. */
     async startTransfer(input: TransferWorkflowInput, display: { payee: string; remark: string }): Promise<void> {
       try {
-        await client.workflow.start<typeof transferWorkflow>('transferWorkflow', {
-          workflowId: WorkflowIds.transfer(input.appId, input.outBizNo),
-          taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: SA.AppId, value: input.appId },
-            { key: SA.OutBizNo, value: input.outBizNo },
-            { key: SA.TransferStatus, value: input.needsApproval ? 'PENDING_APPROVAL' : 'PROCESSING' },
-            { key: SA.ChannelType, value: input.channelType },
-          ],
-          staticSummary: `转账 ${input.outBizNo} · ¥${fenToYuanString(input.amount)} · ${input.channelType} · 应用 ${input.appId}${input.needsApproval ? ' · 待审批' : ''}`,
-          staticDetails: `**转账 ${input.outBizNo}**\n\n- transferId: ${input.transferId}\n- payee: ${display.payee}\n- remark: ${display.remark}\n- amount: ${input.amount} fen`,
-        });
+        await withinStartDeadline(() =>
+          client.workflow.start<typeof transferWorkflow>('transferWorkflow', {
+            workflowId: WorkflowIds.transfer(input.appId, input.outBizNo),
+            taskQueue,
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: SA.AppId, value: input.appId },
+              { key: SA.OutBizNo, value: input.outBizNo },
+              { key: SA.TransferStatus, value: input.needsApproval ? 'PENDING_APPROVAL' : 'PROCESSING' },
+              { key: SA.ChannelType, value: input.channelType },
+            ],
+            staticSummary: `转账 ${input.outBizNo} · ¥${fenToYuanString(input.amount)} · ${input.channelType} · 应用 ${input.appId}${input.needsApproval ? ' · 待审批' : ''}`,
+            staticDetails: `**转账 ${input.outBizNo}**\n\n- transferId: ${input.transferId}\n- payee: ${display.payee}\n- remark: ${display.remark}\n- amount: ${input.amount} fen`,
+          }),
+        );
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }

@@ -1,4 +1,5 @@
 /** What the sandbox's request handlers and trade operations share, passed to them explicitly. */
+import type { SandboxChaos } from '../chaos';
 import type { Notifier } from './notify';
 import type { AlipayState, BillUrlStore, FaultQueue } from './state';
 
@@ -6,6 +7,8 @@ export interface AlipayContext {
   readonly state: AlipayState;
   readonly notifier: Notifier;
   readonly faults: FaultQueue;
+  /** Random 5xx answers and dropped notifications for load tests; off by default. */
+  readonly chaos: SandboxChaos;
   /** Base URL as seen by browsers: prefix of QR codes, cashier pages and the gatewayUrl handed out. */
   readonly baseUrl: string;
   /** Signed server API calls whose timestamp differs more than this from now are refused. */

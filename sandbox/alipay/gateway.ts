@@ -122,6 +122,8 @@ export function handleGateway(ctx: AlipayContext, req: http.IncomingMessage, res
   if (apiMethod === 'alipay.trade.wap.pay') return handleWapPay(ctx, res, params);
   if (PAGE_METHODS.has(apiMethod)) return sendHtml(res, 400, errorPage('isv.invalid-method', `本地沙箱不支持 ${apiMethod}`));
 
+  // Chaos answers like a failing front proxy, before the call is authenticated or processed.
+  if (SUPPORTED_API.has(apiMethod) && ctx.chaos.fail5xx()) return sendHtml(res, 502, BAD_GATEWAY_HTML);
   const fault = ctx.faults.take(apiMethod);
   if (fault?.kind === 'drop') {
     req.socket.destroy();

@@ -31,6 +31,7 @@ import type { AlipayContext } from './context';
 import { SimError } from './errors';
 import { handleGateway } from './gateway';
 import { isLoopback, readBody, sendJson } from './http';
+import { SandboxChaos } from '../chaos';
 import { Notifier } from './notify';
 import { handleControl, simHandleMethods } from './sim';
 import { AlipayState, BillUrlStore, FaultQueue } from './state';
@@ -75,7 +76,9 @@ async function route(ctx: AlipayContext, localUrl: string, req: http.IncomingMes
 
 export async function startAlipaySandbox(opts: AlipaySandboxOptions = {}): Promise<AlipaySandboxHandle> {
   const state = new AlipayState(opts.stateFile);
+  const chaos = new SandboxChaos();
   const notifier = new Notifier(state, {
+    chaos,
     retryDelaysMs: opts.notifyRetryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
     timeoutMs: opts.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS,
   });
@@ -95,6 +98,7 @@ export async function startAlipaySandbox(opts: AlipaySandboxOptions = {}): Promi
     state,
     notifier,
     faults: new FaultQueue(),
+    chaos,
     baseUrl: (opts.publicUrl ?? localUrl).replace(/\/+$/, ''),
     maxSkewMs: opts.maxTimestampSkewMs ?? DEFAULT_MAX_SKEW_MS,
     billUrls: new BillUrlStore(opts.billUrlTtlMs ?? DEFAULT_BILL_URL_TTL_MS),

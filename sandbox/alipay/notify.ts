@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { fenToYuanString } from '../../domain/money';
+import type { SandboxChaos } from '../chaos';
 import type { NotifyMode } from '../types';
 import * as wire from './protocol';
 import { MAX_LOGGED_DELIVERIES, type AlipayState, type NotifyJob, type TradeRecord } from './state';
@@ -17,6 +18,8 @@ export interface NotifierOptions {
   retryDelaysMs: number[];
   /** Per-attempt timeout. */
   timeoutMs: number;
+  /** Drops a share of normal deliveries when a test asks for it. */
+  chaos?: SandboxChaos;
 }
 
 export class Notifier {
@@ -27,6 +30,7 @@ export class Notifier {
   private readonly retryDelays: number[];
   private readonly maxAttempts: number;
   private readonly notifyTimeoutMs: number;
+  private readonly chaos: SandboxChaos | undefined;
 
   constructor(
     private readonly state: AlipayState,
@@ -36,6 +40,7 @@ export class Notifier {
     this.retryDelays = opts.retryDelaysMs;
     this.maxAttempts = opts.retryDelaysMs.length + 1;
     this.notifyTimeoutMs = opts.timeoutMs;
+    this.chaos = opts.chaos;
   }
 
   /** True when no notification is scheduled or in flight. */
@@ -65,7 +70,9 @@ export class Notifier {
     if (!t.notifyUrl) return;
     const params = this.notificationParams(t, o.amountOverrideFen, extra);
     const body = new URLSearchParams(params).toString();
-    const mode: NotifyMode = o.notify ?? 'normal';
+    let mode: NotifyMode = o.notify ?? 'normal';
+    // Only payment results are dropped (refund events carry refund_fee): lost callbacks are what provider polling heals.
+    if (mode === 'normal' && !extra.refund_fee && this.chaos?.dropCallback()) mode = 'lost';
     const base = { notifyId: params.notify_id, appId: t.appId, outTradeNo: t.outTradeNo, tradeStatus: t.status, url: t.notifyUrl };
     if (mode === 'lost') {
       this.record({ ...base, kind: 'lost', attempt: 0, sentAt: new Date().toISOString(), body, accepted: false });

@@ -7,6 +7,7 @@
 import type http from 'node:http';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { ChannelCredentials } from '../../providers/types';
+import { ChaosError, type SandboxChaosSettings } from '../chaos';
 import type { NotifyMode } from '../types';
 import { addBillAnomaly, backdateRefund, BILL_DOWNLOAD_FAULT_METHOD, clearBillAdjustments, listBillAdjustments, parseInstant, seedBillRows } from './bills';
 import { appPayFromOrderString } from './cashier';
@@ -282,6 +283,16 @@ export async function handleControl(ctx: AlipayContext, res: http.ServerResponse
     injectFault(ctx, { kind: b.kind as SimFaultKind, count: typeof b.count === 'number' ? b.count : undefined, method: typeof b.method === 'string' ? b.method : undefined });
     return sendJson(res, 201, { faults: ctx.faults.list });
   }
+  if (p === '/__sim/chaos' && (method === 'GET' || method === 'POST')) {
+    if (method === 'GET') return sendJson(res, 200, ctx.chaos.get());
+    try {
+      ctx.chaos.set(json() as Partial<SandboxChaosSettings>);
+    } catch (err) {
+      if (err instanceof ChaosError) throw new SimError(400, err.message);
+      throw err;
+    }
+    return sendJson(res, 200, ctx.chaos.get());
+  }
   if (method === 'DELETE' && p === '/__sim/faults') {
     ctx.faults.clear();
     return sendJson(res, 200, { faults: ctx.faults.list });
@@ -336,6 +347,10 @@ export function simHandleMethods(ctx: AlipayContext): SimHandleMethods {
     clearBillAdjustments: (filter) => clearBillAdjustments(ctx, filter),
     injectFault: (f) => injectFault(ctx, f),
     clearFaults: () => ctx.faults.clear(),
+    setChaos: (c) => {
+      ctx.chaos.set(c);
+      return ctx.chaos.get();
+    },
     notifications: (filter) => notifications(ctx, filter),
     waitForNotifications: (predicate, o = {}) => {
       const count = o.count ?? 1;

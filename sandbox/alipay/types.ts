@@ -1,5 +1,6 @@
 /** Public types of the Alipay sandbox: its handle, start options, and the trade / delivery views it exposes. */
 import type { ChannelCredentials } from '../../providers/types';
+import type { SandboxChaosSettings } from '../chaos';
 import type { NotifyMode, SandboxHandle } from '../types';
 
 export type SimTradeStatus = 'NOT_SCANNED' | 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_FINISHED' | 'TRADE_CLOSED';
@@ -286,6 +287,8 @@ export interface AlipaySandboxHandle extends SandboxHandle {
   billAdjustments(filter?: { appId?: string; day?: string }): SimBillAdjustment[];
   clearBillAdjustments(filter?: { appId?: string; day?: string }): void;
   injectFault(fault: SimFault): void;
+  /** Random faults for load tests (off by default): a share of API calls answered 502, a share of payment notifications lost. */
+  setChaos(c: Partial<SandboxChaosSettings>): SandboxChaosSettings & { counts: { http5xx: number; callbacksDropped: number } };
   clearFaults(): void;
   notifications(filter?: { outTradeNo?: string; appId?: string }): SimNotificationDelivery[];
   /** Resolves once at least `count` (default 1) deliveries match; rejects after timeoutMs (default 15 s). */

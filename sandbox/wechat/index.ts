@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { isFileAnswer, WechatBills, type FileAnswer } from './bill';
+import { ChaosError, SandboxChaos, type SandboxChaosSettings } from '../chaos';
 import { SandboxState } from './state';
 import { createInitialPki, SimError, WechatSim, type ApiAnswer } from './sim';
 import { errorPage, jsBridgeScript, paymentSheet, resultPage } from './pages';
@@ -96,7 +97,9 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     init = { ca, platforms: [platform] };
   }
   const state = new SandboxState(init, opts.stateFile);
+  const chaos = new SandboxChaos();
   const sim = new WechatSim(state, {
+    chaos,
     notifyRetryDelaysMs: opts.notifyRetryDelaysMs ?? [1000, 2000, 4000, 8000, 16000, 32000, 64000],
     notifyTimeoutMs: opts.notifyTimeoutMs ?? 5000,
     refundDelayMs: opts.refundDelayMs === undefined ? 1000 : opts.refundDelayMs,
@@ -122,7 +125,8 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     if ('status' in auth) {
       answer = auth;
     } else {
-      const fault = sim.takeFault(auth.mchid, {
+      // Chaos answers like an overloaded gateway, before anything is processed.
+      const fault = chaos.fail5xx() ? 'http500' : sim.takeFault(auth.mchid, {
         refundApplication: method === 'POST' && url.pathname === REFUNDS_PATH,
         unsignedAnswer: method === 'GET' && url.pathname === BILL_DOWNLOAD_PATH,
       });
@@ -287,6 +291,17 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
       if (method === 'POST' && m[2] === 'close') return sendJson(res, 200, sim.close(outTradeNo, { mchid }));
       if (method === 'POST' && m[2] === 'userpaying') return sendJson(res, 200, sim.setUserPaying(outTradeNo, { mchid }));
     }
+    if (p === '/chaos' && (method === 'GET' || method === 'POST')) {
+      if (method === 'POST') {
+        try {
+          chaos.set(body);
+        } catch (err) {
+          if (err instanceof ChaosError) throw new SimError(400, 'PARAM_ERROR', err.message);
+          throw err;
+        }
+      }
+      return sendJson(res, 200, chaos.get());
+    }
     if (p === '/faults') {
       if (method === 'GET') return sendJson(res, 200, { faults: sim.listFaults() });
       if (method === 'POST') {
@@ -442,6 +457,10 @@ export async function startWechatSandbox(opts: WechatSandboxOptions = {}): Promi
     setUserPaying: wrap((outTradeNo: string, o?: { mchid?: string }) => sim.setUserPaying(outTradeNo, o ?? {})),
     injectFault: wrap((f: WechatFault) => sim.injectFault(f)),
     clearFaults: wrap(() => sim.clearFaults()),
+    setChaos: wrap((c: Partial<SandboxChaosSettings>) => {
+      chaos.set(c);
+      return chaos.get();
+    }),
     notifications: wrap((filter?: NotificationFilter) => sim.notificationLog(filter)),
     resendNotification: wrap((eventId: string, notify?: WechatNotifyOptions) => sim.resend(eventId, notify)),
     rotatePlatformCertificate: (o?: { activate?: boolean }) => sim.rotatePlatformCertificate(o ?? {}),

@@ -7,6 +7,7 @@ import https from 'node:https';
 import { createHash, randomUUID } from 'node:crypto';
 import type { ChannelCredentials } from '../../providers/types';
 import { createTestCa, issueCertificate, randomSerialHex } from '../certs';
+import type { SandboxChaos } from '../chaos';
 import type { NotifyMode } from '../types';
 import {
   compactCst,
@@ -138,6 +139,8 @@ export interface SimOptions {
   notifyTimeoutMs: number;
   /** Initial automatic refund completion delay; null = manual completion only. */
   refundDelayMs: number | null;
+  /** Drops a share of payment notifications when a test asks for it. */
+  chaos?: SandboxChaos;
 }
 
 export class WechatSim {
@@ -780,16 +783,20 @@ export class WechatSim {
     const url = this.notifyUrlOf(event);
     const merchant = this.state.merchants.get(event.mchid);
     if (!url || !merchant) return;
-    const mode: NotifyMode = notify.mode ?? 'normal';
+    let mode: NotifyMode = notify.mode ?? 'normal';
+    // Only payment results are dropped: lost payment callbacks are what the desk's provider polling heals.
+    if (mode === 'normal' && !event.refund && !event.transfer && this.opts.chaos?.dropCallback()) mode = 'lost';
+    const body = buildNotificationBody(event, merchant, notify);
     if (mode === 'lost') {
-      // The notification "got lost on the way": the merchant must find out by querying.
+      // The notification "got lost on the way": the merchant must find out by querying. What would have been sent is
+      // kept, so a test can deliver it later (or many times) itself.
       this.state.addNotification({
         ...attemptIdentity(event), attempt: 1, copy: 1, mode,
         url, at: new Date().toISOString(), ok: false, error: 'lost (deliberately not sent)',
+        sent: { headers: this.signHeaders(body, { badSerial: notify.badSerial, timestampSkewSeconds: notify.timestampSkewSeconds }), body },
       });
       return;
     }
-    const body = buildNotificationBody(event, merchant, notify);
     const copies = mode === 'duplicate' ? 2 : 1;
     this.pendingDeliveries += 1;
     const runCopy = (copy: number) => {
@@ -833,7 +840,7 @@ export class WechatSim {
       const ok = r.status === 200 || r.status === 204;
       this.state.addNotification({
         ...attemptIdentity(event), attempt, copy, mode, url, at, ok,
-        status: r.status, error: r.error, responseBody: r.body,
+        status: r.status, error: r.error, responseBody: r.body, sent: { headers, body: sent },
       });
       const delays = this.opts.notifyRetryDelaysMs;
       if (ok || attempt > delays.length || this.closed) return done();

@@ -2,6 +2,7 @@
  * Public types of the WeChat Pay APIv3 sandbox: its control surface (/__sim JSON API and the typed handle).
  */
 import type { ChannelCredentials } from '../../providers/types';
+import type { SandboxChaosSettings } from '../chaos';
 import type { NotifyMode, SandboxHandle } from '../types';
 
 export type WechatTradeType = 'MWEB' | 'NATIVE' | 'APP' | 'JSAPI';
@@ -156,6 +157,8 @@ export interface NotificationAttempt {
   error?: string;
   /** First 500 characters of the merchant's answer. */
   responseBody?: string;
+  /** The signed headers and exact body of this delivery (replayable); for a lost one, what would have been sent. */
+  sent?: { headers: Record<string, string>; body: string };
 }
 
 export interface PayOptions {
@@ -253,6 +256,8 @@ export interface WechatSandboxHandle extends SandboxHandle {
   /** The buyer is entering the password (USERPAYING). */
   setUserPaying(outTradeNo: string, opts?: { mchid?: string }): Promise<SimTrade>;
   injectFault(fault: WechatFault): Promise<void>;
+  /** Random faults for load tests (off by default): a share of /v3 calls answered 500 SYSTEM_ERROR, a share of payment notifications lost. */
+  setChaos(c: Partial<SandboxChaosSettings>): Promise<SandboxChaosSettings & { counts: { http5xx: number; callbacksDropped: number } }>;
   clearFaults(): Promise<void>;
   notifications(filter?: NotificationFilter): Promise<NotificationAttempt[]>;
   /** Sends an already issued notification again (same id), e.g. a late duplicate. */

@@ -4,19 +4,17 @@
  * API, plus the engine-baseline worker. Every child is tethered to this process.
  */
 import { temporal } from '@temporalio/proto';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { createDb, migrateLatest, type Db } from '../../db/connection';
 import type { ChannelCredentials } from '../../providers/types';
 import { SecretBox } from '../../security/secret-box';
 import { connectTemporal } from '../../temporal/client';
 import { seedDemo } from '../lib/demo';
 import { startPostgresService } from '../lib/postgres-service';
-import { spawnTethered, stopChild } from '../lib/processes';
+import { firstLine, spawnNodeScript, stopChild, type NodeProcess } from '../lib/processes';
 import { startDevServer } from '../lib/temporal-dev-server';
 import { ensureTemporalCli, freePort, waitForPort } from '../toolchain';
 
@@ -24,12 +22,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export const ENGINE_TASK_QUEUE = 'bench-engine';
 export const TASK_QUEUE = 'bench-cashier-desk';
 
-export interface BenchProcess {
-  name: string;
-  child: ChildProcess;
-  /** The node process itself (the child is its tether shell). */
-  pid: number;
-}
+export type BenchProcess = NodeProcess;
 
 export interface BenchSystem {
   apiUrl: string;
@@ -56,40 +49,14 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
-async function nodePidOf(child: ChildProcess): Promise<number> {
-  // spawnTethered runs `sh -c watchdog`, which starts the real process as its only child.
-  for (let i = 0; i < 100; i++) {
-    const kids = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '');
-    const pid = Number(kids.trim().split(/\s+/)[0]);
-    if (pid > 0) return pid;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no process under tether ${child.pid}`);
-}
-
 /** BENCH_PROFILE=api,worker writes V8 CPU profiles of those processes into BENCH_PROFILE_DIR (default: the cwd). */
 function profileFlags(name: string): string[] {
   const wanted = (process.env.BENCH_PROFILE ?? '').split(',');
   return wanted.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? process.cwd()}`] : [];
 }
 
-async function spawnNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<BenchProcess> {
-  const child = spawnTethered(process.execPath, [...profileFlags(name), '--import', 'tsx', path.join(ROOT, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr?.on('data', (c: Buffer) => log(`${name}: ${c.toString().trimEnd().slice(0, 2000)}`));
-  return { name, child, pid: await nodePidOf(child) };
-}
-
-/** The first stdout line of a child (its ready signal or JSON), or its exit as an error. */
-function firstLine(child: ChildProcess, timeoutMs = 120_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error('child did not report ready')), timeoutMs);
-    rl.once('line', (l) => {
-      clearTimeout(timer);
-      resolve(l);
-    });
-    child.once('exit', (code) => reject(new Error(`child exited (${code})`)));
-  });
+function spawnNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<BenchProcess> {
+  return spawnNodeScript({ name, script: path.join(ROOT, script), args, env, log, nodeArgs: profileFlags(name), cwd: ROOT });
 }
 
 export async function startBenchSystem(opts: { log: (l: string) => void; workerEnv?: Record<string, string> }): Promise<BenchSystem> {

@@ -3,6 +3,8 @@
  * clean up, so every long-lived server is tethered: a tiny shell watchdog stops it once our PID is gone.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 
 const WATCHDOG = `
 parent="$1"; shift
@@ -40,5 +42,56 @@ export function stopChild(child: ChildProcess, timeoutMs = 10_000): Promise<void
       resolve();
     });
     child.kill('SIGTERM');
+  });
+}
+
+/** A tethered Node.js child: its tether shell (`child`) and the node process itself (`pid`). */
+export interface NodeProcess {
+  name: string;
+  child: ChildProcess;
+  /** The node process itself (the child is its tether shell): the one to SIGKILL for a crash. */
+  pid: number;
+}
+
+/** The PID of the process the tether shell started (its only child). */
+export async function tetheredPid(child: ChildProcess): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const kids = await readFile(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').catch(() => '');
+    const pid = Number(kids.trim().split(/\s+/)[0]);
+    if (pid > 0) return pid;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no process under tether ${child.pid}`);
+}
+
+/** Runs a TypeScript entry point (through tsx) as a tethered child; stderr goes to `log`, stdout stays readable. */
+export async function spawnNodeScript(o: {
+  name: string;
+  script: string;
+  args?: string[];
+  env: NodeJS.ProcessEnv;
+  log: (l: string) => void;
+  nodeArgs?: string[];
+  cwd?: string;
+}): Promise<NodeProcess> {
+  const child = spawnTethered(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', o.script, ...(o.args ?? [])], {
+    cwd: o.cwd,
+    env: o.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr?.on('data', (c: Buffer) => o.log(`${o.name}: ${c.toString().trimEnd().slice(0, 2000)}`));
+  return { name: o.name, child, pid: await tetheredPid(child) };
+}
+
+/** The first stdout line of a child (its ready signal or JSON), or its exit as an error. */
+export function firstLine(child: ChildProcess, timeoutMs = 120_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error('child did not report ready')), timeoutMs);
+    rl.once('line', (l) => {
+      clearTimeout(timer);
+      resolve(l);
+    });
+    child.once('exit', (code) => reject(new Error(`child exited (${code})`)));
   });
 }

@@ -2,7 +2,7 @@
  * The Temporal CLI dev server as a service of our own (not the SDK's ephemeral server), so it stops
  * gracefully on SIGTERM and keeps its SQLite file under .data/ between runs of `npm start`.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_FLAGS } from '../../temporal/search-attributes';
 import { spawnTethered, stopChild } from './processes';
@@ -13,6 +13,8 @@ const execFileAsync = promisify(execFile);
 export interface DevServer {
   address: string;
   uiUrl: string | null;
+  /** The tether shell around the server (fault tests SIGKILL the server under it). */
+  child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startDevServer(opts: {
   return {
     address,
     uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : null,
+    child,
     stop: () => stopChild(child),
   };
 }
