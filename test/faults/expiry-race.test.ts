@@ -124,14 +124,24 @@ async function deliverStoredCallback(channel: ChannelRef, tradeNo: string): Prom
 
 /** The workflow's result; past 60 s, fails with what it is waiting for (pending activities, its state). */
 async function settled(handle: Awaited<ReturnType<typeof startPaying>>['handle']) {
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(async () => {
-      const d = await handle.describe();
-      const pending = d.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`);
-      reject(new Error(`workflow not done after 60 s: ${d.status.name}; pending ${JSON.stringify(pending)}; state ${JSON.stringify(await handle.query(stateQuery).catch((e: Error) => e.message))}`));
-    }, 60_000).unref(),
-  );
-  return Promise.race([handle.result(), timeout]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(async () => {
+      try {
+        const d = await handle.describe();
+        const pending = d.raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`);
+        reject(new Error(`workflow not done after 60 s: ${d.status.name}; pending ${JSON.stringify(pending)}; state ${JSON.stringify(await handle.query(stateQuery).catch((e: Error) => e.message))}`));
+      } catch (err) {
+        reject(err as Error);
+      }
+    }, 60_000);
+  });
+  // Cleared once settled: a timer left behind would fire during a later test file, on a closed connection.
+  try {
+    return await Promise.race([handle.result(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const target = () => ({ db: t.db, alipay, wechat, app, deliveries: merchant.deliveries });
