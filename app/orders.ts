@@ -22,6 +22,7 @@ import type { Metrics } from '../observability/metrics';
 import type { TemporalGateway } from '../temporal/client';
 import { WorkflowIds } from '../temporal/workflow-ids';
 import { createOrderReader, storedOrderView, type OrderView } from './order-reader';
+import { ttlCache } from './ttl-cache';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -98,8 +99,13 @@ export function createOrderService(deps: OrderServiceDeps) {
   }
 
   /** The approved channels the order may be paid with (the merchant's filtered list, if it set one). */
-  async function choosableChannels(row: orders.OrderRow): Promise<{ channels: AppChannel[]; all: AppChannel[] }> {
-    const all = await listApprovedAppChannels(db, row.app_id);
+  // The cashier page polls every few seconds per open order, and every order of an app offers the app's channels:
+  // the summary reads them at most once a second per app. Paying never uses this copy (payWithChannel reads afresh),
+  // so a channel unbound a moment ago can be shown for up to a second but never used.
+  const appChannelsForPolls = ttlCache((appId: string) => listApprovedAppChannels(db, appId), { ttlMs: 1000, maxEntries: 10_000 });
+
+  async function choosableChannels(row: orders.OrderRow, opts: { forPoll?: boolean } = {}): Promise<{ channels: AppChannel[]; all: AppChannel[] }> {
+    const all = await (opts.forPoll ? appChannelsForPolls(row.app_id) : listApprovedAppChannels(db, row.app_id));
     return { all, channels: row.allowed_channel_ids ? all.filter((c) => row.allowed_channel_ids!.includes(c.channelId)) : all };
   }
 
@@ -173,7 +179,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     async cashierOrder(token: string): Promise<CashierOrderView | null> {
       const row = await orders.findOrderByToken(db, token);
       if (!row) return null;
-      const { channels, all } = await choosableChannels(row);
+      const { channels, all } = await choosableChannels(row, { forPoll: true });
       return { ...storedOrderView(row), channels, appName: all[0]?.appName ?? null };
     },
 

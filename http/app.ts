@@ -16,14 +16,14 @@ import type { ProviderRegistry } from '../providers/registry';
 import type { AdminCredential } from '../security/admin-credential';
 import type { SecretBox } from '../security/secret-box';
 import { callbackRouter } from './callbacks';
-import { cashierRouter } from './cashier';
+import { cashierRouter, cashierSummaryRouter } from './cashier';
 import { createConsoleRouter } from './console';
 import { clientIp, errorMiddleware } from './envelope';
 import { merchantRouter } from './merchant';
 import { metricsRoute, requestObservability } from './observability';
 import { openApiRouter } from './openapi';
 import { createPagesRouter } from './pages';
-import { rateLimit } from './rate-limit';
+import { createProcessRateLimiter, rateLimit } from './rate-limit';
 import { registrationRouter } from './registration';
 import { requestIdMiddleware } from './request-id';
 import { setApiHeaders } from './security-headers';
@@ -79,6 +79,9 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(MERCHANT_API_BASE, callbackRouter({ callbacks: useCases.callbacks }));
   // The API description is a static document built once: no rate limit or lookup on its path.
   app.use(openApiRouter({ allowPrivateNotifyUrls: config.allowPrivateNotifyUrls, channelTypes: deps.providers.channelTypes(), publicBaseUrl: config.publicBaseUrl }));
+  // The cashier page's poll: counted per client IP in this process, not in PostgreSQL (http/cashier.ts).
+  const pollLimiter = createProcessRateLimiter({ points: config.rateLimit.perIpPerMinute, durationSeconds: 60 });
+  app.use(MERCHANT_API_BASE, cashierSummaryRouter({ orders: useCases.orders, pollLimiter, log: limitLog }));
   app.use(MERCHANT_API_BASE, perIp);
   app.use(MERCHANT_API_BASE, merchantRouter({ orders: useCases.orders, refunds: useCases.refunds, transfers: useCases.transfers, statements: useCases.statements, channelTypes: deps.providers.channelTypes(), signed, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls }));
   app.use(MERCHANT_API_BASE, cashierRouter({ orders: useCases.orders, providers: deps.providers }));

@@ -8,7 +8,9 @@ import { SCENE_CODES } from '../domain/channel';
 import { DomainError, ErrorCode } from '../domain/errors';
 import { merchantResult } from '../domain/order';
 import type { ProviderRegistry } from '../providers/registry';
-import { envelope, route } from './envelope';
+import type { Logger } from '../observability/logger';
+import { clientIp, envelope, route } from './envelope';
+import { rateLimit, type RateLimiter } from './rate-limit';
 import { storableTextReviver } from './strict-json';
 import { parse, payWithChannelSchema } from './validation';
 
@@ -37,19 +39,29 @@ export function cashierSummary(view: CashierOrderView) {
   };
 }
 
-export function cashierRouter(deps: { orders: OrderService; providers: ProviderRegistry }): Router {
+/**
+ * GET /cashier/:token, the summary the cashier page polls every few seconds per open order. Mounted before the
+ * PostgreSQL-counted per-IP limit with a per-process one of the same size (`pollLimiter`): the shared counter's
+ * write cost more than the poll it guarded.
+ */
+export function cashierSummaryRouter(deps: { orders: OrderService; pollLimiter: RateLimiter; log?: Logger }): Router {
   const r = Router();
-  const json = express.json({ limit: '4kb', strict: true, reviver: storableTextReviver });
-
   r.get(
     '/cashier/:token',
+    rateLimit({ limiter: deps.pollLimiter, key: (req) => clientIp(req), log: deps.log }),
     route(async (req, res) => {
       const view = await deps.orders.cashierOrder(String(req.params.token));
       if (!view) throw new DomainError(ErrorCode.NOT_FOUND, '订单不存在或链接无效');
       res.json(envelope(cashierSummary(view)));
     }),
   );
+  return r;
+}
 
+/** POST /:channelType/:sceneCode: the consumer chose a channel (the workflow's update runs the prepay). */
+export function cashierRouter(deps: { orders: OrderService; providers: ProviderRegistry }): Router {
+  const r = Router();
+  const json = express.json({ limit: '4kb', strict: true, reviver: storableTextReviver });
   r.post(
     '/:channelType/:sceneCode',
     json,

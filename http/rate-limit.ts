@@ -31,3 +31,37 @@ export async function enforceRateLimit(limiter: RateLimiter, key: string, res: R
 export function rateLimit(opts: { limiter: RateLimiter; key: (req: Request) => string; log?: Logger }): RequestHandler {
   return (req, res, next) => void enforceRateLimit(opts.limiter, opts.key(req), res, opts.log).then(() => next(), next);
 }
+
+/**
+ * A fixed-window counter kept in this process only, for reads cheaper than a PostgreSQL write (the cashier
+ * page's order-summary poll: counting it in PostgreSQL cost more than serving it). Behind N API processes a
+ * client gets N × `points` per window. The map holds one entry per client seen in the current window; when it
+ * reaches `maxKeys`, expired windows are swept (at most once a second), and a new client beyond that is let
+ * through uncounted — the same fail-open posture as the PostgreSQL counter's outage.
+ */
+export function createProcessRateLimiter(opts: { points: number; durationSeconds: number; maxKeys?: number; now?: () => number }): RateLimiter {
+  const now = opts.now ?? Date.now;
+  const maxKeys = opts.maxKeys ?? 100_000;
+  const windowMs = opts.durationSeconds * 1000;
+  const windows = new Map<string, { count: number; endsAt: number }>();
+  let sweptAt = -Infinity;
+  const sweep = (t: number) => {
+    if (t - sweptAt < 1000) return;
+    sweptAt = t;
+    for (const [key, w] of windows) if (w.endsAt <= t) windows.delete(key);
+  };
+  return {
+    consume: async (key) => {
+      const t = now();
+      let w = windows.get(key);
+      if (!w || w.endsAt <= t) {
+        if (!w && windows.size >= maxKeys) sweep(t);
+        if (!w && windows.size >= maxKeys) return { allowed: true, msBeforeNext: windowMs };
+        w = { count: 0, endsAt: t + windowMs };
+        windows.set(key, w);
+      }
+      w.count++;
+      return { allowed: w.count <= opts.points, msBeforeNext: w.endsAt - t };
+    },
+  };
+}

@@ -33,6 +33,9 @@ export async function startDevServer(opts: {
   for (const flag of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', flag);
   // Updates (the channel choice) need these on older servers; harmless on 1.29.
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
+  // Eager activity dispatch: an activity scheduled by a workflow task (the merchant notification) is handed back
+  // to the worker in the task's completion response instead of going through matching and a poll.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   const child = spawnTethered(opts.exe, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));

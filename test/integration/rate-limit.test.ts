@@ -16,7 +16,7 @@ import { createDefaultProviders } from '../../providers';
 import { hashPasswordSync } from '../../security/password';
 import { signRequestHeaders, verifySignedHeaders } from '../../signature';
 import { createTestDb, type TestDb } from '../support/db';
-import { seedApp, type SeededApp } from '../support/fixtures';
+import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { buildHttpApp, testConfig } from '../support/system';
 
 const PER_IP = 10;
@@ -107,4 +107,22 @@ test('a verified app over its limit is refused (signed 4290, Retry-After) on bot
   expect((await query(1, ip(), appB)).code).toBe(4040);
   const appKeys = (await t.db('rate_limits').where('key', 'like', 'app:%').select('key')).map((r: { key: string }) => r.key).sort();
   expect(appKeys).toEqual([`app:${appA.appId}`, `app:${appB.appId}`].sort());
+});
+
+test('the cashier poll is limited per client IP in each process: no rate_limits row, and the shared IP budget untouched', async () => {
+  const order = await seedOrder(t, { appId: appA.appId, expireAt: new Date(Date.now() + 600_000) });
+  const ip = '192.0.2.44';
+  const poll = async (i: number) => {
+    const res = await fetch(`${urls[i]}/api/cashier-desk/cashier/${order.token}`, { headers: { 'x-forwarded-for': ip } });
+    return { status: res.status, code: ((await res.json()) as { code: number }).code, retryAfter: res.headers.get('retry-after') };
+  };
+  for (let n = 0; n < PER_IP; n++) expect((await poll(0)).code).toBe(1000);
+  const refused = await poll(0);
+  expect([refused.status, refused.code]).toEqual([429, 4290]);
+  expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+  // The other process counts its own polls.
+  expect((await poll(1)).code).toBe(1000);
+  expect(await t.db('rate_limits').where({ key: `ip:${ip}` }).first()).toBeUndefined();
+  // The merchant API from that IP still has its whole (PostgreSQL-counted) budget.
+  expect((await query(0, ip, { appId: String(randomInt(10_000_000, 99_999_999)), appKey: 'guess' })).code).toBe(4010);
 });

@@ -2,7 +2,7 @@
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import { errorMiddleware } from '../../http/envelope';
-import { rateLimit, type RateLimiter } from '../../http/rate-limit';
+import { createProcessRateLimiter, rateLimit, type RateLimiter } from '../../http/rate-limit';
 import { createLogger } from '../../observability/logger';
 
 test('the (max+1)-th request in a window is 4290 with Retry-After; other clients are unaffected', async () => {
@@ -48,4 +48,32 @@ test('a failing counter lets the request through (fail open) and logs it', async
     server.closeAllConnections();
     server.close();
   }
+});
+
+describe('createProcessRateLimiter (the cashier poll’s per-process counter)', () => {
+  test('allows `points` per window per key, refuses the next with the time to the window’s end, and starts over when it ends', async () => {
+    let t = 1_000_000;
+    const limiter = createProcessRateLimiter({ points: 2, durationSeconds: 60, now: () => t });
+    expect(await limiter.consume('a')).toEqual({ allowed: true, msBeforeNext: 60_000 });
+    t += 10_000;
+    expect((await limiter.consume('a')).allowed).toBe(true);
+    expect(await limiter.consume('a')).toEqual({ allowed: false, msBeforeNext: 50_000 });
+    expect((await limiter.consume('b')).allowed).toBe(true);
+    t += 50_000;
+    expect(await limiter.consume('a')).toEqual({ allowed: true, msBeforeNext: 60_000 });
+  });
+
+  test('at maxKeys it sweeps expired windows; a new client beyond live ones is let through uncounted', async () => {
+    let t = 0;
+    const limiter = createProcessRateLimiter({ points: 1, durationSeconds: 1, maxKeys: 2, now: () => t });
+    await limiter.consume('a');
+    await limiter.consume('b');
+    // Full of live windows: 'c' passes every time (not counted), 'a' is still counted and refused.
+    expect((await limiter.consume('c')).allowed).toBe(true);
+    expect((await limiter.consume('c')).allowed).toBe(true);
+    expect((await limiter.consume('a')).allowed).toBe(false);
+    t = 1500; // both windows over: the sweep frees room, so 'c' is counted now
+    expect((await limiter.consume('c')).allowed).toBe(true);
+    expect((await limiter.consume('c')).allowed).toBe(false);
+  });
 });
