@@ -67,6 +67,16 @@ test('docker-compose.yml validates and defines the production-like stack', () =>
   for (const s of ['api', 'worker']) {
     expect(dependsOn(serviceBlock(config, s))).toEqual({ migrate: 'service_completed_successfully', postgres: 'service_healthy', temporal: 'service_healthy' });
   }
+  // Temporal reads the project's dynamic config, the same values the dev server is started with.
+  const temporal = serviceBlock(config, 'temporal');
+  expect(temporal).toMatch(/DYNAMIC_CONFIG_FILE_PATH: ['"]?config\/dynamicconfig\/cashier-desk\.yaml/);
+  expect(temporal).toMatch(/target: \/etc\/temporal\/config\/dynamicconfig\/cashier-desk\.yaml/);
+  const dynamic = readFileSync(path.join(ROOT, 'deploy/temporal/dynamicconfig.yaml'), 'utf8');
+  const devServer = readFileSync(path.join(ROOT, 'scripts/lib/temporal-dev-server.ts'), 'utf8');
+  for (const key of ['system.enableActivityEagerExecution', 'frontend.enableUpdateWorkflowExecution']) {
+    expect(dynamic).toMatch(new RegExp(`^${key.replace(/\./g, '\\.')}:\n  - value: true$`, 'm'));
+    expect(devServer).toContain(`'${key}=true'`);
+  }
   // Secrets are required from the environment, never defaulted in the file.
   const missing = run(['config', '-q'], { ...process.env, POSTGRES_PASSWORD: '', CASHIER_MASTER_KEY: '', PUBLIC_BASE_URL: '', ADMIN_PASSWORD_HASH: '', GRAFANA_ADMIN_PASSWORD: '' });
   expect(missing.status).not.toBe(0);
