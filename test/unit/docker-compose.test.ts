@@ -70,7 +70,7 @@ test('docker-compose.yml validates and defines the production-like stack', () =>
   // Temporal reads the project's dynamic config, the same values the dev server is started with.
   const temporal = serviceBlock(config, 'temporal');
   expect(temporal).toMatch(/DYNAMIC_CONFIG_FILE_PATH: ['"]?config\/dynamicconfig\/cashier-desk\.yaml/);
-  expect(temporal).toMatch(/target: \/etc\/temporal\/config\/dynamicconfig\/cashier-desk\.yaml/);
+  expect(temporal).toMatch(/deploy\/temporal\/dynamicconfig\.yaml[:\s\S]*\/etc\/temporal\/config\/dynamicconfig\/cashier-desk\.yaml/);
   const dynamic = readFileSync(path.join(ROOT, 'deploy/temporal/dynamicconfig.yaml'), 'utf8');
   const devServer = readFileSync(path.join(ROOT, 'scripts/lib/temporal-dev-server.ts'), 'utf8');
   for (const key of ['system.enableActivityEagerExecution', 'frontend.enableUpdateWorkflowExecution']) {
