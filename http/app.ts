@@ -75,13 +75,14 @@ export function createHttpApp(deps: HttpDeps): Express {
   const signed = signedRoutes({ db: deps.db, secretBox: deps.secretBox, maxBodyBytes: config.maxBodyBytes, appLimiter: limiter('app', config.rateLimit.perAppPerMinute), log: limitLog });
   // Per client IP before anything is looked up: varying X-Cashier-App-Id buys an attacker nothing.
   const perIp = rateLimit({ limiter: limiter('ip', config.rateLimit.perIpPerMinute), key: (req) => clientIp(req), log: limitLog });
+  // The cashier page's poll, the most frequent request of all, is matched first; it is counted per client IP in
+  // this process, not in PostgreSQL (http/cashier.ts).
+  const pollLimiter = createProcessRateLimiter({ points: config.rateLimit.perIpPerMinute, durationSeconds: 60 });
+  app.use(MERCHANT_API_BASE, cashierSummaryRouter({ orders: useCases.orders, pollLimiter, log: limitLog }));
   // Provider callbacks come before the limiter: a provider's burst of notifications must never be refused.
   app.use(MERCHANT_API_BASE, callbackRouter({ callbacks: useCases.callbacks }));
   // The API description is a static document built once: no rate limit or lookup on its path.
   app.use(openApiRouter({ allowPrivateNotifyUrls: config.allowPrivateNotifyUrls, channelTypes: deps.providers.channelTypes(), publicBaseUrl: config.publicBaseUrl }));
-  // The cashier page's poll: counted per client IP in this process, not in PostgreSQL (http/cashier.ts).
-  const pollLimiter = createProcessRateLimiter({ points: config.rateLimit.perIpPerMinute, durationSeconds: 60 });
-  app.use(MERCHANT_API_BASE, cashierSummaryRouter({ orders: useCases.orders, pollLimiter, log: limitLog }));
   app.use(MERCHANT_API_BASE, perIp);
   app.use(MERCHANT_API_BASE, merchantRouter({ orders: useCases.orders, refunds: useCases.refunds, transfers: useCases.transfers, statements: useCases.statements, channelTypes: deps.providers.channelTypes(), signed, allowPrivateNotifyUrls: config.allowPrivateNotifyUrls }));
   app.use(MERCHANT_API_BASE, cashierRouter({ orders: useCases.orders, providers: deps.providers }));
