@@ -12,6 +12,8 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  type Workflow,
+  type WorkflowOptions,
 } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { DomainError, ErrorCode } from '../domain/errors';
@@ -159,6 +161,25 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
    */
   const withinStartDeadline = <T>(start: () => Promise<T>): Promise<T> => client.connection.withDeadline(Date.now() + START_DEADLINE_MS, start);
 
+  /**
+   * Starts (or finds) a workflow on this task queue, idempotently: USE_EXISTING for a running one, and a closed one
+   * counts as started (REJECT_DUPLICATE), so a retry never runs the same work twice. Bounded by withinStartDeadline.
+   */
+  async function startIdempotent<W extends Workflow>(
+    workflowType: string,
+    options: Omit<WorkflowOptions, 'taskQueue' | 'workflowIdConflictPolicy' | 'workflowIdReusePolicy'> & { args: Parameters<W> },
+  ): Promise<void> {
+    try {
+      // `args` is checked against W in the parameter type; start<W> would want WorkflowStartOptions<W>, a conditional
+      // type TypeScript cannot resolve for a generic W.
+      await withinStartDeadline(() =>
+        client.workflow.start<Workflow>(workflowType, { ...options, taskQueue, workflowIdConflictPolicy: 'USE_EXISTING', workflowIdReusePolicy: 'REJECT_DUPLICATE' }),
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
   return {
     namespace: client.options.namespace ?? 'default',
     reconciliationScheduleId,
@@ -168,27 +189,18 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
      * one counts as started (REJECT_DUPLICATE), so a retry never runs an order twice.
      */
     async startPayment(input: PaymentWorkflowInput, display: PaymentDisplay): Promise<void> {
-      try {
-        await withinStartDeadline(() =>
-          client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
-            workflowId: WorkflowIds.payment(input.appId, input.outTradeNo),
-            taskQueue,
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            typedSearchAttributes: [
-              { key: SA.OutTradeNo, value: input.outTradeNo },
-              { key: SA.AppId, value: input.appId },
-              { key: SA.PaymentStatus, value: 'CREATED' },
-              { key: SA.NotifyAttempts, value: 0 },
-            ],
-            staticSummary: `订单 ${input.outTradeNo} · ¥${fenToYuanString(input.amount)} · 应用 ${input.appId}`,
-            staticDetails: `**${display.orderTitle}**\n\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n- amount: ${input.amount} fen\n- expires: ${display.expireAt.toISOString()}`,
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
+      await startIdempotent<typeof paymentWorkflow>('paymentWorkflow', {
+        workflowId: WorkflowIds.payment(input.appId, input.outTradeNo),
+        args: [input],
+        typedSearchAttributes: [
+          { key: SA.OutTradeNo, value: input.outTradeNo },
+          { key: SA.AppId, value: input.appId },
+          { key: SA.PaymentStatus, value: 'CREATED' },
+          { key: SA.NotifyAttempts, value: 0 },
+        ],
+        staticSummary: `订单 ${input.outTradeNo} · ¥${fenToYuanString(input.amount)} · 应用 ${input.appId}`,
+        staticDetails: `**${display.orderTitle}**\n\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n- amount: ${input.amount} fen\n- expires: ${display.expireAt.toISOString()}`,
+      });
     },
 
     /** The chooseChannel update: prepay at the provider inside the workflow; domain failures keep their code. */
@@ -270,30 +282,21 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
      * retried request never runs a refund twice.
      */
     async startRefund(input: RefundWorkflowInput, display: { reason: string | null; source: string }): Promise<void> {
-      try {
-        await withinStartDeadline(() =>
-          client.workflow.start<typeof refundWorkflow>('refundWorkflow', {
-            workflowId: WorkflowIds.refund(input.appId, input.outRefundNo),
-            taskQueue,
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            typedSearchAttributes: [
-              { key: SA.OutTradeNo, value: input.outTradeNo },
-              { key: SA.AppId, value: input.appId },
-              { key: SA.OutRefundNo, value: input.outRefundNo },
-              { key: SA.RefundStatus, value: 'PROCESSING' },
-            ],
-            staticSummary: `退款 ${input.outRefundNo} · ¥${fenToYuanString(input.amount)} · 订单 ${input.outTradeNo} · 应用 ${input.appId}`,
-            staticDetails:
-              `**退款 ${input.outRefundNo}**（${display.source}）\n\n- refundId: ${input.refundId}\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n` +
-              `- amount: ${input.amount} fen` +
-              (display.reason ? `\n- reason: ${display.reason}` : ''),
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
+      await startIdempotent<typeof refundWorkflow>('refundWorkflow', {
+        workflowId: WorkflowIds.refund(input.appId, input.outRefundNo),
+        args: [input],
+        typedSearchAttributes: [
+          { key: SA.OutTradeNo, value: input.outTradeNo },
+          { key: SA.AppId, value: input.appId },
+          { key: SA.OutRefundNo, value: input.outRefundNo },
+          { key: SA.RefundStatus, value: 'PROCESSING' },
+        ],
+        staticSummary: `退款 ${input.outRefundNo} · ¥${fenToYuanString(input.amount)} · 订单 ${input.outTradeNo} · 应用 ${input.appId}`,
+        staticDetails:
+          `**退款 ${input.outRefundNo}**（${display.source}）\n\n- refundId: ${input.refundId}\n- orderId: ${input.orderId}\n- outTradeNo: ${input.outTradeNo}\n` +
+          `- amount: ${input.amount} fen` +
+          (display.reason ? `\n- reason: ${display.reason}` : ''),
+      });
     },
 
     /** Delivers a verified refund notification; `false` when the refund's workflow has already ended. */
@@ -306,27 +309,18 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
 
     /** Starts (or finds) a transfer's TransferWorkflow; idempotent like startRefund. */
     async startTransfer(input: TransferWorkflowInput, display: { payee: string; remark: string }): Promise<void> {
-      try {
-        await withinStartDeadline(() =>
-          client.workflow.start<typeof transferWorkflow>('transferWorkflow', {
-            workflowId: WorkflowIds.transfer(input.appId, input.outBizNo),
-            taskQueue,
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            typedSearchAttributes: [
-              { key: SA.AppId, value: input.appId },
-              { key: SA.OutBizNo, value: input.outBizNo },
-              { key: SA.TransferStatus, value: input.needsApproval ? 'PENDING_APPROVAL' : 'PROCESSING' },
-              { key: SA.ChannelType, value: input.channelType },
-            ],
-            staticSummary: `转账 ${input.outBizNo} · ¥${fenToYuanString(input.amount)} · ${input.channelType} · 应用 ${input.appId}${input.needsApproval ? ' · 待审批' : ''}`,
-            staticDetails: `**转账 ${input.outBizNo}**\n\n- transferId: ${input.transferId}\n- payee: ${display.payee}\n- remark: ${display.remark}\n- amount: ${input.amount} fen`,
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
+      await startIdempotent<typeof transferWorkflow>('transferWorkflow', {
+        workflowId: WorkflowIds.transfer(input.appId, input.outBizNo),
+        args: [input],
+        typedSearchAttributes: [
+          { key: SA.AppId, value: input.appId },
+          { key: SA.OutBizNo, value: input.outBizNo },
+          { key: SA.TransferStatus, value: input.needsApproval ? 'PENDING_APPROVAL' : 'PROCESSING' },
+          { key: SA.ChannelType, value: input.channelType },
+        ],
+        staticSummary: `转账 ${input.outBizNo} · ¥${fenToYuanString(input.amount)} · ${input.channelType} · 应用 ${input.appId}${input.needsApproval ? ' · 待审批' : ''}`,
+        staticDetails: `**转账 ${input.outBizNo}**\n\n- transferId: ${input.transferId}\n- payee: ${display.payee}\n- remark: ${display.remark}\n- amount: ${input.amount} fen`,
+      });
     },
 
     /** An administrator's decision on a transfer waiting for approval; `false` when its workflow has ended. */

@@ -4,6 +4,8 @@
  * the CSP forbids inline script, inline style, framing and any origin but ours, and enforces Trusted Types.
  */
 import { Router, type Response } from 'express';
+import { renderPageShell } from '../page-shell';
+import { html } from '../pages/html';
 import { setHardeningHeaders } from '../security-headers';
 import { loadStaticAssets } from '../static-assets';
 
@@ -37,31 +39,20 @@ export function consoleRouter(): Router {
     ['favicon.svg', 'image/svg+xml'],
   ]);
   const url = assets.url;
-  const html = Buffer.from(
-    `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-<title>收银台 · 管理控制台</title>
-<link rel="icon" href="${url('favicon.svg')}" type="image/svg+xml">
-<link rel="stylesheet" href="${url('admin.css')}">
-<script src="${url('admin.js')}" defer></script>
-</head>
-<body>
-<div id="app" class="boot" aria-live="polite"><p class="boot-msg">正在加载管理控制台…</p></div>
-<noscript><p class="boot-msg">管理控制台需要启用 JavaScript。</p></noscript>
-</body>
-</html>
-`,
-    'utf8',
-  );
+  const page = renderPageShell({
+    title: '收银台 · 管理控制台',
+    meta: [['referrer', 'same-origin']],
+    icon: { href: url('favicon.svg'), type: 'image/svg+xml' },
+    stylesheets: [url('admin.css')],
+    scripts: [url('admin.js')],
+    body: html`<div id="app" class="boot" aria-live="polite"><p class="boot-msg">正在加载管理控制台…</p></div>
+<noscript><p class="boot-msg">管理控制台需要启用 JavaScript。</p></noscript>`,
+  });
   const r = Router();
   r.get([CONSOLE_BASE, `${CONSOLE_BASE}/`], (_req, res) => {
     setHeaders(res);
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(html);
+    res.type('html').send(page);
   });
   r.get(`${CONSOLE_BASE}/assets/:name`, (req, res) => {
     setHeaders(res);

@@ -6,6 +6,8 @@
 import path from 'node:path';
 import { Router, type Response } from 'express';
 import { API_DOCS_BASE, OPENAPI_PATH } from '../../domain/urls';
+import { renderPageShell } from '../page-shell';
+import { html } from '../pages/html';
 import { setHardeningHeaders } from '../security-headers';
 import { loadStaticAssets } from '../static-assets';
 import { buildOpenApiDocument } from './document';
@@ -47,27 +49,14 @@ export function openApiRouter(deps: { allowPrivateNotifyUrls: boolean; channelTy
     ['api-docs.css', 'text/css; charset=utf-8'],
   ]);
   const url = assets.url;
-  const html = Buffer.from(
-    `<!doctype html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>收银台 · API 文档 (OpenAPI)</title>
-<link rel="icon" href="${url('favicon-32x32.png')}" type="image/png">
-<link rel="stylesheet" href="${url('swagger-ui.css')}">
-<link rel="stylesheet" href="${url('api-docs.css')}">
-<script src="${url('swagger-ui-bundle.js')}" defer></script>
-<script src="${url('api-docs.js')}" defer></script>
-</head>
-<body>
-<div id="swagger-ui" data-spec-url="${OPENAPI_PATH}"></div>
-<noscript><p>API 文档需要启用 JavaScript；机器可读的文档见 <a href="${OPENAPI_PATH}">${OPENAPI_PATH}</a>。</p></noscript>
-</body>
-</html>
-`,
-    'utf8',
-  );
+  const page = renderPageShell({
+    title: '收银台 · API 文档 (OpenAPI)',
+    icon: { href: url('favicon-32x32.png'), type: 'image/png' },
+    stylesheets: [url('swagger-ui.css'), url('api-docs.css')],
+    scripts: [url('swagger-ui-bundle.js'), url('api-docs.js')],
+    body: html`<div id="swagger-ui" data-spec-url="${OPENAPI_PATH}"></div>
+<noscript><p>API 文档需要启用 JavaScript；机器可读的文档见 <a href="${OPENAPI_PATH}">${OPENAPI_PATH}</a>。</p></noscript>`,
+  });
 
   const r = Router();
   r.get(OPENAPI_PATH, (_req, res) => {
@@ -77,7 +66,7 @@ export function openApiRouter(deps: { allowPrivateNotifyUrls: boolean; channelTy
   });
   r.get([API_DOCS_BASE, `${API_DOCS_BASE}/`], (_req, res) => {
     setDocsHeaders(res);
-    res.type('html').send(html);
+    res.type('html').send(page);
   });
   r.get(`${API_DOCS_BASE}/assets/:name`, (req, res) => {
     setDocsHeaders(res);
