@@ -32,6 +32,11 @@ export default tseslint.config(
             { name: '@temporalio/activity', message: 'activities run outside the workflow sandbox' },
             { name: '@temporalio/client', message: 'workflows cannot use the client' },
             { name: '@temporalio/worker', message: 'workflows cannot use the worker' },
+            {
+              name: '@temporalio/workflow',
+              importNames: ['AsyncLocalStorage'],
+              message: 'one per workflow run puts an entry per cached workflow in the worker thread’s promise hook (every promise then walks them all); carry the value explicitly, as workflows/request-id.ts does',
+            },
           ],
           patterns: [
             { group: ['**/db/**', '**/api/**', '**/app/**', '**/http/**', '**/temporal/**', '**/providers/*/**', '**/sandbox/**', '**/security/**', '**/observability/**'], message: 'workflows/ may import only @temporalio/workflow and pure modules' },
@@ -45,6 +50,7 @@ export default tseslint.config(
         { name: 'setInterval', message: 'use sleep()/condition() from @temporalio/workflow' },
         { name: 'fetch', message: 'I/O belongs in activities' },
         { name: 'require', message: 'use static imports' },
+        { name: 'AsyncLocalStorage', message: 'one per workflow run slows every promise on the worker thread; carry the value explicitly (workflows/request-id.ts)' },
       ],
       'no-restricted-properties': ['error', { object: 'performance', property: 'now', message: 'use the workflow clock (Date.now() is workflow time)' }],
     },

@@ -17,6 +17,8 @@ test.each([
   ['environment access', 'export const env = process.env.X;\n'],
   ['the database layer', "import { createDb } from '../db/connection';\nexport const x = createDb;\n"],
   ['a value import of activities', "import { createActivities } from '../activities';\nexport const x = createActivities;\n"],
+  ['an AsyncLocalStorage (a promise-hook entry per cached workflow)', "import { AsyncLocalStorage } from '@temporalio/workflow';\nexport const s = new AsyncLocalStorage<string>();\n"],
+  ['the sandbox’s global AsyncLocalStorage', 'export const s = new AsyncLocalStorage();\n'],
 ])('workflows/ rejects %s', async (_what, code) => {
   const rules = await lintAs('workflows/lint-probe.ts', code);
   expect(rules.some((r) => r === 'no-restricted-imports' || r === 'no-restricted-globals')).toBe(true);
