@@ -50,6 +50,10 @@ export function createHttpApp(deps: HttpDeps): Express {
   const { config, useCases } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // No automatic ETag (a hash of every JSON and HTML body): signed API answers carry a nonce and a timestamp and the
+  // cashier summary the server clock, so theirs never match; the hosted pages are small and rendered for the order's
+  // state of the moment. Static assets set their own ETag (http/static-assets.ts).
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
   app.use(requestIdMiddleware());
   if (deps.metrics || deps.tracing) app.use(requestObservability({ metrics: deps.metrics, tracing: deps.tracing ?? false }));
