@@ -50,9 +50,9 @@ export function createHttpApp(deps: HttpDeps): Express {
   const { config, useCases } = deps;
   const app = express();
   app.disable('x-powered-by');
-  // No automatic ETag (a hash of every JSON and HTML body): signed API answers carry a nonce and a timestamp and the
-  // cashier summary the server clock, so theirs never match; the hosted pages are small and rendered for the order's
-  // state of the moment. Static assets set their own ETag (http/static-assets.ts).
+  // No automatic ETag (a hash of every JSON and HTML body): every response below is `Cache-Control: no-store`
+  // (setApiHeaders), so no client keeps a copy to revalidate, and signed answers and the cashier summary change with
+  // every response anyway (nonce, timestamp, server clock). Static assets set their own (http/static-assets.ts).
   app.set('etag', false);
   app.set('trust proxy', 'loopback');
   app.use(requestIdMiddleware());
