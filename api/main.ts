@@ -9,6 +9,7 @@ import { loadConfig } from '../config';
 import { createDb } from '../db/connection';
 import { createHttpApp } from '../http/app';
 import { httpServerOptions } from '../http/server-options';
+import { instrumentDbPool } from '../observability/db-pool';
 import { createLogger } from '../observability/logger';
 import { createMetrics, exposition } from '../observability/metrics';
 import { startMetricsServer } from '../observability/metrics-server';
@@ -29,6 +30,7 @@ async function main() {
   const metrics = createMetrics({ service: 'api' });
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (npm start provides an embedded PostgreSQL)');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
+  instrumentDbPool(db, metrics);
   const secretBox = new SecretBox(resolveMasterKey(config, config.dataDir));
   const temporalConnection = await connectTemporal({ ...config.temporal, tracing: tracing !== undefined });
   const temporal = createTemporalGateway({ client: temporalConnection.client, taskQueue: config.temporal.taskQueue });

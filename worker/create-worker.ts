@@ -17,8 +17,25 @@ export const WORKFLOW_TRACING_INTERCEPTORS = require.resolve('./workflow-interce
  * Runtime.install's telemetryOptions; nothing when worker metrics are off.
  */
 export function sdkMetricsTelemetry(workerMetrics: ObservabilityConfig['workerMetrics']): Pick<TelemetryOptions, 'metrics'> {
-  return workerMetrics ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${workerMetrics.sdkPort}` } } } : {};
+  return workerMetrics ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${workerMetrics.sdkPort}`, histogramBucketOverrides: SDK_LATENCY_BUCKET_OVERRIDES } } } : {};
 }
+
+/**
+ * Milliseconds. The SDK's own task-latency buckets start at 100 ms (schedule-to-start) or jump 200 → 500 → 1000 ms
+ * (task execution), so a healthy worker's whole distribution sits in one bucket and its p99 cannot be read; these
+ * resolve what a payment workflow's tasks take, from a millisecond to the minute a starved worker reaches.
+ */
+const SDK_LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 60_000];
+const SDK_LATENCY_BUCKET_OVERRIDES = Object.fromEntries(
+  [
+    'workflow_task_schedule_to_start_latency',
+    'workflow_task_execution_latency',
+    'workflow_task_replay_latency',
+    'activity_schedule_to_start_latency',
+    'activity_execution_latency',
+    'local_activity_execution_latency',
+  ].map((name) => [name, SDK_LATENCY_BUCKETS_MS]),
+);
 
 /** The activity interceptors of a traced worker (activity spans); workflow spans reach the exporter through the sink. */
 function tracingActivityInterceptors(): NonNullable<NonNullable<WorkerOptions['interceptors']>['activity']> {

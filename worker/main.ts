@@ -4,6 +4,7 @@ import { createActivities } from '../activities';
 import { createUseCases } from '../app';
 import { loadConfig } from '../config';
 import { createDb, migrateLatest } from '../db/connection';
+import { instrumentDbPool } from '../observability/db-pool';
 import { createLogger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { startMetricsServer, workerExposition } from '../observability/metrics-server';
@@ -31,6 +32,7 @@ async function main() {
   const metrics = createMetrics({ service: 'worker' });
   if (!config.databaseUrl) throw new Error('DATABASE_URL is not set (npm start provides an embedded PostgreSQL)');
   const db = createDb(config.databaseUrl, config.databasePoolMax);
+  instrumentDbPool(db, metrics);
   // In compose the one-shot `migrate` service has already applied everything (this is then a no-op); kept for
   // `npm start` and plain deployments. knex's migration lock makes concurrent runs safe: one applies, the others wait.
   const applied = await migrateLatest(db);

@@ -1,10 +1,12 @@
-/** The baseline worker process of `npm run bench`: its own task queue, the payment worker's tuning. */
-import { NativeConnection, Worker } from '@temporalio/worker';
+/** The baseline worker process of `npm run bench`: its own task queue, the payment worker's tuning and SDK metrics. */
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../config';
-import { workerTuning } from '../../worker/create-worker';
+import { sdkMetricsTelemetry, workerTuning } from '../../worker/create-worker';
 
 async function main() {
-  const [address, taskQueue] = process.argv.slice(2);
+  const [address, taskQueue, sdkMetricsPort] = process.argv.slice(2);
+  // The SDK's task latencies with the payment worker's buckets, read by the bench like the payment worker's.
+  Runtime.install({ telemetryOptions: sdkMetricsTelemetry({ host: '127.0.0.1', port: 0, sdkPort: Number(sdkMetricsPort) }) });
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,

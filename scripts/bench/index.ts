@@ -11,11 +11,12 @@
 import os from 'node:os';
 import { cpuPerOperation, cpuSnapshot } from './cpu';
 import { startBenchMerchant } from './merchant';
-import { bareStart, merchantSdk, notificationLateness, orderShaped, paidAndNotified, scale, settle, summaryPolls, unifiedOrders, type LoadOptions } from './scenarios';
+import { bareStart, merchantSdk, notificationLateness, orderShaped, paidAndNotified, scale, settle, summaryPolls, unifiedOrders, type LoadOptions, type Measure } from './scenarios';
 import { table, type Report } from './report';
 import { ratio, strip } from './stats';
 import { benchStatistics } from './statistics';
 import { startBenchSystem } from './system';
+import { scrapeMetrics, timeSpent, type TimeSpent } from './time-spent';
 
 const SECTIONS = ['engine', 'orders', 'scale', 'statistics'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -55,20 +56,25 @@ async function main(): Promise<void> {
     const merchant = await startBenchMerchant(`${sys.apiUrl}/api/cashier-desk`, sys.appId, sys.appKey);
     const sdk = merchantSdk(sys, merchant);
     try {
+      const cpu: Record<string, Record<string, number>> = {};
+      const spent: Record<string, TimeSpent> = {};
+      // Each phase runs alone and is charged for the work it leaves queued (settle), so one phase's backlog
+      // neither slows the next nor escapes its own CPU account; the processes' metrics say where its time went.
+      const measured: Measure = async (name, phase, o = {}) => {
+        log(`${name}…`);
+        const before = await cpuSnapshot();
+        const metricsBefore = await scrapeMetrics(sys.metricsUrls);
+        const r = await phase();
+        await settle(sys);
+        cpu[name] = cpuPerOperation(before, await cpuSnapshot(), r.completed);
+        spent[name] = timeSpent(metricsBefore, await scrapeMetrics(sys.metricsUrls), o.engine === true);
+        return r;
+      };
+      report.cpuMsPerOperation = cpu;
+      report.timeSpent = spent;
       if (opts.sections.has('engine') || opts.sections.has('orders')) {
-        const cpu: Record<string, Record<string, number>> = {};
-        // Each phase runs alone and is charged for the work it leaves queued (settle), so one phase's backlog
-        // neither slows the next nor escapes its own CPU account.
-        const measured = async <T extends { completed: number }>(name: string, phase: () => Promise<T>): Promise<T> => {
-          log(`${name}…`);
-          const before = await cpuSnapshot();
-          const r = await phase();
-          await settle(sys);
-          cpu[name] = cpuPerOperation(before, await cpuSnapshot(), r.completed);
-          return r;
-        };
-        const shaped = await sys.withEngineWorker(() => measured('order-shaped workflow', () => orderShaped(sys, opts.load)));
-        const bare = await sys.withEngineWorker(() => measured('bare workflow.start', () => bareStart(sys, opts.load)));
+        const shaped = await sys.withEngineWorker(() => measured('order-shaped workflow', () => orderShaped(sys, opts.load), { engine: true }));
+        const bare = await sys.withEngineWorker(() => measured('bare workflow.start', () => bareStart(sys, opts.load), { engine: true }));
         const paid = await measured('paid and notified order', () => paidAndNotified(sys, sdk, merchant, opts.load));
         const unified = await measured('unified order', () => unifiedOrders(sdk, opts.load));
         const tokens = [...unified.orders.map((o) => o.token)];
@@ -77,7 +83,6 @@ async function main(): Promise<void> {
         const lateness = await notificationLateness(sys, paid.outTradeNos);
         for (const [name, s] of Object.entries({ bare, unified, shaped, paid, summary })) if (s.errors) log(`${name}: ${s.errors} errors, e.g. ${s.firstErrors.join(' | ')}`);
         report.engine = { bareStart: strip(bare), orderShaped: strip(shaped) };
-        report.cpuMsPerOperation = cpu;
         report.orders = { unifiedOrder: strip(unified), paidAndNotified: strip(paid), lateness, acknowledged: paid.outTradeNos.filter((n) => merchant.acknowledged.has(n)).length, paidOrders: paid.outTradeNos.length, summary: strip(summary) };
         report.ratios['paid-and-notified / order-shaped rate'] = { value: ratio(paid.perSecond, shaped.perSecond), target: '≥ 0.8' };
         report.ratios['unified order / bare start rate'] = { value: ratio(unified.perSecond, bare.perSecond), target: '≥ 0.9' };
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
       }
       if (opts.sections.has('scale')) {
         log(`scale: ${opts.openOrders} open orders…`);
-        report.scale = await scale(sys, sdk, merchant, opts.openOrders, opts.load, log);
+        report.scale = await scale(sys, sdk, merchant, opts.openOrders, opts.load, log, measured);
         report.ratios['worker RSS at scale (MiB)'] = { value: report.scale.workerPeakRssMiB, target: '≤ 1024' };
         report.ratios['notification lateness p99 at scale (ms)'] = { value: report.scale.lateness.p99, target: '≤ 1000' };
       }

@@ -2,6 +2,7 @@
 import type { ScaleReport, notificationLateness } from './scenarios';
 import type { Summary } from './stats';
 import type { StatisticsReport } from './statistics';
+import type { TimeSpent } from './time-spent';
 
 export interface Report {
   date: string;
@@ -14,6 +15,8 @@ export interface Report {
   statistics?: StatisticsReport;
   /** CPU ms per completed operation of each phase, by process (the whole machine's cost of one operation). */
   cpuMsPerOperation?: Record<string, Record<string, number>>;
+  /** By phase: Temporal task latencies, PostgreSQL pool waits and provider queries, from the processes' metrics. */
+  timeSpent?: Record<string, TimeSpent>;
   ratios: Record<string, { value: number; target: string }>;
 }
 
@@ -31,6 +34,19 @@ export function table(r: Report): string {
   if (r.cpuMsPerOperation) {
     out.push('', 'CPU ms per operation, by process:');
     for (const [phase, per] of Object.entries(r.cpuMsPerOperation)) out.push(`  ${phase}: ${Object.entries(per).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (r.timeSpent && Object.keys(r.timeSpent).length) {
+    const q = (x: { p50: number | null; p99: number | null; n: number }) => (x.n ? `${x.p50} / ${x.p99}` : '—');
+    const pool = (x: TimeSpent['apiPoolWaitMs']) => (x && x.mean !== null ? `${x.mean} / ${x.p99}` : '—');
+    out.push(
+      '',
+      'Where the time went (ms, p50 / p99; engine phases: the engine worker; pool waits: mean / p99):',
+      '| phase | workflow task schedule-to-start | workflow task execution | cache misses | activity schedule-to-start | local activity | API pool wait | worker pool wait | provider queries/s |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const [phase, t] of Object.entries(r.timeSpent)) {
+      out.push(`| ${phase} | ${q(t.workflowTaskScheduleToStartMs)} | ${q(t.workflowTaskExecutionMs)} | ${t.stickyCacheMisses} | ${q(t.activityScheduleToStartMs)} | ${q(t.localActivityExecutionMs)} | ${pool(t.apiPoolWaitMs)} | ${pool(t.workerPoolWaitMs)} | ${t.providerQueriesPerSecond ?? '—'} |`);
+    }
   }
   if (r.orders) {
     const l = r.orders.lateness;

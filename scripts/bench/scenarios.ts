@@ -7,6 +7,9 @@ import { RETRY_MARK, type BenchMerchant } from './merchant';
 import { mapConcurrent, percentile, runLoad, strip, type Summary } from './stats';
 import { ENGINE_TASK_QUEUE, TASK_QUEUE, type BenchSystem } from './system';
 
+/** Runs a phase alone and charges it its CPU and where its time went (`engine`: the engine worker's phase). */
+export type Measure = <T extends { completed: number }>(name: string, phase: () => Promise<T>, o?: { engine?: boolean }) => Promise<T>;
+
 export interface LoadOptions {
   concurrency: number;
   durationMs: number;
@@ -192,7 +195,7 @@ export interface ScaleReport {
  * Scale: `open` orders waiting (a tenth of them paying, so their workflows query the provider), then paid orders
  * on top; then the worker is killed with SIGKILL and started again.
  */
-export async function scale(sys: BenchSystem, sdk: PaySdk, merchant: BenchMerchant, open: number, o: LoadOptions, log: (l: string) => void): Promise<ScaleReport> {
+export async function scale(sys: BenchSystem, sdk: PaySdk, merchant: BenchMerchant, open: number, o: LoadOptions, log: (l: string) => void, measured: Measure): Promise<ScaleReport> {
   const paying: Array<{ channelType: string; tradeNo: string; outTradeNo: string }> = [];
   const t0 = performance.now();
   const prefix = uniq('s');
@@ -212,7 +215,7 @@ export async function scale(sys: BenchSystem, sdk: PaySdk, merchant: BenchMercha
   );
   const createPerSecond = Math.round((open * 1000) / (performance.now() - t0));
   log(`scale: ${open} open orders at ${createPerSecond}/s; paid orders on top…`);
-  const underLoad = await paidAndNotified(sys, sdk, merchant, o);
+  const underLoad = await measured(`paid and notified, ${open.toLocaleString()} open`, () => paidAndNotified(sys, sdk, merchant, o));
   const workerRss = await sys.rss(sys.worker);
   const apiRss = await sys.rss(sys.api);
   const backlog = await sys.backlog();

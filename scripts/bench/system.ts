@@ -17,6 +17,7 @@ import { startPostgresService } from '../lib/postgres-service';
 import { firstLine, spawnNodeScript, stopChild, type NodeProcess } from '../lib/processes';
 import { startDevServer } from '../lib/temporal-dev-server';
 import { ensureTemporalCli, freePort, waitForPort } from '../toolchain';
+import type { MetricsUrls } from './time-spent';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const ENGINE_TASK_QUEUE = 'bench-engine';
@@ -37,6 +38,8 @@ export interface BenchSystem {
   wechat: ChannelCredentials;
   worker: BenchProcess;
   api: BenchProcess;
+  /** Each process's Prometheus metrics (the worker's include the Temporal SDK's). */
+  metricsUrls: MetricsUrls;
   /** SIGKILLs the worker process (no graceful shutdown), as a crash would. */
   killWorker(): Promise<void>;
   startWorker(): Promise<void>;
@@ -112,7 +115,8 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
       RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
       PROVIDER_POLL_INTERVAL_SECONDS: process.env.PROVIDER_POLL_INTERVAL_SECONDS ?? '10',
     };
-    const workerEnv = { ...env, ...opts.workerEnv };
+    const [apiMetricsPort, workerMetricsPort, workerSdkMetricsPort, engineSdkMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const workerEnv = { ...env, WORKER_METRICS_PORT: String(workerMetricsPort), WORKER_SDK_METRICS_PORT: String(workerSdkMetricsPort), ...opts.workerEnv };
     const startWorker = async () => {
       const w = await spawnNode('worker', 'worker/main.ts', [], workerEnv, log);
       sys.worker = w;
@@ -134,7 +138,12 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
       appKey: seeded.appKey,
       ...sb,
       worker: null as unknown as BenchProcess,
-      api: await spawnNode('api', 'api/main.ts', [], env, log),
+      api: await spawnNode('api', 'api/main.ts', [], { ...env, METRICS_PORT: String(apiMetricsPort) }, log),
+      metricsUrls: {
+        api: `http://127.0.0.1:${apiMetricsPort}/metrics`,
+        worker: `http://127.0.0.1:${workerMetricsPort}/metrics`,
+        engine: () => (engine ? `http://127.0.0.1:${engineSdkMetricsPort}/metrics` : null),
+      },
       async killWorker() {
         const exited = new Promise((r) => sys.worker.child.once('exit', r));
         process.kill(sys.worker.pid, 'SIGKILL');
@@ -143,7 +152,7 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
       startWorker,
       async withEngineWorker(run) {
         // Only while an engine phase runs: a worker idling beside the project's phases would share their cores.
-        engine = await spawnNode('engine-worker', 'scripts/bench/engine-worker.ts', [temporalAddress!, ENGINE_TASK_QUEUE], process.env, log);
+        engine = await spawnNode('engine-worker', 'scripts/bench/engine-worker.ts', [temporalAddress!, ENGINE_TASK_QUEUE, String(engineSdkMetricsPort)], process.env, log);
         try {
           await firstLine(engine.child);
           return await run();

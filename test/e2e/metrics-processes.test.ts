@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { hashPasswordSync } from '../../security/password';
+import { connectTemporal } from '../../temporal/client';
 import { createTestDb, type TestDb } from '../support/db';
 import { waitFor } from '../support/system';
 
@@ -67,7 +68,8 @@ afterAll(async () => {
 
 test('worker: WORKER_METRICS_PORT serves its registry and the SDK metrics; gone after SIGTERM', async () => {
   const [port, sdkPort] = [await freePort(), await freePort()];
-  const w = start('worker', { WORKER_METRICS_PORT: String(port), WORKER_SDK_METRICS_PORT: String(sdkPort) });
+  const taskQueue = `metrics-${randomBytes(4).toString('hex')}`;
+  const w = start('worker', { WORKER_METRICS_PORT: String(port), WORKER_SDK_METRICS_PORT: String(sdkPort), TEMPORAL_TASK_QUEUE: taskQueue });
   await waitFor('worker metrics listening', async () => w.logs.some((l) => l.includes('"worker metrics listening"')), 90_000);
   const url = `http://127.0.0.1:${port}/metrics`;
   expect((await fetch(url)).status).toBe(401);
@@ -80,6 +82,24 @@ test('worker: WORKER_METRICS_PORT serves its registry and the SDK metrics; gone 
   expect(text).toContain('# TYPE cashier_notification_time_to_ack_seconds histogram');
   expect(text).toMatch(/^process_resident_memory_bytes\{service="worker"\} \d+/m);
   expect(text).toContain('cashier_temporal_sdk_metrics_up 1');
+  // Its migrations went through the instrumented pool.
+  expect(text).toMatch(/^cashier_db_pool_acquire_seconds_count\{service="worker"\} [1-9]\d*$/m);
+  expect(text).toMatch(/^cashier_db_pool_connections\{state="pending",service="worker"\} 0$/m);
+  // A workflow task polled (of a type it does not know: only the task's latency matters here) lands in the finer
+  // schedule-to-start buckets the worker gives the SDK (its own start at 100 ms).
+  const temporal = await connectTemporal({ address: process.env.TEMPORAL_ADDRESS!, namespace: 'default' });
+  const handle = await temporal.client.workflow.start('noSuchWorkflowType', { taskQueue, workflowId: `metrics-buckets-${randomBytes(4).toString('hex')}` });
+  try {
+    const withTask = await waitFor('a workflow task latency', async () => {
+      const body = await (await scrape(url)).text();
+      return /^temporal_workflow_task_schedule_to_start_latency_count\{.*\} [1-9]/m.test(body) ? body : null;
+    });
+    expect(withTask).toMatch(/^temporal_workflow_task_schedule_to_start_latency_bucket\{.*le="1"\} \d+$/m);
+    expect(withTask).toMatch(/^temporal_workflow_task_schedule_to_start_latency_bucket\{.*le="25"\} \d+$/m);
+  } finally {
+    await handle.terminate('test done').catch(() => {});
+    await temporal.close();
+  }
   // The SDK's exporter itself listens on loopback only, at the configured port.
   expect((await fetch(`http://127.0.0.1:${sdkPort}/metrics`)).status).toBe(200);
   w.proc.kill('SIGTERM');

@@ -1,0 +1,88 @@
+/**
+ * Where a phase's time went, from the processes' own metrics scraped before and after it: the Temporal SDK's task
+ * latencies (the payment worker's, or the engine worker's for the engine phases), how long queries waited for a
+ * PostgreSQL connection in the API and the worker, and how often the worker queried the providers.
+ */
+import { histogramDelta, histogramMean, histogramOf, histogramQuantile, parseExposition, sumOf, type Sample } from './prometheus';
+
+export interface MetricsScrape {
+  at: number;
+  api: Sample[];
+  worker: Sample[];
+  engine: Sample[];
+}
+
+export interface MetricsUrls {
+  api: string;
+  worker: string;
+  /** The engine worker's SDK exporter while an engine phase runs. */
+  engine: () => string | null;
+}
+
+async function scrape(url: string | null): Promise<Sample[]> {
+  if (!url) return [];
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return res.ok ? parseExposition(await res.text()) : [];
+  } catch {
+    return []; // a process that is down (the worker during the restart) has nothing to say
+  }
+}
+
+export async function scrapeMetrics(urls: MetricsUrls): Promise<MetricsScrape> {
+  const [api, worker, engine] = await Promise.all([scrape(urls.api), scrape(urls.worker), scrape(urls.engine())]);
+  return { at: performance.now(), api, worker, engine };
+}
+
+type Quantiles = { p50: number | null; p99: number | null; n: number };
+
+export interface TimeSpent {
+  /** Workflow tasks: waiting in the queue for a worker slot, and running in the worker (activations, local activities' results). */
+  workflowTaskScheduleToStartMs: Quantiles;
+  workflowTaskExecutionMs: Quantiles;
+  /** Workflow tasks for a workflow not in the worker's cache, which replayed its whole history first. */
+  stickyCacheMisses: number;
+  activityScheduleToStartMs: Quantiles;
+  localActivityExecutionMs: Quantiles;
+  /** Time a query waited for a pooled PostgreSQL connection, per process (null: no query or no database). */
+  apiPoolWaitMs: { mean: number | null; p99: number | null } | null;
+  workerPoolWaitMs: { mean: number | null; p99: number | null } | null;
+  /** Provider queries per second the worker made (open orders polling). */
+  providerQueriesPerSecond: number | null;
+}
+
+const r1 = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
+
+function quantiles(before: Sample[], after: Sample[], name: string, scale = 1): Quantiles {
+  const d = histogramDelta(histogramOf(before, name), histogramOf(after, name));
+  const q = (p: number) => {
+    const v = histogramQuantile(p, d);
+    return v === null ? null : r1(v * scale);
+  };
+  return { p50: q(0.5), p99: q(0.99), n: d.count };
+}
+
+function poolWait(before: Sample[], after: Sample[]): TimeSpent['apiPoolWaitMs'] {
+  if (!after.length) return null;
+  const d = histogramDelta(histogramOf(before, 'cashier_db_pool_acquire_seconds'), histogramOf(after, 'cashier_db_pool_acquire_seconds'));
+  const mean = histogramMean(d);
+  const p99 = histogramQuantile(0.99, d);
+  return { mean: mean === null ? null : r1(mean * 1000), p99: p99 === null ? null : r1(p99 * 1000) };
+}
+
+/** The engine phases read the engine worker; the others the payment worker, the API and their pools. */
+export function timeSpent(before: MetricsScrape, after: MetricsScrape, engine: boolean): TimeSpent {
+  const [b, a] = engine ? [before.engine, after.engine] : [before.worker, after.worker];
+  const seconds = (after.at - before.at) / 1000;
+  const queries = (s: Sample[]) => sumOf(s, 'cashier_provider_calls_total', { operation: 'query' });
+  return {
+    workflowTaskScheduleToStartMs: quantiles(b, a, 'temporal_workflow_task_schedule_to_start_latency'),
+    workflowTaskExecutionMs: quantiles(b, a, 'temporal_workflow_task_execution_latency'),
+    stickyCacheMisses: sumOf(a, 'temporal_sticky_cache_miss') - sumOf(b, 'temporal_sticky_cache_miss'),
+    activityScheduleToStartMs: quantiles(b, a, 'temporal_activity_schedule_to_start_latency'),
+    localActivityExecutionMs: quantiles(b, a, 'temporal_local_activity_execution_latency'),
+    apiPoolWaitMs: engine ? null : poolWait(before.api, after.api),
+    workerPoolWaitMs: engine ? null : poolWait(before.worker, after.worker),
+    providerQueriesPerSecond: engine || seconds <= 0 ? null : r1((queries(a) - queries(b)) / seconds),
+  };
+}
