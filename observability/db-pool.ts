@@ -6,8 +6,7 @@ import type { Metrics } from './metrics';
 
 /** The part of knex's connection pool (tarn) read here. */
 interface ConnectionPool {
-  on(event: 'acquireRequest', listener: (eventId: number) => void): void;
-  on(event: 'acquireSuccess' | 'acquireFail', listener: (eventId: number) => void): void;
+  on(event: 'acquireRequest' | 'acquireSuccess' | 'acquireFail', listener: (eventId: number) => void): void;
   numUsed(): number;
   numFree(): number;
   numPendingAcquires(): number;

@@ -1,7 +1,7 @@
 import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection, Worker, type TelemetryOptions, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Activities } from '../activities';
-import { loadConfig, type ObservabilityConfig, type WorkerSizing } from '../config';
+import { loadConfig, type WorkerSizing } from '../config';
 import type { Tracing } from '../observability/tracing';
 import { requestIdActivityInterceptor } from './request-id';
 
@@ -10,15 +10,6 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
 export const WORKFLOW_INTERCEPTOR_MODULES = [require.resolve('../workflows/request-id')];
 /** The workflow interceptors of a traced worker; a pre-built bundle must include them (`workflowInterceptorModules`). */
 export const WORKFLOW_TRACING_INTERCEPTORS = require.resolve('./workflow-interceptors');
-
-/**
- * The Temporal SDK's own metrics (workflow task latency, poll results, slots, sticky cache…): its Prometheus
- * exporter on a loopback port, which the worker's /metrics reads and appends (worker/main.ts). Merged into
- * Runtime.install's telemetryOptions; nothing when worker metrics are off.
- */
-export function sdkMetricsTelemetry(workerMetrics: ObservabilityConfig['workerMetrics']): Pick<TelemetryOptions, 'metrics'> {
-  return workerMetrics ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${workerMetrics.sdkPort}`, histogramBucketOverrides: SDK_LATENCY_BUCKET_OVERRIDES } } } : {};
-}
 
 /**
  * Milliseconds. The SDK's own task-latency buckets start at 100 ms (schedule-to-start) or jump 200 → 500 → 1000 ms
@@ -36,6 +27,15 @@ const SDK_LATENCY_BUCKET_OVERRIDES = Object.fromEntries(
     'local_activity_execution_latency',
   ].map((name) => [name, SDK_LATENCY_BUCKETS_MS]),
 );
+
+/**
+ * The Temporal SDK's own metrics (workflow task latency, poll results, slots, sticky cache…): its Prometheus
+ * exporter on loopback port `sdkPort`, which the worker's /metrics reads and appends (worker/main.ts). Merged into
+ * Runtime.install's telemetryOptions; nothing without a port (worker metrics off).
+ */
+export function sdkMetricsTelemetry(sdkPort: number | undefined): Pick<TelemetryOptions, 'metrics'> {
+  return sdkPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}`, histogramBucketOverrides: SDK_LATENCY_BUCKET_OVERRIDES } } } : {};
+}
 
 /** The activity interceptors of a traced worker (activity spans); workflow spans reach the exporter through the sink. */
 function tracingActivityInterceptors(): NonNullable<NonNullable<WorkerOptions['interceptors']>['activity']> {

@@ -6,7 +6,7 @@ import { sdkMetricsTelemetry, workerTuning } from '../../worker/create-worker';
 async function main() {
   const [address, taskQueue, sdkMetricsPort] = process.argv.slice(2);
   // The SDK's task latencies with the payment worker's buckets, read by the bench like the payment worker's.
-  Runtime.install({ telemetryOptions: sdkMetricsTelemetry({ host: '127.0.0.1', port: 0, sdkPort: Number(sdkMetricsPort) }) });
+  Runtime.install({ telemetryOptions: sdkMetricsTelemetry(Number(sdkMetricsPort)) });
   const connection = await NativeConnection.connect({ address });
   const worker = await Worker.create({
     connection,

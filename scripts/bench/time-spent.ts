@@ -51,23 +51,22 @@ export interface TimeSpent {
   providerQueriesPerSecond: number | null;
 }
 
-const r1 = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
+const POOL_WAIT = 'cashier_db_pool_acquire_seconds';
 
-function quantiles(before: Sample[], after: Sample[], name: string, scale = 1): Quantiles {
-  const d = histogramDelta(histogramOf(before, name), histogramOf(after, name));
-  const q = (p: number) => {
-    const v = histogramQuantile(p, d);
-    return v === null ? null : r1(v * scale);
-  };
-  return { p50: q(0.5), p99: q(0.99), n: d.count };
+/** What a histogram observed between two scrapes of one process. */
+const observed = (before: Sample[], after: Sample[], name: string) => histogramDelta(histogramOf(before, name), histogramOf(after, name));
+/** Rounded to 0.1, scaled to ms (`perUnit`: 1000 for a histogram in seconds). */
+const ms = (x: number | null, perUnit = 1) => (x === null ? null : Math.round(x * perUnit * 10) / 10);
+
+function quantiles(before: Sample[], after: Sample[], name: string): Quantiles {
+  const d = observed(before, after, name);
+  return { p50: ms(histogramQuantile(0.5, d)), p99: ms(histogramQuantile(0.99, d)), n: d.count };
 }
 
 function poolWait(before: Sample[], after: Sample[]): TimeSpent['apiPoolWaitMs'] {
   if (!after.length) return null;
-  const d = histogramDelta(histogramOf(before, 'cashier_db_pool_acquire_seconds'), histogramOf(after, 'cashier_db_pool_acquire_seconds'));
-  const mean = histogramMean(d);
-  const p99 = histogramQuantile(0.99, d);
-  return { mean: mean === null ? null : r1(mean * 1000), p99: p99 === null ? null : r1(p99 * 1000) };
+  const d = observed(before, after, POOL_WAIT);
+  return { mean: ms(histogramMean(d), 1000), p99: ms(histogramQuantile(0.99, d), 1000) };
 }
 
 /** The engine phases read the engine worker; the others the payment worker, the API and their pools. */
@@ -83,6 +82,6 @@ export function timeSpent(before: MetricsScrape, after: MetricsScrape, engine: b
     localActivityExecutionMs: quantiles(b, a, 'temporal_local_activity_execution_latency'),
     apiPoolWaitMs: engine ? null : poolWait(before.api, after.api),
     workerPoolWaitMs: engine ? null : poolWait(before.worker, after.worker),
-    providerQueriesPerSecond: engine || seconds <= 0 ? null : r1((queries(a) - queries(b)) / seconds),
+    providerQueriesPerSecond: engine || seconds <= 0 ? null : ms((queries(a) - queries(b)) / seconds),
   };
 }
