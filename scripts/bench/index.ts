@@ -67,7 +67,7 @@ async function main(): Promise<void> {
         const r = await phase();
         await settle(sys);
         cpu[name] = cpuPerOperation(before, await cpuSnapshot(), r.completed);
-        spent[name] = timeSpent(metricsBefore, await scrapeMetrics(sys.metricsUrls), o.engine === true);
+        spent[name] = timeSpent(metricsBefore, await scrapeMetrics(sys.metricsUrls), o.engine === true, r.completed);
         return r;
       };
       report.cpuMsPerOperation = cpu;

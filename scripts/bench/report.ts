@@ -47,6 +47,15 @@ export function table(r: Report): string {
     for (const [phase, t] of Object.entries(r.timeSpent)) {
       out.push(`| ${phase} | ${q(t.workflowTaskScheduleToStartMs)} | ${q(t.workflowTaskExecutionMs)} | ${t.stickyCacheMisses} | ${q(t.activityScheduleToStartMs)} | ${q(t.localActivityExecutionMs)} | ${pool(t.apiPoolWaitMs)} | ${pool(t.workerPoolWaitMs)} | ${t.providerQueriesPerSecond ?? '—'} |`);
     }
+    out.push(
+      '',
+      'Round trips per completed operation (the work it left queued included):',
+      '| phase | workflow tasks | activities | local activities | API PostgreSQL queries | worker PostgreSQL queries |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const [phase, { perOperation: p }] of Object.entries(r.timeSpent)) {
+      if (p) out.push(`| ${phase} | ${p.workflowTasks} | ${p.activities} | ${p.localActivities} | ${p.apiQueries ?? '—'} | ${p.workerQueries ?? '—'} |`);
+    }
   }
   if (r.orders) {
     const l = r.orders.lateness;

@@ -3,6 +3,7 @@ import * as bench from '../../db/queries/bench';
 import { providerOutTradeNo } from '../../domain/order';
 import { PaySdk, type UnifiedOrderData } from '../../sdk';
 import { benchNoop, benchOrderShaped, chooseUpdate, paidSignal } from './engine-workflows';
+import { gatewayCall, request } from './http-client';
 import { RETRY_MARK, type BenchMerchant } from './merchant';
 import { mapConcurrent, percentile, runLoad, strip, type Summary } from './stats';
 import { ENGINE_TASK_QUEUE, TASK_QUEUE, type BenchSystem } from './system';
@@ -55,30 +56,21 @@ function orderRequest(outTradeNo: string, expireSeconds: number) {
 
 /** The consumer's page: GET the order summary by token (what the cashier page polls). */
 export async function cashierSummary(sys: BenchSystem, token: string): Promise<{ status: string }> {
-  const res = await fetch(`${sys.apiUrl}/api/cashier-desk/cashier/${token}`);
-  const body = (await res.json()) as { code: number; data: { status: string }; msg: string };
-  if (body.code !== 1000) throw new Error(`summary ${body.code} ${body.msg}`);
-  return body.data;
+  return gatewayCall('summary', `${sys.apiUrl}/api/cashier-desk/cashier/${token}`);
 }
 
 /** The consumer picks a channel on the cashier page: the workflow's update runs the provider's prepay. */
 async function chooseChannel(sys: BenchSystem, token: string, channelType: string, sceneCode: string): Promise<void> {
-  const res = await fetch(`${sys.apiUrl}/api/cashier-desk/${channelType}/${sceneCode}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token }),
-  });
-  const body = (await res.json()) as { code: number; msg: string };
-  if (body.code !== 1000) throw new Error(`choose ${body.code} ${body.msg}`);
+  await gatewayCall('choose', `${sys.apiUrl}/api/cashier-desk/${channelType}/${sceneCode}`, { token });
 }
 
 /** The buyer pays at the sandbox, which then calls the API back (or not, with lostCallback). */
 async function buyerPays(sys: BenchSystem, channelType: string, tradeNo: string, lostCallback = false): Promise<void> {
   const res =
     channelType === 'ali-pay'
-      ? await fetch(`${sys.alipayUrl}/__sim/trades/${tradeNo}/pay?app_id=${sys.alipay.providerAppId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(lostCallback ? { notify: 'lost' } : {}) })
-      : await fetch(`${sys.wechatUrl}/__sim/trades/${tradeNo}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mchid: sys.wechat.mchId, ...(lostCallback ? { notify: { mode: 'lost' } } : {}) }) });
-  if (!res.ok) throw new Error(`sandbox pay ${res.status} ${await res.text()}`);
+      ? await request(`${sys.alipayUrl}/__sim/trades/${tradeNo}/pay?app_id=${sys.alipay.providerAppId}`, { json: lostCallback ? { notify: 'lost' } : {} })
+      : await request(`${sys.wechatUrl}/__sim/trades/${tradeNo}/pay`, { json: { mchid: sys.wechat.mchId, ...(lostCallback ? { notify: { mode: 'lost' } } : {}) } });
+  if (res.status < 200 || res.status >= 300) throw new Error(`sandbox pay ${res.status} ${res.text}`);
 }
 
 const CHANNELS = [

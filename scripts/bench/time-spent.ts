@@ -49,6 +49,20 @@ export interface TimeSpent {
   workerPoolWaitMs: { mean: number | null; p99: number | null } | null;
   /** Provider queries per second the worker made (open orders polling). */
   providerQueriesPerSecond: number | null;
+  /**
+   * Round trips per completed operation, the work left queued included: counts, so unlike the rates they do not
+   * move with the machine's speed, and a change that adds a task or a query to the hot path shows here first.
+   */
+  perOperation: RoundTrips | null;
+}
+
+export interface RoundTrips {
+  workflowTasks: number;
+  activities: number;
+  localActivities: number;
+  /** PostgreSQL queries (pool acquisitions); null for a process not in the phase (the engine's). */
+  apiQueries: number | null;
+  workerQueries: number | null;
 }
 
 const POOL_WAIT = 'cashier_db_pool_acquire_seconds';
@@ -69,19 +83,37 @@ function poolWait(before: Sample[], after: Sample[]): TimeSpent['apiPoolWaitMs']
   return { mean: ms(histogramMean(d), 1000), p99: ms(histogramQuantile(0.99, d), 1000) };
 }
 
-/** The engine phases read the engine worker; the others the payment worker, the API and their pools. */
-export function timeSpent(before: MetricsScrape, after: MetricsScrape, engine: boolean): TimeSpent {
+/**
+ * The engine phases read the engine worker; the others the payment worker, the API and their pools. `operations`
+ * is what the phase completed (its round trips are counted per operation).
+ */
+export function timeSpent(before: MetricsScrape, after: MetricsScrape, engine: boolean, operations: number): TimeSpent {
   const [b, a] = engine ? [before.engine, after.engine] : [before.worker, after.worker];
   const seconds = (after.at - before.at) / 1000;
   const queries = (s: Sample[]) => sumOf(s, 'cashier_provider_calls_total', { operation: 'query' });
+  const taskExecution = quantiles(b, a, 'temporal_workflow_task_execution_latency');
+  const activityScheduleToStart = quantiles(b, a, 'temporal_activity_schedule_to_start_latency');
+  const localActivities = quantiles(b, a, 'temporal_local_activity_execution_latency');
+  const per = (n: number) => Math.round((n / operations) * 10) / 10;
+  const dbQueries = (x: Sample[], y: Sample[]) => (engine || !y.length ? null : per(observed(x, y, POOL_WAIT).count));
   return {
     workflowTaskScheduleToStartMs: quantiles(b, a, 'temporal_workflow_task_schedule_to_start_latency'),
-    workflowTaskExecutionMs: quantiles(b, a, 'temporal_workflow_task_execution_latency'),
+    workflowTaskExecutionMs: taskExecution,
     stickyCacheMisses: sumOf(a, 'temporal_sticky_cache_miss') - sumOf(b, 'temporal_sticky_cache_miss'),
-    activityScheduleToStartMs: quantiles(b, a, 'temporal_activity_schedule_to_start_latency'),
-    localActivityExecutionMs: quantiles(b, a, 'temporal_local_activity_execution_latency'),
+    activityScheduleToStartMs: activityScheduleToStart,
+    localActivityExecutionMs: localActivities,
     apiPoolWaitMs: engine ? null : poolWait(before.api, after.api),
     workerPoolWaitMs: engine ? null : poolWait(before.worker, after.worker),
     providerQueriesPerSecond: engine || seconds <= 0 ? null : ms((queries(a) - queries(b)) / seconds),
+    perOperation:
+      operations > 0
+        ? {
+            workflowTasks: per(taskExecution.n),
+            activities: per(activityScheduleToStart.n),
+            localActivities: per(localActivities.n),
+            apiQueries: dbQueries(before.api, after.api),
+            workerQueries: dbQueries(before.worker, after.worker),
+          }
+        : null,
   };
 }

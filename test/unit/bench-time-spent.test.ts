@@ -1,0 +1,33 @@
+/** The bench's per-phase figures from two scrapes of each process: latencies, pool waits and round trips per operation. */
+import { parseExposition } from '../../scripts/bench/prometheus';
+import { timeSpent, type MetricsScrape } from '../../scripts/bench/time-spent';
+
+/** A histogram in exposition text whose observations all fall into its first bucket. */
+const histogram = (name: string, count: number, le = '0.001') => `${name}_bucket{le="${le}"} ${count}\n${name}_bucket{le="+Inf"} ${count}\n${name}_sum ${count * 0.0005}\n${name}_count ${count}\n`;
+
+function scrape(at: number, o: { tasks: number; activities: number; local: number; apiQueries: number; workerQueries: number; providerQueries: number }): MetricsScrape {
+  const worker =
+    histogram('temporal_workflow_task_execution_latency', o.tasks, '1') +
+    histogram('temporal_workflow_task_schedule_to_start_latency', o.tasks, '1') +
+    histogram('temporal_activity_schedule_to_start_latency', o.activities, '1') +
+    histogram('temporal_local_activity_execution_latency', o.local, '1') +
+    histogram('cashier_db_pool_acquire_seconds', o.workerQueries) +
+    `cashier_provider_calls_total{operation="query",provider="ali-pay",outcome="ok"} ${o.providerQueries}\n`;
+  return { at, api: parseExposition(histogram('cashier_db_pool_acquire_seconds', o.apiQueries)), worker: parseExposition(worker), engine: parseExposition(worker) };
+}
+
+test('round trips are counted per completed operation between the scrapes', () => {
+  const before = scrape(0, { tasks: 100, activities: 10, local: 50, apiQueries: 1000, workerQueries: 300, providerQueries: 7 });
+  const after = scrape(10_000, { tasks: 160, activities: 30, local: 110, apiQueries: 1440, workerQueries: 420, providerQueries: 27 });
+  const t = timeSpent(before, after, false, 20);
+  expect(t.perOperation).toEqual({ workflowTasks: 3, activities: 1, localActivities: 3, apiQueries: 22, workerQueries: 6 });
+  expect(t.providerQueriesPerSecond).toBe(2);
+  expect(t.workflowTaskExecutionMs.n).toBe(60);
+});
+
+test('engine phases count the engine worker only, and nothing is per operation when nothing completed', () => {
+  const before = scrape(0, { tasks: 0, activities: 0, local: 0, apiQueries: 0, workerQueries: 0, providerQueries: 0 });
+  const after = scrape(1000, { tasks: 30, activities: 20, local: 0, apiQueries: 5, workerQueries: 5, providerQueries: 0 });
+  expect(timeSpent(before, after, true, 10).perOperation).toEqual({ workflowTasks: 3, activities: 2, localActivities: 0, apiQueries: null, workerQueries: null });
+  expect(timeSpent(before, after, true, 0).perOperation).toBeNull();
+});
