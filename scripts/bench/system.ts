@@ -62,6 +62,15 @@ function spawnNode(name: string, script: string, args: string[], env: NodeJS.Pro
   return spawnNodeScript({ name, script: path.join(ROOT, script), args, env, log, nodeArgs: profileFlags(name), cwd: ROOT });
 }
 
+/**
+ * The API's and the worker's logs (stdout, LOG_LEVEL=warn: warnings and errors only) into the bench's log, so an
+ * error a phase reports comes with its cause; read, too, so a full pipe never blocks the process writing it.
+ */
+function forwardLogs(p: BenchProcess, log: (l: string) => void): BenchProcess {
+  p.child.stdout?.on('data', (c: Buffer) => log(`${p.name}: ${c.toString().trimEnd().slice(0, 2000)}`));
+  return p;
+}
+
 export async function startBenchSystem(opts: { log: (l: string) => void; workerEnv?: Record<string, string> }): Promise<BenchSystem> {
   const { log } = opts;
   const stops: Array<() => Promise<void>> = [];
@@ -118,7 +127,7 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
     const [apiMetricsPort, workerMetricsPort, workerSdkMetricsPort, engineSdkMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const workerEnv = { ...env, WORKER_METRICS_PORT: String(workerMetricsPort), WORKER_SDK_METRICS_PORT: String(workerSdkMetricsPort), ...opts.workerEnv };
     const startWorker = async () => {
-      const w = await spawnNode('worker', 'worker/main.ts', [], workerEnv, log);
+      const w = forwardLogs(await spawnNode('worker', 'worker/main.ts', [], workerEnv, log), log);
       sys.worker = w;
     };
     let engine: BenchProcess | null = null;
@@ -138,7 +147,7 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
       appKey: seeded.appKey,
       ...sb,
       worker: null as unknown as BenchProcess,
-      api: await spawnNode('api', 'api/main.ts', [], { ...env, METRICS_PORT: String(apiMetricsPort) }, log),
+      api: forwardLogs(await spawnNode('api', 'api/main.ts', [], { ...env, METRICS_PORT: String(apiMetricsPort) }, log), log),
       metricsUrls: {
         api: `http://127.0.0.1:${apiMetricsPort}/metrics`,
         worker: `http://127.0.0.1:${workerMetricsPort}/metrics`,
