@@ -12,11 +12,11 @@ export interface BenchResponse {
   text: string;
 }
 
-/** One request; resolves with the whole answer, whatever its status (callers decide what is an error). */
-export function request(url: string, o: { method?: 'GET' | 'POST'; json?: unknown } = {}): Promise<BenchResponse> {
-  const body = o.json === undefined ? undefined : Buffer.from(JSON.stringify(o.json));
+/** A GET, or a POST of `json`; resolves with the whole answer, whatever its status (callers decide what is an error). */
+export function request(url: string, json?: unknown): Promise<BenchResponse> {
+  const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: o.method ?? (body ? 'POST' : 'GET'), agent, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} }, (res) => {
+    const req = http.request(url, { method: body ? 'POST' : 'GET', agent, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
@@ -29,7 +29,7 @@ export function request(url: string, o: { method?: 'GET' | 'POST'; json?: unknow
 
 /** A gateway call answered with the `{ code, msg, data }` envelope; throws unless code is 1000 (success). */
 export async function gatewayCall<T>(what: string, url: string, json?: unknown): Promise<T> {
-  const res = await request(url, { json });
+  const res = await request(url, json);
   const body = JSON.parse(res.text) as { code: number; msg: string; data: T };
   if (body.code !== 1000) throw new Error(`${what} ${body.code} ${body.msg}`);
   return body.data;

@@ -68,8 +68,8 @@ async function chooseChannel(sys: BenchSystem, token: string, channelType: strin
 async function buyerPays(sys: BenchSystem, channelType: string, tradeNo: string, lostCallback = false): Promise<void> {
   const res =
     channelType === 'ali-pay'
-      ? await request(`${sys.alipayUrl}/__sim/trades/${tradeNo}/pay?app_id=${sys.alipay.providerAppId}`, { json: lostCallback ? { notify: 'lost' } : {} })
-      : await request(`${sys.wechatUrl}/__sim/trades/${tradeNo}/pay`, { json: { mchid: sys.wechat.mchId, ...(lostCallback ? { notify: { mode: 'lost' } } : {}) } });
+      ? await request(`${sys.alipayUrl}/__sim/trades/${tradeNo}/pay?app_id=${sys.alipay.providerAppId}`, lostCallback ? { notify: 'lost' } : {})
+      : await request(`${sys.wechatUrl}/__sim/trades/${tradeNo}/pay`, { mchid: sys.wechat.mchId, ...(lostCallback ? { notify: { mode: 'lost' } } : {}) });
   if (res.status < 200 || res.status >= 300) throw new Error(`sandbox pay ${res.status} ${res.text}`);
 }
 
