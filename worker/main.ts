@@ -25,7 +25,7 @@ async function main() {
   // (workflow mismatches, failed activities) unless debugging.
   Runtime.install({
     logger: temporalRuntimeLogger(log.child({ component: 'temporal' }), config.logLevel),
-    telemetryOptions: { ...sdkMetricsTelemetry(config.observability.workerMetrics?.sdkPort) },
+    telemetryOptions: sdkMetricsTelemetry(config.observability.workerMetrics?.sdkPort),
   });
   const obs = config.observability;
   const tracing = setupTracing({ serviceName: obs.serviceName ?? 'cashier-desk-worker', otlpEndpoint: obs.otlpEndpoint });

@@ -58,17 +58,12 @@ function profileFlags(name: string): string[] {
   return wanted.includes(name) ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? process.cwd()}`] : [];
 }
 
-function spawnNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<BenchProcess> {
-  return spawnNodeScript({ name, script: path.join(ROOT, script), args, env, log, nodeArgs: profileFlags(name), cwd: ROOT });
-}
-
 /**
- * The API's and the worker's logs (stdout, LOG_LEVEL=warn: warnings and errors only) into the bench's log, so an
- * error a phase reports comes with its cause; read, too, so a full pipe never blocks the process writing it.
+ * `logStdout`: the API's and the worker's JSON logs (LOG_LEVEL=warn: warnings and errors only) go into the bench's
+ * log, so an error a phase reports comes with its cause.
  */
-function forwardLogs(p: BenchProcess, log: (l: string) => void): BenchProcess {
-  p.child.stdout?.on('data', (c: Buffer) => log(`${p.name}: ${c.toString().trimEnd().slice(0, 2000)}`));
-  return p;
+function spawnNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void, logStdout = false): Promise<BenchProcess> {
+  return spawnNodeScript({ name, script: path.join(ROOT, script), args, env, log, nodeArgs: profileFlags(name), cwd: ROOT, logStdout });
 }
 
 export async function startBenchSystem(opts: { log: (l: string) => void; workerEnv?: Record<string, string> }): Promise<BenchSystem> {
@@ -127,7 +122,7 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
     const [apiMetricsPort, workerMetricsPort, workerSdkMetricsPort, engineSdkMetricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const workerEnv = { ...env, WORKER_METRICS_PORT: String(workerMetricsPort), WORKER_SDK_METRICS_PORT: String(workerSdkMetricsPort), ...opts.workerEnv };
     const startWorker = async () => {
-      const w = forwardLogs(await spawnNode('worker', 'worker/main.ts', [], workerEnv, log), log);
+      const w = await spawnNode('worker', 'worker/main.ts', [], workerEnv, log, true);
       sys.worker = w;
     };
     let engine: BenchProcess | null = null;
@@ -147,7 +142,7 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
       appKey: seeded.appKey,
       ...sb,
       worker: null as unknown as BenchProcess,
-      api: forwardLogs(await spawnNode('api', 'api/main.ts', [], { ...env, METRICS_PORT: String(apiMetricsPort) }, log), log),
+      api: await spawnNode('api', 'api/main.ts', [], { ...env, METRICS_PORT: String(apiMetricsPort) }, log, true),
       metricsUrls: {
         api: `http://127.0.0.1:${apiMetricsPort}/metrics`,
         worker: `http://127.0.0.1:${workerMetricsPort}/metrics`,

@@ -73,6 +73,11 @@ export async function spawnNodeScript(o: {
   log: (l: string) => void;
   nodeArgs?: string[];
   cwd?: string;
+  /**
+   * Also log stdout line by line (a service's JSON log). Whoever leaves this off reads stdout itself (`firstLine`),
+   * or a full pipe would block the child.
+   */
+  logStdout?: boolean;
 }): Promise<NodeProcess> {
   const child = spawnTethered(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', o.script, ...(o.args ?? [])], {
     cwd: o.cwd,
@@ -80,6 +85,11 @@ export async function spawnNodeScript(o: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr?.on('data', (c: Buffer) => o.log(`${o.name}: ${c.toString().trimEnd().slice(0, 2000)}`));
+  if (o.logStdout) {
+    child.stdout?.on('data', (c: Buffer) => {
+      for (const line of c.toString().split('\n')) if (line.trim()) o.log(`${o.name}: ${line.slice(0, 1000)}`);
+    });
+  }
   return { name: o.name, child, pid: await tetheredPid(child) };
 }
 

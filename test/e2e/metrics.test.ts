@@ -63,7 +63,7 @@ async function scrape(url: string): Promise<{ text: string; samples: Sample[] }>
 beforeAll(async () => {
   // As worker/main.ts: the SDK's own Prometheus exporter on a loopback port, read by the worker's /metrics.
   const sdkMetricsPort = await freePort();
-  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { ...sdkMetricsTelemetry(sdkMetricsPort) } });
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: sdkMetricsTelemetry(sdkMetricsPort) });
   sys = await startTestSystem({ metrics: { env: { METRICS_TOKEN: TOKEN }, sdkMetricsPort } });
   const ali = await sys.alipay.createMerchant();
   app = await seedApp(sys.t, { channels: [{ channelType: 'ali-pay', sceneCode: 'native', creds: ali }] });

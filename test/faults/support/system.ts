@@ -157,12 +157,7 @@ export async function startFaultSystem(opts: FaultSystemOptions = {}): Promise<F
       ...opts.env,
     };
     const spawn = async (name: string, script: string) => {
-      const p = await spawnNodeScript({ name, script: path.join(ROOT, script), env, log, cwd: ROOT });
-      // The JSON log goes to stdout: read it, or a full pipe would block the child.
-      p.child.stdout?.on('data', (c: Buffer) => {
-        for (const line of c.toString().split('\n')) if (line.trim()) log(`${name}: ${line.slice(0, 1000)}`);
-      });
-      return p;
+      return spawnNodeScript({ name, script: path.join(ROOT, script), env, log, cwd: ROOT, logStdout: true });
     };
 
     const connection = await Connection.connect({ address: temporalAddress });
