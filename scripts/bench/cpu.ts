@@ -33,14 +33,27 @@ export async function cpuSnapshot(): Promise<CpuSnapshot> {
   return out;
 }
 
-/** CPU ms per operation by role between two snapshots (roles that used under 1% of the total are left out). */
-export function cpuPerOperation(before: CpuSnapshot, after: CpuSnapshot, operations: number): Record<string, number> {
+/** CPU ms used by each role between two snapshots. */
+export function cpuUsed(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
   // By process, so a process that exited in between (a PostgreSQL backend) does not subtract its past.
   const used: Record<string, number> = {};
   for (const [pid, p] of Object.entries(after)) used[p.role] = (used[p.role] ?? 0) + p.ms - (before[pid]?.ms ?? 0);
+  return used;
+}
+
+/** Adds CPU used by role (one phase's rounds together). */
+export function addCpu(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const sum = { ...a };
+  for (const [role, ms] of Object.entries(b)) sum[role] = (sum[role] ?? 0) + ms;
+  return sum;
+}
+
+/** CPU ms per operation by role (roles that used under 1% of the total are left out), and the total. */
+export function cpuPerOperation(used: Record<string, number>, operations: number): Record<string, number> {
   const total = Object.values(used).reduce((a, b) => a + b, 0);
   const per: Record<string, number> = {};
-  for (const [k, v] of Object.entries(used).sort((a, b) => b[1] - a[1])) if (v >= total / 100 && operations > 0) per[k] = Math.round((v / operations) * 10) / 10;
-  if (operations > 0) per.total = Math.round((total / operations) * 10) / 10;
+  if (operations <= 0) return per;
+  for (const [k, v] of Object.entries(used).sort((a, b) => b[1] - a[1])) if (v >= total / 100) per[k] = Math.round((v / operations) * 10) / 10;
+  per.total = Math.round((total / operations) * 10) / 10;
   return per;
 }

@@ -6,17 +6,17 @@
  *   scale       BENCH_OPEN_ORDERS (10,000) open orders, RSS, backlog, paid orders on top, worker SIGKILL + restart
  *   statistics  the dashboard's queries over BENCH_ORDERS (1,000,000) seeded orders, on a database of its own
  * `--only=engine,orders` picks sections; `--json` prints JSON on stdout (the table goes to stderr then). BENCH_CONCURRENCY (16) and
- * BENCH_SECONDS (20) set the load of each measured phase.
+ * BENCH_SECONDS (20) set the load of each measured phase; BENCH_ROUNDS (3) how often engine and orders are repeated.
  */
 import os from 'node:os';
-import { cpuPerOperation, cpuSnapshot } from './cpu';
+import { addCpu, cpuPerOperation, cpuSnapshot, cpuUsed } from './cpu';
 import { startBenchMerchant } from './merchant';
-import { bareStart, merchantSdk, notificationLateness, orderShaped, paidAndNotified, scale, settle, summaryPolls, unifiedOrders, type LoadOptions, type Measure } from './scenarios';
+import { bareStart, historyEvents, merchantSdk, notificationLateness, orderShaped, paidAndNotified, scale, settle, summaryPolls, unifiedOrders, type LoadOptions, type Measure } from './scenarios';
 import { table, type Report } from './report';
-import { ratio, strip } from './stats';
+import { median, pooled, ratio, type LoadRun } from './stats';
 import { benchStatistics } from './statistics';
 import { startBenchSystem } from './system';
-import { scrapeMetrics, timeSpent, type TimeSpent } from './time-spent';
+import { scrapeMetrics, timeSpent, type MetricsInterval, type TimeSpent } from './time-spent';
 
 const SECTIONS = ['engine', 'orders', 'scale', 'statistics'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -30,7 +30,10 @@ function options() {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number`);
     return v;
   };
+  const rounds = num('BENCH_ROUNDS', 3);
+  if (!Number.isInteger(rounds)) throw new Error('BENCH_ROUNDS must be a whole number');
   return {
+    rounds,
     json: process.argv.includes('--json'),
     sections,
     load: { concurrency: num('BENCH_CONCURRENCY', 16), durationMs: num('BENCH_SECONDS', 20) * 1000, warmupMs: 3000 } satisfies LoadOptions,
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
     machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
     concurrency: opts.load.concurrency,
     seconds: opts.load.durationMs / 1000,
+    rounds: opts.rounds,
     ratios: {},
   };
   const needsSystem = ['engine', 'orders', 'scale'].some((s) => opts.sections.has(s as Section));
@@ -56,38 +60,71 @@ async function main(): Promise<void> {
     const merchant = await startBenchMerchant(`${sys.apiUrl}/api/cashier-desk`, sys.appId, sys.appKey);
     const sdk = merchantSdk(sys, merchant);
     try {
-      const cpu: Record<string, Record<string, number>> = {};
-      const spent: Record<string, TimeSpent> = {};
+      // Everything a phase cost, over all its rounds: CPU by process, operations completed, the processes'
+      // metrics before and after each round, and the workflows it finished (their histories are counted).
+      const accounts = new Map<string, { engine: boolean; cpu: Record<string, number>; completed: number; intervals: MetricsInterval[]; workflows: string[] }>();
       // Each phase runs alone and is charged for the work it leaves queued (settle), so one phase's backlog
       // neither slows the next nor escapes its own CPU account; the processes' metrics say where its time went.
       const measured: Measure = async (name, phase, o = {}) => {
         log(`${name}…`);
-        const before = await cpuSnapshot();
-        const metricsBefore = await scrapeMetrics(sys.metricsUrls);
+        const cpuBefore = await cpuSnapshot();
+        const before = await scrapeMetrics(sys.metricsUrls);
         const r = await phase();
         await settle(sys);
-        cpu[name] = cpuPerOperation(before, await cpuSnapshot(), r.completed);
-        spent[name] = timeSpent(metricsBefore, await scrapeMetrics(sys.metricsUrls), o.engine === true, r.completed);
+        const used = cpuUsed(cpuBefore, await cpuSnapshot());
+        const after = await scrapeMetrics(sys.metricsUrls);
+        const account = accounts.get(name) ?? { engine: o.engine === true, cpu: {}, completed: 0, intervals: [], workflows: [] };
+        account.cpu = addCpu(account.cpu, used);
+        account.completed += r.completed;
+        account.intervals.push({ before, after });
+        account.workflows.push(...(r.finishedWorkflows ?? []));
+        accounts.set(name, account);
+        if (r.errors) log(`${name}: ${r.errors} errors, e.g. ${r.firstErrors?.join(' | ')}`);
         return r;
       };
-      report.cpuMsPerOperation = cpu;
-      report.timeSpent = spent;
       if (opts.sections.has('engine') || opts.sections.has('orders')) {
-        const shaped = await sys.withEngineWorker(() => measured('order-shaped workflow', () => orderShaped(sys, opts.load), { engine: true }));
-        const bare = await sys.withEngineWorker(() => measured('bare workflow.start', () => bareStart(sys, opts.load), { engine: true }));
-        const paid = await measured('paid and notified order', () => paidAndNotified(sys, sdk, merchant, opts.load));
-        const unified = await measured('unified order', () => unifiedOrders(sdk, opts.load));
-        const tokens = [...unified.orders.map((o) => o.token)];
-        const summary = await measured('cashier order summary', () => summaryPolls(sys, tokens, opts.load));
+        const rounds: Array<Record<'shaped' | 'paid' | 'bare' | 'unified' | 'summary', LoadRun>> = [];
+        const paidOrders: string[] = [];
+        for (let round = 0; round < opts.rounds; round++) {
+          log(`round ${round + 1} of ${opts.rounds}`);
+          // Each ratio's two phases run next to each other, in alternating order (A B, B A, A B…): the speed of
+          // these shared cores drifts over minutes, and a fixed order would hand that drift to one side of a ratio.
+          const pair = async <A, B>(a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> => {
+            if (round % 2 === 0) {
+              const first = await a();
+              return [first, await b()];
+            }
+            const second = await b();
+            return [await a(), second];
+          };
+          const [shaped, paid] = await pair(
+            () => sys.withEngineWorker(() => measured('order-shaped workflow', () => orderShaped(sys, opts.load), { engine: true })),
+            () => measured('paid and notified order', () => paidAndNotified(sys, sdk, merchant, opts.load)),
+          );
+          const [bare, unified] = await pair(
+            () => sys.withEngineWorker(() => measured('bare workflow.start', () => bareStart(sys, opts.load), { engine: true })),
+            () => measured('unified order', () => unifiedOrders(sdk, opts.load)),
+          );
+          const tokens = unified.orders.map((o) => o.token);
+          const summary = await measured('cashier order summary', () => summaryPolls(sys, tokens, opts.load));
+          paidOrders.push(...paid.outTradeNos);
+          rounds.push({ shaped, paid, bare, unified, summary });
+        }
         await new Promise((r) => setTimeout(r, 20_000)); // the refused first attempts' retries, 15 s later
-        const lateness = await notificationLateness(sys, paid.outTradeNos);
-        for (const [name, s] of Object.entries({ bare, unified, shaped, paid, summary })) if (s.errors) log(`${name}: ${s.errors} errors, e.g. ${s.firstErrors.join(' | ')}`);
-        report.engine = { bareStart: strip(bare), orderShaped: strip(shaped) };
-        report.orders = { unifiedOrder: strip(unified), paidAndNotified: strip(paid), lateness, acknowledged: paid.outTradeNos.filter((n) => merchant.acknowledged.has(n)).length, paidOrders: paid.outTradeNos.length, summary: strip(summary) };
-        report.ratios['paid-and-notified / order-shaped rate'] = { value: ratio(paid.perSecond, shaped.perSecond), target: '≥ 0.8' };
-        report.ratios['unified order / bare start rate'] = { value: ratio(unified.perSecond, bare.perSecond), target: '≥ 0.9' };
-        report.ratios['unified order / bare start p99'] = { value: ratio(unified.p99, bare.p99), target: '≤ 1.2' };
-        report.ratios['cashier summary / unified order rate'] = { value: ratio(summary.perSecond, unified.perSecond), target: '≥ 20' };
+        const lateness = await notificationLateness(sys, paidOrders);
+        const all = (k: keyof (typeof rounds)[number]) => pooled(rounds.map((r) => r[k]));
+        report.engine = { bareStart: all('bare'), orderShaped: all('shaped') };
+        report.orders = { unifiedOrder: all('unified'), paidAndNotified: all('paid'), lateness, acknowledged: paidOrders.filter((n) => merchant.acknowledged.has(n)).length, paidOrders: paidOrders.length, summary: all('summary') };
+        // A ratio is taken within each round, and the median round's reported: one round disturbed by the
+        // machine moves the figure less than it would move a ratio of rates pooled over the whole run.
+        const ratioOfRounds = (target: string, of: (r: (typeof rounds)[number]) => number) => {
+          const values = rounds.map(of);
+          return { value: median(values), target, rounds: values };
+        };
+        report.ratios['paid-and-notified / order-shaped rate'] = ratioOfRounds('≥ 0.8', (r) => ratio(r.paid.perSecond, r.shaped.perSecond));
+        report.ratios['unified order / bare start rate'] = ratioOfRounds('≥ 0.9', (r) => ratio(r.unified.perSecond, r.bare.perSecond));
+        report.ratios['unified order / bare start p99'] = ratioOfRounds('≤ 1.2', (r) => ratio(r.unified.p99, r.bare.p99));
+        report.ratios['cashier summary / unified order rate'] = ratioOfRounds('≥ 20', (r) => ratio(r.summary.perSecond, r.unified.perSecond));
         report.ratios['notification lateness p99 (ms)'] = { value: lateness.p99, target: '≤ 1000' };
       }
       if (opts.sections.has('scale')) {
@@ -96,6 +133,16 @@ async function main(): Promise<void> {
         report.ratios['worker RSS at scale (MiB)'] = { value: report.scale.workerPeakRssMiB, target: '≤ 1024' };
         report.ratios['notification lateness p99 at scale (ms)'] = { value: report.scale.lateness.p99, target: '≤ 1000' };
       }
+      const cpu: Record<string, Record<string, number>> = {};
+      const spent: Record<string, TimeSpent> = {};
+      for (const [name, a] of accounts) {
+        cpu[name] = cpuPerOperation(a.cpu, a.completed);
+        spent[name] = timeSpent(a.intervals, a.engine, a.completed);
+        const perOperation = spent[name].perOperation;
+        if (perOperation && a.workflows.length) perOperation.historyEvents = await historyEvents(sys, a.workflows);
+      }
+      report.cpuMsPerOperation = cpu;
+      report.timeSpent = spent;
     } finally {
       await merchant.stop();
       await sys.stop();

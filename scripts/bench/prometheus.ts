@@ -58,6 +58,13 @@ export function histogramDelta(before: Histogram, after: Histogram): Histogram {
   return { buckets, count: after.count - before.count, sum: after.sum - before.sum };
 }
 
+/** Two intervals' observations together (a phase measured in several rounds). */
+export function histogramAdd(a: Histogram, b: Histogram): Histogram {
+  const buckets = new Map(a.buckets);
+  for (const [le, n] of b.buckets) buckets.set(le, (buckets.get(le) ?? 0) + n);
+  return { buckets, count: a.count + b.count, sum: a.sum + b.sum };
+}
+
 /**
  * The q-quantile (0–1), interpolated linearly inside its bucket as Prometheus does; one that falls in the +Inf
  * bucket is reported as the highest finite bound. null when nothing was observed.

@@ -5,11 +5,15 @@ import { PaySdk, type UnifiedOrderData } from '../../sdk';
 import { benchNoop, benchOrderShaped, chooseUpdate, paidSignal } from './engine-workflows';
 import { gatewayCall, request } from './http-client';
 import { RETRY_MARK, type BenchMerchant } from './merchant';
-import { mapConcurrent, percentile, runLoad, strip, type Summary } from './stats';
+import { WorkflowIds } from '../../temporal/workflow-ids';
+import { mapConcurrent, percentile, runLoad, strip, type LoadRun, type Summary } from './stats';
 import { ENGINE_TASK_QUEUE, TASK_QUEUE, type BenchSystem } from './system';
 
-/** Runs a phase alone and charges it its CPU and where its time went (`engine`: the engine worker's phase). */
-export type Measure = <T extends { completed: number }>(name: string, phase: () => Promise<T>, o?: { engine?: boolean }) => Promise<T>;
+/**
+ * Runs a phase alone and charges it its CPU and where its time went (`engine`: the engine worker's phase). A phase
+ * that names `finishedWorkflows` has a sample of those workflows' histories counted.
+ */
+export type Measure = <T extends { completed: number; errors?: number; firstErrors?: string[]; finishedWorkflows?: string[] }>(name: string, phase: () => Promise<T>, o?: { engine?: boolean }) => Promise<T>;
 
 export interface LoadOptions {
   concurrency: number;
@@ -25,26 +29,46 @@ export function merchantSdk(sys: BenchSystem, merchant: BenchMerchant): PaySdk {
   return new PaySdk({ gateway: `${sys.apiUrl}/api/cashier-desk`, appId: sys.appId, appKey: sys.appKey, notifyUrl: merchant.notifyUrl });
 }
 
+/** A phase whose workflows have all completed once it has settled (their histories are final). */
+type WithWorkflows<T> = T & { finishedWorkflows: string[] };
+
 /** The engine's bare start: one `workflow.start` of a workflow that completes on its first task. */
-export function bareStart(sys: BenchSystem, o: LoadOptions) {
-  return runLoad({ ...o, op: () => sys.client.workflow.start(benchNoop, { taskQueue: ENGINE_TASK_QUEUE, workflowId: uniq('noop') }) });
+export async function bareStart(sys: BenchSystem, o: LoadOptions): Promise<WithWorkflows<LoadRun>> {
+  const ids: string[] = [];
+  const r = await runLoad({ ...o, op: () => sys.client.workflow.start(benchNoop, { taskQueue: ENGINE_TASK_QUEUE, workflowId: uniq('noop') }).then((h) => ids.push(h.workflowId)) });
+  return { ...r, finishedWorkflows: ids };
 }
 
 /** The engine's order shape: start → update running one activity → signal → one activity → completed. */
-export function orderShaped(sys: BenchSystem, o: LoadOptions) {
-  return runLoad({
+export async function orderShaped(sys: BenchSystem, o: LoadOptions): Promise<WithWorkflows<LoadRun>> {
+  const ids: string[] = [];
+  const r = await runLoad({
     ...o,
     op: async () => {
       const h = await sys.client.workflow.start(benchOrderShaped, { taskQueue: ENGINE_TASK_QUEUE, workflowId: uniq('shaped') });
       await h.executeUpdate(chooseUpdate, { args: ['native'] });
       await h.signal(paidSignal);
       await h.result();
+      ids.push(h.workflowId);
     },
   });
+  return { ...r, finishedWorkflows: ids };
+}
+
+/**
+ * Mean length of a sample of finished workflows' histories: every event is a write Temporal persists (and
+ * replays), so like the round trips it is a count a change to the workflow moves and the machine's speed does not.
+ */
+export async function historyEvents(sys: BenchSystem, workflowIds: readonly string[], sample = 20): Promise<number | null> {
+  const step = Math.max(1, Math.floor(workflowIds.length / sample));
+  const picked = workflowIds.filter((_, i) => i % step === 0).slice(0, sample);
+  if (!picked.length) return null;
+  const lengths = await mapConcurrent(picked, 4, async (id) => (await sys.client.workflow.getHandle(id).describe()).historyLength);
+  return Math.round((lengths.reduce((a, b) => a + b, 0) / lengths.length) * 10) / 10;
 }
 
 /** Unified orders through the merchant API (signed request and response, order signature checked). */
-export async function unifiedOrders(sdk: PaySdk, o: LoadOptions, expireSeconds = 3600): Promise<Summary & { firstErrors: string[]; completed: number; orders: UnifiedOrderData[] }> {
+export async function unifiedOrders(sdk: PaySdk, o: LoadOptions, expireSeconds = 3600): Promise<LoadRun & { orders: UnifiedOrderData[] }> {
   const orders: UnifiedOrderData[] = [];
   const r = await runLoad({ ...o, op: async () => orders.push(await sdk.unifiedOrder(orderRequest(uniq('u'), expireSeconds))) });
   return { ...r, orders };
@@ -95,7 +119,7 @@ export async function openPayingOrder(sys: BenchSystem, sdk: PaySdk, outTradeNo:
  * the sandbox, its callback, the workflow records it and notifies, the merchant receives the notification.
  * Every fifth order's merchant refuses attempt 1, so a scheduled retry (15 s later) runs under the same load.
  */
-export async function paidAndNotified(sys: BenchSystem, sdk: PaySdk, merchant: BenchMerchant, o: LoadOptions) {
+export async function paidAndNotified(sys: BenchSystem, sdk: PaySdk, merchant: BenchMerchant, o: LoadOptions): Promise<WithWorkflows<LoadRun> & { outTradeNos: string[] }> {
   const outTradeNos: string[] = [];
   const r = await runLoad({
     ...o,
@@ -109,7 +133,9 @@ export async function paidAndNotified(sys: BenchSystem, sdk: PaySdk, merchant: B
       return order;
     },
   });
-  return { ...r, outTradeNos };
+  // Orders whose merchant refused attempt 1 are still waiting for their retry: their histories are not final yet.
+  const finishedWorkflows = outTradeNos.filter((no) => !no.endsWith(RETRY_MARK)).map((no) => WorkflowIds.payment(sys.appId, no));
+  return { ...r, outTradeNos, finishedWorkflows };
 }
 
 /** Lateness of notification attempts (started minus scheduled), from the attempts the worker recorded. */

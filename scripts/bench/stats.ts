@@ -37,7 +37,7 @@ export function summarize(latenciesMs: readonly number[], windowMs: number, erro
  * inside the measured window count, so the rate is completions per second of the window. Errors are counted
  * (and the first few kept), never thrown: a bench reports what happened. `completed` also counts the warm-up's.
  */
-export async function runLoad(opts: { concurrency: number; durationMs: number; warmupMs: number; op: (i: number) => Promise<unknown> }): Promise<Summary & { firstErrors: string[]; completed: number }> {
+export async function runLoad(opts: { concurrency: number; durationMs: number; warmupMs: number; op: (i: number) => Promise<unknown> }): Promise<LoadRun> {
   const latencies: number[] = [];
   const firstErrors: string[] = [];
   let errors = 0;
@@ -61,7 +61,29 @@ export async function runLoad(opts: { concurrency: number; durationMs: number; w
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, loop));
-  return { ...summarize(latencies, opts.durationMs, errors), firstErrors, completed };
+  return { ...summarize(latencies, opts.durationMs, errors), firstErrors, completed, latenciesMs: latencies, windowMs: opts.durationMs };
+}
+
+/** One load run: its summary, what it completed (warm-up included), and the raw latencies of its window. */
+export interface LoadRun extends Summary {
+  firstErrors: string[];
+  completed: number;
+  latenciesMs: number[];
+  windowMs: number;
+}
+
+/** Several runs of one phase as one: every window's latencies together, the rate over all windows. */
+export function pooled(runs: readonly LoadRun[]): Summary {
+  return summarize(
+    runs.flatMap((r) => r.latenciesMs),
+    runs.reduce((a, r) => a + r.windowMs, 0),
+    runs.reduce((a, r) => a + r.errors, 0),
+  );
+}
+
+/** The median (the lower middle of an even count), or 0 when empty. */
+export function median(xs: readonly number[]): number {
+  return percentile([...xs].sort((a, b) => a - b), 50);
 }
 
 /** Runs `op` for every item with at most `concurrency` in flight; resolves to the results in order. */

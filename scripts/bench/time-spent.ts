@@ -3,7 +3,7 @@
  * latencies (the payment worker's, or the engine worker's for the engine phases), how long queries waited for a
  * PostgreSQL connection in the API and the worker, and how often the worker queried the providers.
  */
-import { histogramDelta, histogramMean, histogramOf, histogramQuantile, parseExposition, sumOf, type Sample } from './prometheus';
+import { histogramAdd, histogramDelta, histogramMean, histogramOf, histogramQuantile, parseExposition, sumOf, type Histogram, type Sample } from './prometheus';
 
 export interface MetricsScrape {
   at: number;
@@ -63,56 +63,72 @@ export interface RoundTrips {
   /** PostgreSQL queries (pool acquisitions); null for a process not in the phase (the engine's). */
   apiQueries: number | null;
   workerQueries: number | null;
+  /** Mean events in a sampled finished workflow's history (from Temporal, set by the bench); null when not sampled. */
+  historyEvents?: number | null;
 }
 
 const POOL_WAIT = 'cashier_db_pool_acquire_seconds';
 
-/** What a histogram observed between two scrapes of one process. */
-const observed = (before: Sample[], after: Sample[], name: string) => histogramDelta(histogramOf(before, name), histogramOf(after, name));
+/** Scrapes before and after one run of a phase (a phase measured in rounds has one interval per round). */
+export interface MetricsInterval {
+  before: MetricsScrape;
+  after: MetricsScrape;
+}
+
+type Process = 'api' | 'worker' | 'engine';
+
+/** What a histogram of one process observed within the intervals, together. */
+function observed(intervals: readonly MetricsInterval[], process: Process, name: string): Histogram {
+  const empty: Histogram = { buckets: new Map(), count: 0, sum: 0 };
+  return intervals.reduce((sum, i) => histogramAdd(sum, histogramDelta(histogramOf(i.before[process], name), histogramOf(i.after[process], name))), empty);
+}
+
+/** How much a counter of one process grew within the intervals. */
+const grew = (intervals: readonly MetricsInterval[], process: Process, name: string, match: Record<string, string> = {}) =>
+  intervals.reduce((sum, i) => sum + sumOf(i.after[process], name, match) - sumOf(i.before[process], name, match), 0);
+
 /** Rounded to 0.1, scaled to ms (`perUnit`: 1000 for a histogram in seconds). */
 const ms = (x: number | null, perUnit = 1) => (x === null ? null : Math.round(x * perUnit * 10) / 10);
 
-function quantiles(before: Sample[], after: Sample[], name: string): Quantiles {
-  const d = observed(before, after, name);
-  return { p50: ms(histogramQuantile(0.5, d)), p99: ms(histogramQuantile(0.99, d)), n: d.count };
+function quantiles(h: Histogram): Quantiles {
+  return { p50: ms(histogramQuantile(0.5, h)), p99: ms(histogramQuantile(0.99, h)), n: h.count };
 }
 
-function poolWait(before: Sample[], after: Sample[]): TimeSpent['apiPoolWaitMs'] {
-  if (!after.length) return null;
-  const d = observed(before, after, POOL_WAIT);
-  return { mean: ms(histogramMean(d), 1000), p99: ms(histogramQuantile(0.99, d), 1000) };
+function poolWait(intervals: readonly MetricsInterval[], process: Process): TimeSpent['apiPoolWaitMs'] {
+  if (!intervals.some((i) => i.after[process].length)) return null;
+  const h = observed(intervals, process, POOL_WAIT);
+  return { mean: ms(histogramMean(h), 1000), p99: ms(histogramQuantile(0.99, h), 1000) };
 }
 
 /**
  * The engine phases read the engine worker; the others the payment worker, the API and their pools. `operations`
- * is what the phase completed (its round trips are counted per operation).
+ * is what the phase completed in all its intervals (its round trips are counted per operation).
  */
-export function timeSpent(before: MetricsScrape, after: MetricsScrape, engine: boolean, operations: number): TimeSpent {
-  const [b, a] = engine ? [before.engine, after.engine] : [before.worker, after.worker];
-  const seconds = (after.at - before.at) / 1000;
-  const queries = (s: Sample[]) => sumOf(s, 'cashier_provider_calls_total', { operation: 'query' });
-  const taskExecution = quantiles(b, a, 'temporal_workflow_task_execution_latency');
-  const activityScheduleToStart = quantiles(b, a, 'temporal_activity_schedule_to_start_latency');
-  const localActivities = quantiles(b, a, 'temporal_local_activity_execution_latency');
+export function timeSpent(intervals: readonly MetricsInterval[], engine: boolean, operations: number): TimeSpent {
+  const sdk: Process = engine ? 'engine' : 'worker';
+  const seconds = intervals.reduce((sum, i) => sum + (i.after.at - i.before.at) / 1000, 0);
+  const taskExecution = observed(intervals, sdk, 'temporal_workflow_task_execution_latency');
+  const activityScheduleToStart = observed(intervals, sdk, 'temporal_activity_schedule_to_start_latency');
+  const localActivities = observed(intervals, sdk, 'temporal_local_activity_execution_latency');
   const per = (n: number) => Math.round((n / operations) * 10) / 10;
-  const dbQueries = (x: Sample[], y: Sample[]) => (engine || !y.length ? null : per(observed(x, y, POOL_WAIT).count));
+  const dbQueries = (p: Process) => (engine || !intervals.some((i) => i.after[p].length) ? null : per(observed(intervals, p, POOL_WAIT).count));
   return {
-    workflowTaskScheduleToStartMs: quantiles(b, a, 'temporal_workflow_task_schedule_to_start_latency'),
-    workflowTaskExecutionMs: taskExecution,
-    stickyCacheMisses: sumOf(a, 'temporal_sticky_cache_miss') - sumOf(b, 'temporal_sticky_cache_miss'),
-    activityScheduleToStartMs: activityScheduleToStart,
-    localActivityExecutionMs: localActivities,
-    apiPoolWaitMs: engine ? null : poolWait(before.api, after.api),
-    workerPoolWaitMs: engine ? null : poolWait(before.worker, after.worker),
-    providerQueriesPerSecond: engine || seconds <= 0 ? null : ms((queries(a) - queries(b)) / seconds),
+    workflowTaskScheduleToStartMs: quantiles(observed(intervals, sdk, 'temporal_workflow_task_schedule_to_start_latency')),
+    workflowTaskExecutionMs: quantiles(taskExecution),
+    stickyCacheMisses: grew(intervals, sdk, 'temporal_sticky_cache_miss'),
+    activityScheduleToStartMs: quantiles(activityScheduleToStart),
+    localActivityExecutionMs: quantiles(localActivities),
+    apiPoolWaitMs: engine ? null : poolWait(intervals, 'api'),
+    workerPoolWaitMs: engine ? null : poolWait(intervals, 'worker'),
+    providerQueriesPerSecond: engine || seconds <= 0 ? null : ms(grew(intervals, 'worker', 'cashier_provider_calls_total', { operation: 'query' }) / seconds),
     perOperation:
       operations > 0
         ? {
-            workflowTasks: per(taskExecution.n),
-            activities: per(activityScheduleToStart.n),
-            localActivities: per(localActivities.n),
-            apiQueries: dbQueries(before.api, after.api),
-            workerQueries: dbQueries(before.worker, after.worker),
+            workflowTasks: per(taskExecution.count),
+            activities: per(activityScheduleToStart.count),
+            localActivities: per(localActivities.count),
+            apiQueries: dbQueries('api'),
+            workerQueries: dbQueries('worker'),
           }
         : null,
   };

@@ -1,5 +1,6 @@
 /** The bench's figures: percentiles, summaries, the load loop's window, bounded concurrency and ratios. */
-import { mapConcurrent, percentile, ratio, runLoad, summarize } from '../../scripts/bench/stats';
+import { addCpu, cpuPerOperation, cpuUsed } from '../../scripts/bench/cpu';
+import { mapConcurrent, median, percentile, pooled, ratio, runLoad, summarize, type LoadRun } from '../../scripts/bench/stats';
 import { nextPaymentPollInterval, MAX_PAYMENT_POLL_INTERVAL_MS } from '../../workflows/provider-calls';
 
 test('nearest-rank percentiles of an ascending list', () => {
@@ -32,6 +33,27 @@ test('the load loop counts only operations inside the window, and errors without
   expect(r.errors).toBeGreaterThan(0);
   expect(r.firstErrors[0]).toMatch(/^op \d+ failed$/);
   expect(r.p50).toBeGreaterThanOrEqual(19);
+});
+
+test('rounds of one phase pool into one summary: the latencies of every window, the rate over all windows', () => {
+  const round = (latenciesMs: number[], errors: number): LoadRun => ({ ...summarize(latenciesMs, 1000, errors), latenciesMs, windowMs: 1000, firstErrors: [], completed: latenciesMs.length });
+  expect(pooled([round([10, 20], 1), round([30, 40, 50, 60], 0)])).toEqual({ n: 6, errors: 1, perSecond: 3, p50: 30, p95: 60, p99: 60, max: 60 });
+  expect(median([0.5, 0.3, 0.4])).toBe(0.4);
+  expect(median([4, 1, 3, 2])).toBe(2);
+  expect(median([])).toBe(0);
+});
+
+test('CPU is charged by role per operation; an exited process does not subtract its past; rounds add up', () => {
+  const before = { '1': { role: 'api', ms: 100 }, '2': { role: 'postgres', ms: 50 }, '3': { role: 'postgres', ms: 500 } };
+  // Backend 3 exited; backend 4 started within the interval.
+  const after = { '1': { role: 'api', ms: 300 }, '2': { role: 'postgres', ms: 90 }, '4': { role: 'postgres', ms: 60 } };
+  const used = cpuUsed(before, after);
+  expect(used).toEqual({ api: 200, postgres: 100 });
+  const twoRounds = addCpu(used, { api: 100, bench: 1 });
+  expect(twoRounds).toEqual({ api: 300, postgres: 100, bench: 1 });
+  // bench used under 1% of the total: left out of the roles, counted in the total.
+  expect(cpuPerOperation(twoRounds, 10)).toEqual({ api: 30, postgres: 10, total: 40.1 });
+  expect(cpuPerOperation(twoRounds, 0)).toEqual({});
 });
 
 test('mapConcurrent keeps order and never exceeds its concurrency', async () => {
