@@ -57,11 +57,12 @@ import type { refundWorkflow } from '../workflows/refund';
 import type { transferWorkflow } from '../workflows/transfer';
 import type { TransferVerdict } from '../domain/transfer';
 import type { dailyReconciliationWorkflow, ReconciliationInput, reconciliationWorkflow } from '../workflows/reconciliation';
-import type { paymentWorkflow } from '../workflows/payment';
+import type { paymentWorkflowV2 } from '../workflows/payment';
 import type { renotifyWorkflow } from '../workflows/renotify';
 import { SA } from '../workflows/search-attributes';
 import { requestIdClientInterceptor } from './request-id';
 import { WorkflowIds } from './workflow-ids';
+import { PAYMENT_WORKFLOW_TYPE } from './workflow-types';
 
 export { WorkflowIds };
 
@@ -189,7 +190,7 @@ export function createTemporalGateway(deps: { client: Client; taskQueue: string 
      * one counts as started (REJECT_DUPLICATE), so a retry never runs an order twice.
      */
     async startPayment(input: PaymentWorkflowInput, display: PaymentDisplay): Promise<void> {
-      await startIdempotent<typeof paymentWorkflow>('paymentWorkflow', {
+      await startIdempotent<typeof paymentWorkflowV2>(PAYMENT_WORKFLOW_TYPE, {
         workflowId: WorkflowIds.payment(input.appId, input.outTradeNo),
         args: [input],
         typedSearchAttributes: [

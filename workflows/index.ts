@@ -1,4 +1,4 @@
-export { paymentWorkflow } from './payment';
+export { paymentWorkflow, paymentWorkflowV2 } from './payment';
 export { channelBindingWorkflow } from './channel-binding';
 export { renotifyWorkflow } from './renotify';
 export { refundWorkflow } from './refund';

@@ -88,10 +88,12 @@ export async function runNotifySchedule(args: {
   describe: () => void;
   /** The caller already wrote notify status PENDING together with its result (LOCAL_ACTIVITIES_PATCH). */
   pendingRecorded?: boolean;
+  /** The caller's answer for LOCAL_ACTIVITIES_PATCH (a workflow type without patches has one without a marker). */
+  localActivities?: boolean;
 }): Promise<NotifyStatus> {
   const { progress, requests } = args;
   const subject = subjectOf(args.event());
-  const local = patched(LOCAL_ACTIVITIES_PATCH);
+  const local = args.localActivities ?? patched(LOCAL_ACTIVITIES_PATCH);
   const writes = local ? localStore : store;
   progress.notifyStatus = 'PENDING';
   if (!(local && args.pendingRecorded)) await writes.recordNotifyStatus({ ...subject, notifyStatus: 'PENDING' });

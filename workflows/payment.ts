@@ -69,7 +69,43 @@ const PAYMENT_EXCEPTIONS_PATCH = 'payment-exceptions-v1';
  */
 export const RENOTIFY_UPDATE_PATCH = 'renotify-update-v1';
 
+/** Where a run's code path depends on when it started: the patches above, and the channel choice's upsert. */
+interface CodePath {
+  localActivities(): boolean;
+  renotifyByUpdate(): boolean;
+  paymentExceptions(): boolean;
+  /** The channel choice sets ChannelType and PaymentStatus in one upsert: one history event and visibility write. */
+  oneUpsertPerChoice: boolean;
+}
+
+/** paymentWorkflow: each choice by its patch marker, so a run started on older code keeps its old path. */
+const PATCHED: CodePath = {
+  localActivities: () => patched(LOCAL_ACTIVITIES_PATCH),
+  renotifyByUpdate: () => patched(RENOTIFY_UPDATE_PATCH),
+  paymentExceptions: () => patched(PAYMENT_EXCEPTIONS_PATCH),
+  oneUpsertPerChoice: false,
+};
+
+/**
+ * paymentWorkflowV2: the current path, with no markers. Every patched() a new run answers records a marker event and
+ * a TemporalChangeVersion upsert (a visibility write) in every order's history; no run of this type is older than
+ * the patches, so it needs none.
+ */
+const CURRENT: CodePath = { localActivities: () => true, renotifyByUpdate: () => true, paymentExceptions: () => true, oneUpsertPerChoice: true };
+
+/** Started for orders created before paymentWorkflowV2 (and replayed for them); new orders start paymentWorkflowV2. */
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
+  return runPayment(input, PATCHED);
+}
+
+/** One per order: waits for the payment (callbacks, provider queries) until expiry, records it, notifies the merchant. */
+export async function paymentWorkflowV2(input: PaymentWorkflowInput): Promise<PaymentState> {
+  return runPayment(input, CURRENT);
+}
+
+type SearchAttributePairs = Extract<Parameters<typeof upsertSearchAttributes>[0], unknown[]>;
+
+async function runPayment(input: PaymentWorkflowInput, path: CodePath): Promise<PaymentState> {
   const state: PaymentState = {
     orderId: input.orderId,
     appId: input.appId,
@@ -92,10 +128,14 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   /** Exception records in flight; the workflow does not end before they are stored. */
   const exceptionReports: Array<Promise<void>> = [];
 
-  const setStatus = (next: OrderStatus) => {
-    if (next === state.status) return;
+  /** `alsoSet`: search attributes changed in the same step, written in the same upsert. */
+  const setStatus = (next: OrderStatus, alsoSet: SearchAttributePairs = []) => {
+    if (next === state.status) {
+      if (alsoSet.length) upsertSearchAttributes(alsoSet);
+      return;
+    }
     state.status = next;
-    upsertSearchAttributes([{ key: SA.PaymentStatus, value: next }]);
+    upsertSearchAttributes([...alsoSet, { key: SA.PaymentStatus, value: next }]);
     describe();
   };
   const describe = () =>
@@ -163,7 +203,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   setHandler(providerCallbackSignal, onCallback, { description: 'A provider callback whose signature the API verified' });
   setHandler(renotifySignal, () => void (notifyRequests.renotify = true), { description: 'Ops: notify the merchant now' });
   setHandler(stopNotifySignal, () => void (notifyRequests.stop = true), { description: 'Ops: stop notifying the merchant' });
-  const renotifyByUpdate = patched(RENOTIFY_UPDATE_PATCH);
+  const renotifyByUpdate = path.renotifyByUpdate();
   if (renotifyByUpdate) {
     setHandler(
       renotifyUpdate,
@@ -187,12 +227,16 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       // Re-checked here: a server may skip validators (the Java test server does when replaying acceptance).
       assertChoosable(req);
       openChannels.set(req.channelId, { channelId: req.channelId, channelType: req.channelType, sceneCode: req.sceneCode, configId: req.configId, mchId: req.mchId });
-      const prepay = patched(LOCAL_ACTIVITIES_PATCH) ? localPrepay : prepayActivity;
+      const prepay = path.localActivities() ? localPrepay : prepayActivity;
       const result = await prepay({ orderId: input.orderId, channel: req, clientIp: req.clientIp, openid: req.openid });
       if (!isFinal(state.status)) {
         state.channel = { channelId: req.channelId, channelType: req.channelType, sceneCode: req.sceneCode, configId: req.configId, mchId: req.mchId };
-        upsertSearchAttributes([{ key: SA.ChannelType, value: req.channelType }]);
-        setStatus('PAYING');
+        const channelType = { key: SA.ChannelType, value: req.channelType };
+        if (path.oneUpsertPerChoice) setStatus('PAYING', [channelType]);
+        else {
+          upsertSearchAttributes([channelType]);
+          setStatus('PAYING');
+        }
       }
       return result;
     },
@@ -246,7 +290,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   }
 
   // On the local path the result and "notification pending" are one write, made in the same workflow task.
-  const local = patched(LOCAL_ACTIVITIES_PATCH);
+  const local = path.localActivities();
   if (local) await localStore.recordPaymentResult({ ...resultRecord(), notifyStatus: input.notifyUrl ? 'PENDING' : undefined });
   else await store.recordPaymentResult(resultRecord());
 
@@ -258,6 +302,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       requests: notifyRequests,
       describe,
       pendingRecorded: local,
+      localActivities: local,
     });
   }
   // A FINISH that arrived while notifying must reach the database too.
@@ -269,7 +314,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   /** Records money that must go back to the buyer (the order's own result stays as it is). */
   function reportException(kind: DetectedPaymentException['kind'], channel: ChannelRef, verdict: ProviderVerdict & { status: 'SUCCESS' | 'FINISH' }, source: string): void {
-    if (!patched(PAYMENT_EXCEPTIONS_PATCH)) return;
+    if (!path.paymentExceptions()) return;
     exceptionReports.push(
       store.recordPaymentException({
         orderId: input.orderId,
@@ -285,7 +330,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   /** Queries every open channel; true when it ran on the local path (whose polling backs off). */
   async function queryOpenChannels(): Promise<boolean> {
-    const local = patched(LOCAL_ACTIVITIES_PATCH);
+    const local = path.localActivities();
     const calls = local ? localProvider : provider;
     for (const ch of openChannels.values()) {
       if (isFinal(state.status)) return local;
@@ -301,7 +346,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   async function closeQuietly(ch: ChannelRef): Promise<void> {
     try {
-      await (patched(LOCAL_ACTIVITIES_PATCH) ? localProvider : provider).closeAtProvider({ orderId: input.orderId, channel: ch });
+      await (path.localActivities() ? localProvider : provider).closeAtProvider({ orderId: input.orderId, channel: ch });
     } catch (err) {
       // Left open at the provider: a later payment arrives as a callback on a final order and is flagged for refund.
       log.error('closing the trade at the provider failed', { outTradeNo: state.outTradeNo, channelId: ch.channelId, error: (err as Error).message });

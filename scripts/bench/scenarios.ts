@@ -6,6 +6,7 @@ import { benchNoop, benchOrderShaped, chooseUpdate, paidSignal } from './engine-
 import { gatewayCall, request } from './http-client';
 import { RETRY_MARK, type BenchMerchant } from './merchant';
 import { WorkflowIds } from '../../temporal/workflow-ids';
+import { PAYMENT_WORKFLOWS_QUERY } from '../../temporal/workflow-types';
 import { mapConcurrent, percentile, runLoad, strip, type LoadRun, type Summary } from './stats';
 import { ENGINE_TASK_QUEUE, TASK_QUEUE, type BenchSystem } from './system';
 
@@ -262,7 +263,7 @@ export async function scale(sys: BenchSystem, sdk: PaySdk, merchant: BenchMercha
   const foundByPolling = sinceKill(await timeUntil(async () => (await bench.countOrdersIn(sys.db, lostNos, ['SUCCESS', 'FINISH'])) === lost.length, 600_000, 1000));
   let runningWorkflows: number | null = null;
   try {
-    runningWorkflows = (await sys.client.workflow.count(`TaskQueue="${TASK_QUEUE}" AND ExecutionStatus="Running" AND WorkflowType="paymentWorkflow"`)).count;
+    runningWorkflows = (await sys.client.workflow.count(`TaskQueue="${TASK_QUEUE}" AND ExecutionStatus="Running" AND ${PAYMENT_WORKFLOWS_QUERY}`)).count;
   } catch {
     /* visibility without counts: reported as unknown */
   }

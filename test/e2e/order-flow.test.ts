@@ -87,8 +87,7 @@ test('seed flow: order → payment list → Alipay Native → signed callback �
   });
   expect(row).toMatchObject({ status: 'SUCCESS', amount: 1999 });
   await handle.result();
-  await maybeCaptureHistory(handle, 'paid-notified-dev-server');
-  await maybeCaptureHistory(handle, 'paid-notified-local-activities');
+  await maybeCaptureHistory(handle, 'v2-paid-notified');
   const attempts = await sys.t.db('notification_attempts').where({ order_id: row.id });
   expect(attempts).toHaveLength(1);
   expect(attempts[0]).toMatchObject({ attempt: 1, http_status: 200, acknowledged: true });

@@ -16,6 +16,7 @@ import { seedApp, type SeededApp } from '../support/fixtures';
 import { maybeCaptureHistory } from '../support/history';
 import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';
 import { startTestSystem, waitFor, type TestSystem } from '../support/system';
+import { PAYMENT_WORKFLOW_TYPE } from '../../temporal/workflow-types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 let sys: TestSystem;
@@ -106,7 +107,7 @@ test('the worker logs an order’s activities with the ids of the requests behin
     }),
   );
   const ignored = await waitFor('the workflow log line', async () => lines().find((l) => l.msg === 'callback for another app; ignored' && l.workflowId === workflowId));
-  expect(ignored).toMatchObject({ level: 'error', sdkComponent: 'workflow', workflowType: 'paymentWorkflow', requestId: signalId, callbackApp: 'not-this-app' });
+  expect(ignored).toMatchObject({ level: 'error', sdkComponent: 'workflow', workflowType: PAYMENT_WORKFLOW_TYPE, requestId: signalId, callbackApp: 'not-this-app' });
 
   await sys.alipay.pay(providerOutTradeNo(Number(order.orderId), app.channels[0].channelId));
   await waitFor('merchant notification', async () => merchant.notifications.find((n) => n.outTradeNo === outTradeNo));
@@ -129,5 +130,5 @@ test('the worker logs an order’s activities with the ids of the requests behin
 
   const handle = sys.client.workflow.getHandle(workflowId);
   await handle.result();
-  await maybeCaptureHistory(handle, 'paid-notified-request-id-local-activities');
+  await maybeCaptureHistory(handle, 'v2-paid-notified-request-id');
 });

@@ -19,6 +19,7 @@ import { hashPasswordSync } from '../../security/password';
 import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { waitFor } from '../support/system';
+import { PAYMENT_WORKFLOW_TYPE } from '../../temporal/workflow-types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -138,5 +139,5 @@ test('one trace across the API and worker processes, exported over OTLP/HTTP', a
   one('cashier-desk-worker', 'ali-pay prepay', run);
   // The order's creation is its own trace, from the API's request to the workflow start.
   const created = exported.find((s) => s.service === 'cashier-desk-api' && s.name === 'POST /api/cashier-desk/unified/orders')!;
-  expect(exported.some((s) => s.name === 'StartWorkflow:paymentWorkflow' && s.parentSpanId === created.spanId && s.traceId === created.traceId)).toBe(true);
+  expect(exported.some((s) => s.name === `StartWorkflow:${PAYMENT_WORKFLOW_TYPE}` && s.parentSpanId === created.spanId && s.traceId === created.traceId)).toBe(true);
 });

@@ -10,6 +10,7 @@ import { setupTracing, type Tracing } from '../../observability/tracing';
 import { seedApp, type SeededApp } from '../support/fixtures';
 import { startSdkMerchant, type SdkMerchant } from '../support/merchant-sdk-server';
 import { startTestSystem, waitFor, type TestSystem } from '../support/system';
+import { PAYMENT_WORKFLOW_TYPE } from '../../temporal/workflow-types';
 
 const exporter = new InMemorySpanExporter();
 let tracing: Tracing;
@@ -56,11 +57,11 @@ test('an order: POST /unified/orders → StartWorkflow → RunWorkflow → activ
   // Workflow spans leave through the sink after the workflow's last activation.
   const trace = await waitFor('the workflow run span', async () => {
     const t = spans().filter((s) => s.spanContext().traceId === traceId);
-    return byName(t, 'RunWorkflow:paymentWorkflow').length ? t : null;
+    return byName(t, `RunWorkflow:${PAYMENT_WORKFLOW_TYPE}`).length ? t : null;
   });
   expect(parentOf(created)).toBeUndefined();
-  const start = childOf(trace, created, 'StartWorkflow:paymentWorkflow');
-  const run = childOf(trace, start, 'RunWorkflow:paymentWorkflow');
+  const start = childOf(trace, created, `StartWorkflow:${PAYMENT_WORKFLOW_TYPE}`);
+  const run = childOf(trace, start, `RunWorkflow:${PAYMENT_WORKFLOW_TYPE}`);
   const scheduleNotify = childOf(trace, run, 'StartActivity:notifyMerchant');
   const notify = childOf(trace, scheduleNotify, 'RunActivity:notifyMerchant');
   const post = childOf(trace, notify, 'notify POST');

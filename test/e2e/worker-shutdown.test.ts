@@ -13,6 +13,7 @@ import { providerCallbackSignal, type PaymentWorkflowInput } from '../../workflo
 import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { waitFor } from '../support/system';
+import { PAYMENT_WORKFLOW_TYPE } from '../../temporal/workflow-types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 let t: TestDb;
@@ -77,7 +78,7 @@ test('SIGTERM and SIGINT while a notification is in flight: it completes, then t
   const expireAt = Date.now() + 30 * 60_000;
   const order = await seedOrder(t, { appId: app.appId, notifyUrl: merchantUrl, expireAt: new Date(expireAt) });
   const input: PaymentWorkflowInput = { orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no, amount: order.amount, orderTitle: order.order_title, notifyUrl: order.notify_url, expireAt, pollIntervalMs: 600_000 };
-  const handle = await client.workflow.start('paymentWorkflow', { args: [input], workflowId: order.workflow_id, taskQueue });
+  const handle = await client.workflow.start(PAYMENT_WORKFLOW_TYPE, { args: [input], workflowId: order.workflow_id, taskQueue });
   await handle.signal(providerCallbackSignal, {
     appId: app.appId,
     channel: app.channels[0],

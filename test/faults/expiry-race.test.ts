@@ -17,7 +17,7 @@ import { startWechatSandbox } from '../../sandbox/wechat';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
 import { createPaymentWorker } from '../../worker/create-worker';
 import { chooseChannelUpdate, stateQuery, type PaymentWorkflowInput } from '../../workflows/messages';
-import { paymentWorkflow } from '../../workflows/payment';
+import { paymentWorkflowV2 } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { buildHttpApp, testConfig, workerActivities } from '../support/system';
@@ -90,7 +90,7 @@ async function startPaying(channel: ChannelRef) {
   const expireAt = (await env.currentTimeMs()) + EXPIRE_IN_MS;
   const order = await seedOrder(t, { appId: app.appId, expireAt: new Date(expireAt), notifyUrl: merchant.notifyUrl });
   const input: PaymentWorkflowInput = { orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no, amount: order.amount, orderTitle: order.order_title, notifyUrl: merchant.notifyUrl, expireAt, pollIntervalMs: 60_000 };
-  const handle = await env.client.workflow.start(paymentWorkflow, { args: [input], workflowId: order.workflow_id, taskQueue: TASK_QUEUE });
+  const handle = await env.client.workflow.start(paymentWorkflowV2, { args: [input], workflowId: order.workflow_id, taskQueue: TASK_QUEUE });
   await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...channel }] });
   return { order, handle, tradeNo: providerOutTradeNo(order.id, channel.channelId), expireAt };
 }

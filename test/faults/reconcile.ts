@@ -22,6 +22,7 @@ import type { ChannelRef } from '../../domain/payment';
 import type { AlipaySandboxHandle } from '../../sandbox/alipay';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
 import type { MerchantDelivery } from './support/merchant';
+import { PAYMENT_WORKFLOWS_QUERY } from '../../temporal/workflow-types';
 
 export interface ReconcileTarget {
   db: Db;
@@ -60,7 +61,7 @@ const PAID = new Set(['SUCCESS', 'FINISH']);
 
 async function paymentWorkflowRuns(client: Client, appId: string): Promise<Map<string, number>> {
   const runs = new Map<string, number>();
-  for await (const w of client.workflow.list({ query: `WorkflowType="paymentWorkflow" AND AppId="${appId}"` })) {
+  for await (const w of client.workflow.list({ query: `${PAYMENT_WORKFLOWS_QUERY} AND AppId="${appId}"` })) {
     runs.set(w.workflowId, (runs.get(w.workflowId) ?? 0) + 1);
   }
   return runs;

@@ -37,7 +37,28 @@ test('the committed histories cover success, expiry, notification exhaustion, a 
     'renotify-update-loop-ended-local-activities.json',
     'renotify-update-taken-local-activities.json',
     'transfer-approved.json',
+    'v2-duplicate-payment-exception.json',
+    'v2-expired-closed.json',
+    'v2-notify-exhausted.json',
+    'v2-paid-notified-request-id.json',
+    'v2-paid-notified.json',
+    'v2-renotify-update-loop-ended.json',
+    'v2-renotify-update-taken.json',
   ]);
+});
+
+test('the v2 histories are paymentWorkflowV2 runs: no patch markers or TemporalChangeVersion, local activities, one upsert for the channel choice', () => {
+  const v2 = fixtures.filter((f) => f.name.startsWith('v2-'));
+  for (const f of v2) {
+    const events = f.history.events ?? [];
+    const upserted = events.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).sort().join('+') || []);
+    expect([f.name, events[0].workflowExecutionStartedEventAttributes?.workflowType?.name]).toEqual([f.name, 'paymentWorkflowV2']);
+    expect([f.name, events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length]).toEqual([f.name, 0]);
+    expect([f.name, upserted.filter((k) => k.includes('TemporalChangeVersion'))]).toEqual([f.name, []]);
+    expect([f.name, events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')]).toEqual([f.name, true]);
+    // The consumer's one channel choice set both attributes in one event.
+    if (f.name.startsWith('v2-paid-notified')) expect([f.name, upserted.filter((k) => k.includes('ChannelType'))]).toEqual([f.name, ['ChannelType+PaymentStatus']]);
+  }
 });
 
 test('the local-activities histories took the patched path, the older ones did not', () => {

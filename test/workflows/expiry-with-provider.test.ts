@@ -10,7 +10,7 @@ import { startWechatSandbox } from '../../sandbox/wechat';
 import type { WechatSandboxHandle } from '../../sandbox/wechat/types';
 import { createPaymentWorker } from '../../worker/create-worker';
 import { chooseChannelUpdate, type PaymentWorkflowInput } from '../../workflows/messages';
-import { paymentWorkflow } from '../../workflows/payment';
+import { paymentWorkflowV2 } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTimeSkipping } from '../support/time-skipping';
 import { seedApp, seedOrder } from '../support/fixtures';
@@ -47,7 +47,7 @@ test('an unpaid WeChat Native order expires: closed at the provider, then CLOSED
   });
   const input: PaymentWorkflowInput = { orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no, amount: order.amount, orderTitle: order.order_title, notifyUrl: null, expireAt, pollIntervalMs: 60_000 };
   const state = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(paymentWorkflow, { args: [input], workflowId: order.workflow_id, taskQueue: 'expiry' });
+    const handle = await env.client.workflow.start(paymentWorkflowV2, { args: [input], workflowId: order.workflow_id, taskQueue: 'expiry' });
     const payload = await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...app.channels[0] }] });
     expect(payload).toMatchObject({ kind: 'qr', codeUrl: expect.stringMatching(/^weixin:\/\/wxpay\/bizpayurl\?pr=/) });
     return handle.result();

@@ -16,7 +16,7 @@ import { createProviderRegistry } from '../../providers/registry';
 import { signRequestHeaders, verifySignedHeaders } from '../../signature';
 import { createPaymentWorker } from '../../worker/create-worker';
 import { providerCallbackSignal, type PaymentWorkflowInput } from '../../workflows/messages';
-import { paymentWorkflow } from '../../workflows/payment';
+import { paymentWorkflowV2 } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { startMerchantServer, type MerchantServer, type ReceivedNotification } from '../support/merchant-server';
@@ -67,7 +67,7 @@ async function startPaidOrder(taskQueue: string) {
   const expireAt = (await env.currentTimeMs()) + 30 * 60_000;
   const order = await seedOrder(t, { appId: app.appId, notifyUrl: merchant.url, expireAt: new Date(expireAt) });
   const input: PaymentWorkflowInput = { orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no, amount: order.amount, orderTitle: order.order_title, notifyUrl: order.notify_url, expireAt, pollIntervalMs: 60_000 };
-  const handle = await env.client.workflow.start(paymentWorkflow, { args: [input], workflowId: order.workflow_id, taskQueue });
+  const handle = await env.client.workflow.start(paymentWorkflowV2, { args: [input], workflowId: order.workflow_id, taskQueue });
   await handle.signal(providerCallbackSignal, {
     appId: app.appId,
     channel: app.channels[0],

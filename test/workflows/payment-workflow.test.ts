@@ -12,7 +12,7 @@ import { createProviderRegistry } from '../../providers/registry';
 import { verifySignedHeaders } from '../../signature';
 import { createPaymentWorker } from '../../worker/create-worker';
 import { chooseChannelUpdate, providerCallbackSignal, renotifySignal, stateQuery, stopNotifySignal, type PaymentWorkflowInput } from '../../workflows/messages';
-import { paymentWorkflow } from '../../workflows/payment';
+import { paymentWorkflowV2 } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTimeSkipping } from '../support/time-skipping';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
@@ -71,7 +71,7 @@ async function startOrder(taskQueue: string, opts: { notify?: boolean; notifyUrl
     expireAt,
     pollIntervalMs: 60_000,
   };
-  const handle = await env.client.workflow.start(paymentWorkflow, { args: [input], workflowId: order.workflow_id, taskQueue });
+  const handle = await env.client.workflow.start(paymentWorkflowV2, { args: [input], workflowId: order.workflow_id, taskQueue });
   return { handle, order };
 }
 
@@ -88,8 +88,7 @@ test('merchant failing every attempt gets exactly 16 attempts at the anchored of
     const { handle } = await startOrder(tq);
     await handle.signal(providerCallbackSignal, paid());
     const result = await handle.result();
-    await maybeCaptureHistory(handle, 'notify-exhausted');
-    await maybeCaptureHistory(handle, 'notify-exhausted-local-activities');
+    await maybeCaptureHistory(handle, 'v2-notify-exhausted');
     return result;
   });
   expect(state.status).toBe('SUCCESS');
@@ -170,8 +169,7 @@ test('an unpaid order expires: queried once more, closed at the provider, CLOSED
     const { handle } = await startOrder(tq, { expireInMs: 10 * 60_000 });
     await handle.executeUpdate(chooseChannelUpdate, { args: [{ ...app.channels[0] }] });
     const result = await handle.result();
-    await maybeCaptureHistory(handle, 'expired-closed');
-    await maybeCaptureHistory(handle, 'expired-closed-local-activities');
+    await maybeCaptureHistory(handle, 'v2-expired-closed');
     return result;
   });
   expect(state.status).toBe('CLOSED');

@@ -16,7 +16,7 @@ import { verifySignedHeaders } from '../../signature';
 import { WorkflowIds } from '../../temporal/workflow-ids';
 import { createPaymentWorker } from '../../worker/create-worker';
 import { providerCallbackSignal, refundCallbackSignal, refundStateQuery, type PaymentWorkflowInput, type RefundState } from '../../workflows/messages';
-import { paymentWorkflow } from '../../workflows/payment';
+import { paymentWorkflowV2 } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { maybeCaptureHistory } from '../support/history';
@@ -204,11 +204,11 @@ test('a second channel paying a paid order becomes a DUPLICATE_PAYMENT exception
     verdict: { status: 'SUCCESS' as const, amount: 1999, providerTradeNo: tradeNo, payTime: Date.UTC(2026, 10, 25) },
   });
   const { payment, exception, refundState } = await withWorker(async (_uc, taskQueue) => {
-    const handle = await env.client.workflow.start(paymentWorkflow, { args: [input], workflowId: order.workflow_id, taskQueue });
+    const handle = await env.client.workflow.start(paymentWorkflowV2, { args: [input], workflowId: order.workflow_id, taskQueue });
     await handle.signal(providerCallbackSignal, paidThrough(first, 'T-FIRST'));
     await handle.signal(providerCallbackSignal, paidThrough(second, 'T-SECOND'));
     const payment = await handle.result();
-    await maybeCaptureHistory(handle, 'duplicate-payment-exception');
+    await maybeCaptureHistory(handle, 'v2-duplicate-payment-exception');
     const exception = await t.db('payment_exceptions').where({ order_id: order.id }).first();
     const refundRow = await t.db('refunds').where({ payment_exception_id: exception.id }).first();
     return { payment, exception, refundState: await env.client.workflow.getHandle(refundRow.workflow_id).result() as RefundState };

@@ -13,7 +13,7 @@ import { createProviderRegistry } from '../../providers/registry';
 import { createTemporalGateway } from '../../temporal/client';
 import { createPaymentWorker } from '../../worker/create-worker';
 import { providerCallbackSignal, stopNotifySignal, type PaymentWorkflowInput } from '../../workflows/messages';
-import { paymentWorkflow } from '../../workflows/payment';
+import { paymentWorkflowV2 } from '../../workflows/payment';
 import { createTestDb, type TestDb } from '../support/db';
 import { seedApp, seedOrder, type SeededApp } from '../support/fixtures';
 import { maybeCaptureHistory } from '../support/history';
@@ -68,7 +68,7 @@ async function startPaidOrder(taskQueue: string) {
     expireAt: now + 30 * 60_000,
     pollIntervalMs: 60_000,
   };
-  const handle = await env.client.workflow.start(paymentWorkflow, { args: [input], workflowId: order.workflow_id, taskQueue });
+  const handle = await env.client.workflow.start(paymentWorkflowV2, { args: [input], workflowId: order.workflow_id, taskQueue });
   const renotify = () =>
     createTemporalGateway({ client: env.client, taskQueue }).renotify({ orderId: order.id, appId: app.appId, outTradeNo: order.out_trade_no }, () =>
       nextNotifyAttemptNumber(t.db, { orderId: order.id }),
@@ -113,7 +113,7 @@ test('a renotify that reaches the workflow while the merchant acknowledges the l
     // Whatever ran the extra attempt has finished, and a day later nothing else arrived.
     if (!outcome.signalled) await env.client.workflow.getHandle(outcome.workflowId).result();
     await env.sleep('1 day');
-    await maybeCaptureHistory(handle, 'renotify-update-loop-ended-local-activities');
+    await maybeCaptureHistory(handle, 'v2-renotify-update-loop-ended');
     return { orderId: order.id, outcome };
   });
   expect(merchant.received.map((r) => r.body.attempt)).toEqual([1, 2]);
@@ -136,7 +136,7 @@ test('a renotify during the wait between attempts is taken by the loop: one atte
     await waitFor('the renotify attempt', async () => merchant.received.length === 2);
     await handle.signal(stopNotifySignal);
     const state = await handle.result();
-    await maybeCaptureHistory(handle, 'renotify-update-taken-local-activities');
+    await maybeCaptureHistory(handle, 'v2-renotify-update-taken');
     return { orderId: order.id, state, outcome };
   });
   expect(outcome).toEqual({ signalled: true, workflowId: expect.stringMatching(/^payment:/) });

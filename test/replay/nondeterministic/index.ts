@@ -4,13 +4,18 @@
  * change is caught.
  */
 import { sleep } from '@temporalio/workflow';
-import { paymentWorkflow as originalPayment } from '../../../workflows/payment';
+import { paymentWorkflow as originalPayment, paymentWorkflowV2 as originalPaymentV2 } from '../../../workflows/payment';
 import { refundWorkflow as originalRefund } from '../../../workflows/refund';
 import { transferWorkflow as originalTransfer } from '../../../workflows/transfer';
 
 export async function paymentWorkflow(...args: Parameters<typeof originalPayment>): ReturnType<typeof originalPayment> {
   await sleep('1s');
   return originalPayment(...args);
+}
+
+export async function paymentWorkflowV2(...args: Parameters<typeof originalPaymentV2>): ReturnType<typeof originalPaymentV2> {
+  await sleep('1s');
+  return originalPaymentV2(...args);
 }
 
 export async function refundWorkflow(...args: Parameters<typeof originalRefund>): ReturnType<typeof originalRefund> {
