@@ -12,9 +12,24 @@ export interface BenchResponse {
   text: string;
 }
 
-/** A GET, or a POST of `json`; resolves with the whole answer, whatever its status (callers decide what is an error). */
-export function request(url: string, json?: unknown): Promise<BenchResponse> {
+/**
+ * A GET, or a POST of `json`; resolves with the whole answer, whatever its status (callers decide what is an error).
+ * A request that finds its kept-alive socket reset is sent once more on a new one: the server may close an idle
+ * socket just as the client picks it for the next request, and that request never reached the server.
+ */
+export async function request(url: string, json?: unknown): Promise<BenchResponse> {
   const body = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+  try {
+    return await send(url, body);
+  } catch (err) {
+    if (!(err instanceof ReusedSocketReset)) throw err;
+    return send(url, body);
+  }
+}
+
+class ReusedSocketReset extends Error {}
+
+function send(url: string, body: Buffer | undefined): Promise<BenchResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: body ? 'POST' : 'GET', agent, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} }, (res) => {
       const chunks: Buffer[] = [];
@@ -22,7 +37,7 @@ export function request(url: string, json?: unknown): Promise<BenchResponse> {
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => reject(req.reusedSocket && err.code === 'ECONNRESET' ? new ReusedSocketReset(err.message) : err));
     req.end(body);
   });
 }
