@@ -25,7 +25,8 @@ export interface Report {
 
 
 export function table(r: Report): string {
-  const out: string[] = [`\n${r.machine}, ${r.date}, concurrency ${r.concurrency}, ${r.seconds} s per phase, ${r.rounds} round(s) of engine and orders (figures over all rounds)\n`];
+  const rounds = r.engine || r.orders ? `, ${r.rounds} round(s) of engine and orders (figures over all rounds)` : '';
+  const out: string[] = [`\n${r.machine}, ${r.date}, concurrency ${r.concurrency}, ${r.seconds} s per phase${rounds}\n`];
   const rows: Array<[string, Summary]> = [];
   if (r.engine) rows.push(['engine: bare workflow.start', r.engine.bareStart], ['engine: order-shaped workflow', r.engine.orderShaped]);
   if (r.orders) rows.push(['unified order', r.orders.unifiedOrder], ['paid and notified order', r.orders.paidAndNotified], ['cashier order summary', r.orders.summary]);
