@@ -85,23 +85,25 @@ async function main(): Promise<void> {
       if (opts.sections.has('engine') || opts.sections.has('orders')) {
         const rounds: Array<Record<'shaped' | 'paid' | 'bare' | 'unified' | 'summary', LoadRun>> = [];
         const paidOrders: string[] = [];
+        // Each ratio's two phases run next to each other, in alternating order (A B, B A, A B…): the speed of these
+        // shared cores drifts over minutes, and a fixed order would hand that drift to one side of a ratio.
+        const pair = async <A, B>(round: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> => {
+          if (round % 2 === 0) {
+            const first = await a();
+            return [first, await b()];
+          }
+          const second = await b();
+          return [await a(), second];
+        };
         for (let round = 0; round < opts.rounds; round++) {
           log(`round ${round + 1} of ${opts.rounds}`);
-          // Each ratio's two phases run next to each other, in alternating order (A B, B A, A B…): the speed of
-          // these shared cores drifts over minutes, and a fixed order would hand that drift to one side of a ratio.
-          const pair = async <A, B>(a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> => {
-            if (round % 2 === 0) {
-              const first = await a();
-              return [first, await b()];
-            }
-            const second = await b();
-            return [await a(), second];
-          };
           const [shaped, paid] = await pair(
+            round,
             () => sys.withEngineWorker(() => measured('order-shaped workflow', () => orderShaped(sys, opts.load), { engine: true })),
             () => measured('paid and notified order', () => paidAndNotified(sys, sdk, merchant, opts.load)),
           );
           const [bare, unified] = await pair(
+            round,
             () => sys.withEngineWorker(() => measured('bare workflow.start', () => bareStart(sys, opts.load), { engine: true })),
             () => measured('unified order', () => unifiedOrders(sdk, opts.load)),
           );

@@ -83,6 +83,9 @@ function observed(intervals: readonly MetricsInterval[], process: Process, name:
   return intervals.reduce((sum, i) => histogramAdd(sum, histogramDelta(histogramOf(i.before[process], name), histogramOf(i.after[process], name))), empty);
 }
 
+/** Whether the process answered any scrape (the engine worker only runs in engine phases). */
+const scraped = (intervals: readonly MetricsInterval[], process: Process) => intervals.some((i) => i.after[process].length > 0);
+
 /** How much a counter of one process grew within the intervals. */
 const grew = (intervals: readonly MetricsInterval[], process: Process, name: string, match: Record<string, string> = {}) =>
   intervals.reduce((sum, i) => sum + sumOf(i.after[process], name, match) - sumOf(i.before[process], name, match), 0);
@@ -95,7 +98,7 @@ function quantiles(h: Histogram): Quantiles {
 }
 
 function poolWait(intervals: readonly MetricsInterval[], process: Process): TimeSpent['apiPoolWaitMs'] {
-  if (!intervals.some((i) => i.after[process].length)) return null;
+  if (!scraped(intervals, process)) return null;
   const h = observed(intervals, process, POOL_WAIT);
   return { mean: ms(histogramMean(h), 1000), p99: ms(histogramQuantile(0.99, h), 1000) };
 }
@@ -111,7 +114,7 @@ export function timeSpent(intervals: readonly MetricsInterval[], engine: boolean
   const activityScheduleToStart = observed(intervals, sdk, 'temporal_activity_schedule_to_start_latency');
   const localActivities = observed(intervals, sdk, 'temporal_local_activity_execution_latency');
   const per = (n: number) => Math.round((n / operations) * 10) / 10;
-  const dbQueries = (p: Process) => (engine || !intervals.some((i) => i.after[p].length) ? null : per(observed(intervals, p, POOL_WAIT).count));
+  const dbQueries = (p: Process) => (engine || !scraped(intervals, p) ? null : per(observed(intervals, p, POOL_WAIT).count));
   return {
     workflowTaskScheduleToStartMs: quantiles(observed(intervals, sdk, 'temporal_workflow_task_schedule_to_start_latency')),
     workflowTaskExecutionMs: quantiles(taskExecution),
