@@ -3,6 +3,7 @@
  * recognised by their command line; every PostgreSQL backend counts as "postgres".
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { TEMPORAL_PG_DIR_NAME } from '../lib/temporal-cluster';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -11,8 +12,9 @@ const ROLES: Array<[string, (cmd: string) => boolean]> = [
   ['worker', (c) => c.includes('worker/main.ts')],
   ['engine worker', (c) => c.includes('engine-worker.ts')],
   ['sandboxes', (c) => c.includes('bench/sandboxes.ts')],
-  ['temporal', (c) => c.includes('temporal') && c.includes('start-dev')],
-  ['postgres', (c) => c.startsWith('postgres')],
+  // The CLI's dev server, or temporal-server on PostgreSQL (BENCH_TEMPORAL=cluster).
+  ['temporal', (c) => (c.includes('temporal') && c.includes('start-dev')) || /(^|\/)temporal-server /.test(c)],
+  ['postgres', (c) => c.startsWith('postgres') || /\/bin\/postgres /.test(c)],
   ['bench', (c) => c.includes('bench/index.ts')],
 ];
 
@@ -20,17 +22,39 @@ const ROLES: Array<[string, (cmd: string) => boolean]> = [
 export type CpuSnapshot = Record<string, { role: string; ms: number }>;
 
 export async function cpuSnapshot(): Promise<CpuSnapshot> {
-  const out: CpuSnapshot = {};
+  const processes: ProcessEntry[] = [];
   for (const pid of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(pid)) continue;
     const [cmd, stat] = await Promise.all([readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''), readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')]);
-    const role = ROLES.find(([, match]) => match(cmd.replace(/\0/g, ' ')))?.[0];
-    if (!role || !stat) continue;
-    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    if (!stat) continue;
+    // Fields after the parenthesised command name: the parent's pid is the 2nd, utime and stime the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out[pid] = { role, ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND };
+    processes.push({ pid, ppid: fields[1], cmd: cmd.replace(/\0/g, ' '), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND });
+  }
+  const out: CpuSnapshot = {};
+  for (const p of processes) {
+    const role = roleOf(p, processes);
+    if (role) out[p.pid] = { role, ms: p.ms };
   }
   return out;
+}
+
+export interface ProcessEntry {
+  pid: string;
+  ppid: string;
+  cmd: string;
+  ms: number;
+}
+
+/**
+ * The role a process plays. The PostgreSQL that stores Temporal's history (BENCH_TEMPORAL=cluster) is Temporal's
+ * cost, not the application's: its server runs on a data folder named TEMPORAL_PG_DIR_NAME, and its backends and
+ * background processes are that server's children (their own command lines name no folder).
+ */
+export function roleOf(p: ProcessEntry, all: readonly ProcessEntry[]): string | undefined {
+  const isTemporalPostgres = (q: ProcessEntry | undefined) => !!q && /\/bin\/postgres /.test(q.cmd) && q.cmd.includes(`/${TEMPORAL_PG_DIR_NAME} `);
+  if (isTemporalPostgres(p) || isTemporalPostgres(all.find((q) => q.pid === p.ppid))) return 'temporal postgres';
+  return ROLES.find(([, match]) => match(p.cmd))?.[0];
 }
 
 /** CPU ms used by each role between two snapshots. */

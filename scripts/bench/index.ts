@@ -7,6 +7,7 @@
  *   statistics  the dashboard's queries over BENCH_ORDERS (1,000,000) seeded orders, on a database of its own
  * `--only=engine,orders` picks sections; `--json` prints JSON on stdout (the table goes to stderr then). BENCH_CONCURRENCY (16) and
  * BENCH_SECONDS (20) set the load of each measured phase; BENCH_ROUNDS (3) how often engine and orders are repeated.
+ * BENCH_TEMPORAL=cluster runs temporal-server on PostgreSQL (the compose stack's kind) instead of the dev server.
  */
 import os from 'node:os';
 import { addCpu, cpuPerOperation, cpuSnapshot, cpuUsed } from './cpu';
@@ -15,7 +16,8 @@ import { bareStart, historyEvents, merchantSdk, notificationLateness, orderShape
 import { table, type Report } from './report';
 import { median, pooled, ratio, type LoadRun } from './stats';
 import { benchStatistics } from './statistics';
-import { startBenchSystem } from './system';
+import { startBenchSystem, type BenchTemporal } from './system';
+import { TEMPORAL_SERVER_VERSION } from '../toolchain';
 import { scrapeMetrics, timeSpent, type MetricsInterval, type TimeSpent } from './time-spent';
 
 const SECTIONS = ['engine', 'orders', 'scale', 'statistics'] as const;
@@ -32,8 +34,11 @@ function options() {
   };
   const rounds = num('BENCH_ROUNDS', 3);
   if (!Number.isInteger(rounds)) throw new Error('BENCH_ROUNDS must be a whole number');
+  const temporal = process.env.BENCH_TEMPORAL || 'dev';
+  if (temporal !== 'dev' && temporal !== 'cluster') throw new Error('BENCH_TEMPORAL must be dev or cluster');
   return {
     rounds,
+    temporal: temporal as BenchTemporal,
     json: process.argv.includes('--json'),
     sections,
     load: { concurrency: num('BENCH_CONCURRENCY', 16), durationMs: num('BENCH_SECONDS', 20) * 1000, warmupMs: 3000 } satisfies LoadOptions,
@@ -55,8 +60,9 @@ async function main(): Promise<void> {
   };
   const needsSystem = ['engine', 'orders', 'scale'].some((s) => opts.sections.has(s as Section));
   if (needsSystem) {
-    log('starting Temporal dev server, PostgreSQL, sandboxes, worker, API…');
-    const sys = await startBenchSystem({ log });
+    report.temporal = process.env.TEMPORAL_ADDRESS ? `TEMPORAL_ADDRESS ${process.env.TEMPORAL_ADDRESS}` : opts.temporal === 'cluster' ? `temporal-server ${TEMPORAL_SERVER_VERSION} on PostgreSQL` : 'Temporal CLI dev server (SQLite in memory)';
+    log(`starting ${report.temporal}, PostgreSQL, sandboxes, worker, API…`);
+    const sys = await startBenchSystem({ log, temporal: opts.temporal });
     const merchant = await startBenchMerchant(`${sys.apiUrl}/api/cashier-desk`, sys.appId, sys.appKey);
     const sdk = merchantSdk(sys, merchant);
     try {
@@ -144,6 +150,14 @@ async function main(): Promise<void> {
         if (perOperation && a.workflows.length) perOperation.historyEvents = await historyEvents(sys, a.workflows);
       }
       report.cpuMsPerOperation = cpu;
+      // Where Temporal is the limit (workers scaled out on machines of their own), the rates go as Temporal's CPU
+      // per operation: the server's and, on PostgreSQL, its database's.
+      const temporalCost = (phase: string) => (cpu[phase]?.temporal ?? 0) + (cpu[phase]?.['temporal postgres'] ?? 0);
+      const whereTemporalLimits = (name: string, ours: string, engine: string, target: string) => {
+        if (temporalCost(ours) > 0 && temporalCost(engine) > 0) report.ratios[`${name} where Temporal is the limit (its CPU per operation)`] = { value: ratio(temporalCost(engine), temporalCost(ours)), target };
+      };
+      whereTemporalLimits('paid / order-shaped', 'paid and notified order', 'order-shaped workflow', '≥ 0.8');
+      whereTemporalLimits('unified order / bare start', 'unified order', 'bare workflow.start', '≥ 0.9');
       report.timeSpent = spent;
     } finally {
       await merchant.stop();

@@ -11,6 +11,8 @@ export interface Report {
   seconds: number;
   /** How often the engine and orders phases ran, each ratio's pair side by side in alternating order. */
   rounds: number;
+  /** The Temporal server the run used (the dev server, temporal-server on PostgreSQL, or TEMPORAL_ADDRESS). */
+  temporal?: string;
   engine?: { bareStart: Summary; orderShaped: Summary };
   orders?: { unifiedOrder: Summary; paidAndNotified: Summary; lateness: Awaited<ReturnType<typeof notificationLateness>>; acknowledged: number; paidOrders: number; summary: Summary };
   scale?: ScaleReport;
@@ -26,7 +28,8 @@ export interface Report {
 
 export function table(r: Report): string {
   const rounds = r.engine || r.orders ? `, ${r.rounds} round(s) of engine and orders (figures over all rounds)` : '';
-  const out: string[] = [`\n${r.machine}, ${r.date}, concurrency ${r.concurrency}, ${r.seconds} s per phase${rounds}\n`];
+  const server = r.temporal ? `, ${r.temporal}` : '';
+  const out: string[] = [`\n${r.machine}, ${r.date}${server}, concurrency ${r.concurrency}, ${r.seconds} s per phase${rounds}\n`];
   const rows: Array<[string, Summary]> = [];
   if (r.engine) rows.push(['engine: bare workflow.start', r.engine.bareStart], ['engine: order-shaped workflow', r.engine.orderShaped]);
   if (r.orders) rows.push(['unified order', r.orders.unifiedOrder], ['paid and notified order', r.orders.paidAndNotified], ['cashier order summary', r.orders.summary]);

@@ -1,6 +1,6 @@
 /**
  * The system under test for `npm run bench`, as separate OS processes the way `npm start` runs it: a Temporal
- * dev server (or TEMPORAL_ADDRESS), PostgreSQL (embedded, or DATABASE_URL), the sandboxes, the worker and the
+ * dev server (or temporal-server on PostgreSQL, or TEMPORAL_ADDRESS), PostgreSQL (embedded, or DATABASE_URL), the sandboxes, the worker and the
  * API, plus the engine-baseline worker. Every child is tethered to this process.
  */
 import { temporal } from '@temporalio/proto';
@@ -15,8 +15,9 @@ import { connectTemporal } from '../../temporal/client';
 import { seedDemo } from '../lib/demo';
 import { startPostgresService } from '../lib/postgres-service';
 import { firstLine, spawnNodeScript, stopChild, type NodeProcess } from '../lib/processes';
+import { startTemporalCluster } from '../lib/temporal-cluster';
 import { startDevServer } from '../lib/temporal-dev-server';
-import { ensureTemporalCli, freePort, waitForPort } from '../toolchain';
+import { ensureTemporalCli, ensureTemporalServer, freePort, waitForPort } from '../toolchain';
 import type { MetricsUrls } from './time-spent';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -66,7 +67,13 @@ function spawnNode(name: string, script: string, args: string[], env: NodeJS.Pro
   return spawnNodeScript({ name, script: path.join(ROOT, script), args, env, log, nodeArgs: profileFlags(name), cwd: ROOT, logStdout });
 }
 
-export async function startBenchSystem(opts: { log: (l: string) => void; workerEnv?: Record<string, string> }): Promise<BenchSystem> {
+/**
+ * `temporal`: which server runs when TEMPORAL_ADDRESS is unset: the CLI's dev server (SQLite in memory, as `npm start`
+ * and the tests run it) or temporal-server on PostgreSQL (the compose stack's kind; scripts/lib/temporal-cluster.ts).
+ */
+export type BenchTemporal = 'dev' | 'cluster';
+
+export async function startBenchSystem(opts: { log: (l: string) => void; temporal?: BenchTemporal; workerEnv?: Record<string, string> }): Promise<BenchSystem> {
   const { log } = opts;
   const stops: Array<() => Promise<void>> = [];
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'cashier-desk-bench-'));
@@ -76,7 +83,11 @@ export async function startBenchSystem(opts: { log: (l: string) => void; workerE
   };
   try {
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
-    if (!temporalAddress) {
+    if (!temporalAddress && opts.temporal === 'cluster') {
+      const cluster = await startTemporalCluster({ build: await ensureTemporalServer(log), dir: path.join(tmp, 'temporal'), log });
+      stops.push(cluster.stop);
+      temporalAddress = cluster.address;
+    } else if (!temporalAddress) {
       const cli = await ensureTemporalCli(log);
       if (cli.type !== 'existing-path') throw new Error('no Temporal CLI (install Go >= 1.25 or set TEMPORAL_CLI_PATH)');
       const dev = await startDevServer({ exe: cli.path, port: await freePort(), uiPort: null, dbFile: null });

@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -191,6 +191,67 @@ async function buildCliWithGo(dir: string, log: Log): Promise<string> {
   });
   await rm(staging, { recursive: true, force: true });
   return bin;
+}
+
+/** The Temporal server release of the compose stack (its temporalio/auto-setup image). */
+export const TEMPORAL_SERVER_VERSION = '1.29.1';
+
+export interface TemporalServerBuild {
+  server: string;
+  sqlTool: string;
+  /** The release's PostgreSQL schema: temporal/versioned and visibility/versioned. */
+  postgresSchemaDir: string;
+}
+
+export function temporalServerDir(): string {
+  return path.join(cacheDir(), `temporal-server-${TEMPORAL_SERVER_VERSION}`);
+}
+
+/**
+ * temporal-server and temporal-sql-tool built from the Go module proxy, with the release's PostgreSQL schema, for a
+ * Temporal server on PostgreSQL like the compose stack's (`BENCH_TEMPORAL=cluster`). Minutes on the first run only.
+ */
+export async function ensureTemporalServer(log: Log = () => {}): Promise<TemporalServerBuild> {
+  const dir = temporalServerDir();
+  const at = (root: string): TemporalServerBuild => ({
+    server: path.join(root, 'temporal-server'),
+    sqlTool: path.join(root, 'temporal-sql-tool'),
+    postgresSchemaDir: path.join(root, 'schema', 'postgresql', 'v12'),
+  });
+  if (existsSync(at(dir).server) && existsSync(at(dir).sqlTool) && existsSync(at(dir).postgresSchemaDir)) return at(dir);
+  if (!(await goVersionOk())) throw new Error('building the Temporal server needs Go >= 1.25 on PATH');
+  // Built in a private folder renamed into place at the end, as the CLI is: a build killed halfway leaves nothing.
+  const staging = `${dir}.partial-${process.pid}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
+  const go = (args: string[], what: string) => runWithProgress('go', args, { cwd: staging, env, what, log });
+  try {
+    log(`building Temporal server v${TEMPORAL_SERVER_VERSION} from the Go module proxy into ${dir} (first run only, several minutes)`);
+    await writeFile(path.join(staging, 'go.mod'), 'module cashier-desk/temporal-server\n\ngo 1.25.0\n');
+    await go(['get', `go.temporal.io/server@v${TEMPORAL_SERVER_VERSION}`], 'fetching the Temporal server');
+    const built = at(staging);
+    await go(['build', '-ldflags', '-s -w', '-o', built.server, 'go.temporal.io/server/cmd/server'], 'building the Temporal server');
+    await go(['build', '-ldflags', '-s -w', '-o', built.sqlTool, 'go.temporal.io/server/cmd/tools/sql'], 'building temporal-sql-tool');
+    const { stdout } = await execFileAsync('go', ['list', '-m', '-f', '{{.Dir}}', 'go.temporal.io/server'], { cwd: staging, env });
+    await copyReadable(path.join(stdout.trim(), 'schema', 'postgresql', 'v12'), built.postgresSchemaDir);
+    await rename(staging, dir).catch((e) => {
+      if (!existsSync(at(dir).server)) throw e; // another process won the race: use its build
+    });
+    return at(dir);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Copies a folder out of the Go module cache, whose files are read-only, as files this user can remove again. */
+async function copyReadable(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const [src, dst] = [path.join(from, entry.name), path.join(to, entry.name)];
+    if (entry.isDirectory()) await copyReadable(src, dst);
+    else await writeFile(dst, await readFile(src));
+  }
 }
 
 function freePort(): Promise<number> {

@@ -122,9 +122,11 @@ export async function startTestSystem(
     metrics?: { env?: Record<string, string>; sdkMetricsPort?: number };
     /** Tracing set up by the test (setupTracing with an in-memory exporter): traced client, HTTP app and worker. */
     tracing?: Tracing;
+    /** A Temporal server of the test's own instead of global setup's dev server. */
+    temporalAddress?: string;
   } = {},
 ): Promise<TestSystem> {
-  const address = process.env.TEMPORAL_ADDRESS;
+  const address = opts.temporalAddress ?? process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run through jest (global setup starts the dev server)');
   if (opts.tracing) tracedBundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_TRACING_INTERCEPTORS], logger: quietLogger });
   else bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: quietLogger });

