@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     try {
       // Everything a phase cost, over all its rounds: CPU by process, operations completed, the processes'
       // metrics before and after each round, and the workflows it finished (their histories are counted).
-      const accounts = new Map<string, { engine: boolean; cpu: Record<string, number>; completed: number; intervals: MetricsInterval[]; workflows: string[] }>();
+      const accounts = new Map<string, { engine: boolean; cpu: Record<string, number>; completed: number; intervals: MetricsInterval[]; workflows: string[]; rounds: Array<{ cpu: Record<string, number>; completed: number }> }>();
       // Each phase runs alone and is charged for the work it leaves queued (settle), so one phase's backlog
       // neither slows the next nor escapes its own CPU account; the processes' metrics say where its time went.
       const measured: Measure = async (name, phase, o = {}) => {
@@ -79,8 +79,9 @@ async function main(): Promise<void> {
         await settle(sys);
         const used = cpuUsed(cpuBefore, await cpuSnapshot());
         const after = await scrapeMetrics(sys.metricsUrls);
-        const account = accounts.get(name) ?? { engine: o.engine === true, cpu: {}, completed: 0, intervals: [], workflows: [] };
+        const account = accounts.get(name) ?? { engine: o.engine === true, cpu: {}, completed: 0, intervals: [], workflows: [], rounds: [] };
         account.cpu = addCpu(account.cpu, used);
+        account.rounds.push({ cpu: used, completed: r.completed });
         account.completed += r.completed;
         account.intervals.push({ before, after });
         account.workflows.push(...(r.finishedWorkflows ?? []));
@@ -151,10 +152,14 @@ async function main(): Promise<void> {
       }
       report.cpuMsPerOperation = cpu;
       // Where Temporal is the limit (workers scaled out on machines of their own), the rates go as Temporal's CPU
-      // per operation: the server's and, on PostgreSQL, its database's.
-      const temporalCost = (phase: string) => (cpu[phase]?.temporal ?? 0) + (cpu[phase]?.['temporal postgres'] ?? 0);
+      // per operation: the server's and, on PostgreSQL, its database's. Taken within each round, like the rates.
+      const temporalCost = (phase: string, round: number) => {
+        const r = accounts.get(phase)?.rounds[round];
+        return r && r.completed > 0 ? ((r.cpu.temporal ?? 0) + (r.cpu['temporal postgres'] ?? 0)) / r.completed : 0;
+      };
       const whereTemporalLimits = (name: string, ours: string, engine: string, target: string) => {
-        if (temporalCost(ours) > 0 && temporalCost(engine) > 0) report.ratios[`${name} where Temporal is the limit (its CPU per operation)`] = { value: ratio(temporalCost(engine), temporalCost(ours)), target };
+        const values = Array.from({ length: accounts.get(ours)?.rounds.length ?? 0 }, (_, i) => ratio(temporalCost(engine, i), temporalCost(ours, i)));
+        if (values.length && values.every((v) => Number.isFinite(v) && v > 0)) report.ratios[`${name} where Temporal is the limit (its CPU per operation)`] = { value: median(values), target, rounds: values };
       };
       whereTemporalLimits('paid / order-shaped', 'paid and notified order', 'order-shaped workflow', '≥ 0.8');
       whereTemporalLimits('unified order / bare start', 'unified order', 'bare workflow.start', '≥ 0.9');
