@@ -17,7 +17,6 @@ import { table, type Report } from './report';
 import { median, pooled, ratio, type LoadRun } from './stats';
 import { benchStatistics } from './statistics';
 import { startBenchSystem, type BenchTemporal } from './system';
-import { TEMPORAL_SERVER_VERSION } from '../toolchain';
 import { scrapeMetrics, timeSpent, type MetricsInterval, type TimeSpent } from './time-spent';
 
 const SECTIONS = ['engine', 'orders', 'scale', 'statistics'] as const;
@@ -60,9 +59,9 @@ async function main(): Promise<void> {
   };
   const needsSystem = ['engine', 'orders', 'scale'].some((s) => opts.sections.has(s as Section));
   if (needsSystem) {
-    report.temporal = process.env.TEMPORAL_ADDRESS ? `TEMPORAL_ADDRESS ${process.env.TEMPORAL_ADDRESS}` : opts.temporal === 'cluster' ? `temporal-server ${TEMPORAL_SERVER_VERSION} on PostgreSQL` : 'Temporal CLI dev server (SQLite in memory)';
-    log(`starting ${report.temporal}, PostgreSQL, sandboxes, worker, API…`);
+    log(`starting Temporal (${opts.temporal}), PostgreSQL, sandboxes, worker, API…`);
     const sys = await startBenchSystem({ log, temporal: opts.temporal });
+    report.temporal = sys.temporalServer;
     const merchant = await startBenchMerchant(`${sys.apiUrl}/api/cashier-desk`, sys.appId, sys.appKey);
     const sdk = merchantSdk(sys, merchant);
     try {

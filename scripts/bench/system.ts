@@ -17,7 +17,7 @@ import { startPostgresService } from '../lib/postgres-service';
 import { firstLine, spawnNodeScript, stopChild, type NodeProcess } from '../lib/processes';
 import { startTemporalCluster } from '../lib/temporal-cluster';
 import { startDevServer } from '../lib/temporal-dev-server';
-import { ensureTemporalCli, ensureTemporalServer, freePort, waitForPort } from '../toolchain';
+import { ensureTemporalCli, ensureTemporalServer, freePort, TEMPORAL_SERVER_VERSION, waitForPort } from '../toolchain';
 import type { MetricsUrls } from './time-spent';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -29,6 +29,8 @@ export type BenchProcess = NodeProcess;
 export interface BenchSystem {
   apiUrl: string;
   temporalAddress: string;
+  /** Which Temporal server runs, for the report. */
+  temporalServer: string;
   client: Awaited<ReturnType<typeof connectTemporal>>['client'];
   db: Db;
   appId: string;
@@ -83,11 +85,14 @@ export async function startBenchSystem(opts: { log: (l: string) => void; tempora
   };
   try {
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
+    let temporalServer = `TEMPORAL_ADDRESS ${temporalAddress}`;
     if (!temporalAddress && opts.temporal === 'cluster') {
+      temporalServer = `temporal-server ${TEMPORAL_SERVER_VERSION} on PostgreSQL`;
       const cluster = await startTemporalCluster({ build: await ensureTemporalServer(log), dir: path.join(tmp, 'temporal'), log });
       stops.push(cluster.stop);
       temporalAddress = cluster.address;
     } else if (!temporalAddress) {
+      temporalServer = 'Temporal CLI dev server (SQLite in memory)';
       const cli = await ensureTemporalCli(log);
       if (cli.type !== 'existing-path') throw new Error('no Temporal CLI (install Go >= 1.25 or set TEMPORAL_CLI_PATH)');
       const dev = await startDevServer({ exe: cli.path, port: await freePort(), uiPort: null, dbFile: null });
@@ -147,6 +152,7 @@ export async function startBenchSystem(opts: { log: (l: string) => void; tempora
     const sys: BenchSystem = {
       apiUrl,
       temporalAddress,
+      temporalServer,
       client,
       db,
       appId: seeded.appId,

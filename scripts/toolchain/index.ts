@@ -203,7 +203,7 @@ export interface TemporalServerBuild {
   postgresSchemaDir: string;
 }
 
-export function temporalServerDir(): string {
+function temporalServerDir(): string {
   return path.join(cacheDir(), `temporal-server-${TEMPORAL_SERVER_VERSION}`);
 }
 
